@@ -1,0 +1,190 @@
+//! The [`Objective`] trait: everything gdscope needs to know about a loss `f: ℝⁿ → ℝ`.
+//!
+//! All arguments and results are `f64`; implementations may compute internally in `f32`
+//! (networks with `--dtype f32`) and convert at the boundary.
+
+use nalgebra::DMatrix;
+
+/// A block of `k` vectors of length `n`, stored as the columns of an `n × k` matrix
+/// (column-major, so each vector is contiguous: `block.column(j)`).
+pub type Block = DMatrix<f64>;
+
+/// A twice (and thrice) differentiable scalar objective `f(x)`, `x ∈ ℝⁿ`.
+///
+/// Required: [`dim`](Objective::dim), [`value_grad`](Objective::value_grad),
+/// [`hvp`](Objective::hvp) and [`third_order`](Objective::third_order).
+/// The block and fused methods have correct default implementations that loop over the
+/// single-vector ones; implementations override them when one pass can do more
+/// (the network engine computes `H·[v₁…v_k]` with one stacked GEMM per layer).
+pub trait Objective: Send + Sync {
+    /// Number of variables `n`.
+    fn dim(&self) -> usize;
+
+    /// `f(x)`.
+    fn value(&self, x: &[f64]) -> f64 {
+        let mut g = vec![0.0; self.dim()];
+        self.value_grad(x, &mut g)
+    }
+
+    /// Returns `f(x)` and writes `∇f(x)` into `grad` (length `n`).
+    fn value_grad(&self, x: &[f64], grad: &mut [f64]) -> f64;
+
+    /// Hessian-vector product: writes `∇²f(x)·v` into `out`.
+    fn hvp(&self, x: &[f64], v: &[f64], out: &mut [f64]);
+
+    /// Block HVP: `∇²f(x)·[v₁ … v_k]`, one column per direction.
+    fn block_hvp(&self, x: &[f64], vs: &Block) -> Block {
+        let n = self.dim();
+        let mut out = Block::zeros(n, vs.ncols());
+        for j in 0..vs.ncols() {
+            let v: Vec<f64> = vs.column(j).iter().copied().collect();
+            let mut hv = vec![0.0; n];
+            self.hvp(x, &v, &mut hv);
+            out.column_mut(j).copy_from_slice(&hv);
+        }
+        out
+    }
+
+    /// Third-order vector: writes `∇ₓ(uᵀ ∇²f(x) v) = ∇³f(x)[u, v, ·]` into `out`
+    /// (u and v held fixed). Symmetric in `u` and `v`.
+    fn third_order(&self, x: &[f64], u: &[f64], v: &[f64], out: &mut [f64]);
+
+    /// Fused `(f, ∇f, H u, ∇(uᵀH u))` — what self-stabilization and central flows need at
+    /// every step. The network engine does this in one jet pass.
+    fn grad_hvp_third(&self, x: &[f64], u: &[f64]) -> GradHvpThird {
+        let n = self.dim();
+        let mut grad = vec![0.0; n];
+        let value = self.value_grad(x, &mut grad);
+        let mut hu = vec![0.0; n];
+        self.hvp(x, u, &mut hu);
+        let mut d3 = vec![0.0; n];
+        self.third_order(x, u, u, &mut d3);
+        GradHvpThird { value, grad, hu, d3 }
+    }
+
+    /// `∇(u_iᵀ H u_j)` for all pairs `i ≤ j` of the columns of `us`, in the order
+    /// (0,0), (0,1), …, (0,k−1), (1,1), …, (k−1,k−1): `k(k+1)/2` columns.
+    fn third_order_pairs(&self, x: &[f64], us: &Block) -> Block {
+        let n = self.dim();
+        let k = us.ncols();
+        let mut out = Block::zeros(n, k * (k + 1) / 2);
+        let cols: Vec<Vec<f64>> = (0..k).map(|j| us.column(j).iter().copied().collect()).collect();
+        let mut c = 0;
+        for i in 0..k {
+            for j in i..k {
+                let mut d = vec![0.0; n];
+                self.third_order(x, &cols[i], &cols[j], &mut d);
+                out.column_mut(c).copy_from_slice(&d);
+                c += 1;
+            }
+        }
+        out
+    }
+
+    /// Number of examples the objective averages over, for objectives that are empirical
+    /// risks (networks). `None` for analytic functions. Enables minibatch methods.
+    fn num_examples(&self) -> Option<usize> {
+        None
+    }
+
+    /// Loss and gradient on a subset of examples (a minibatch, mean over `indices`).
+    /// Objectives without examples ignore `indices` and return the full value.
+    fn value_grad_subset(&self, x: &[f64], indices: &[usize], grad: &mut [f64]) -> f64 {
+        let _ = indices;
+        self.value_grad(x, grad)
+    }
+
+    /// Dense Hessian `∇²f(x)` built column by column from HVPs (n HVPs; for small n and
+    /// for validating the matrix-free paths).
+    fn hessian(&self, x: &[f64]) -> DMatrix<f64> {
+        let n = self.dim();
+        let mut h = DMatrix::zeros(n, n);
+        let mut e = vec![0.0; n];
+        let mut col = vec![0.0; n];
+        for j in 0..n {
+            e[j] = 1.0;
+            self.hvp(x, &e, &mut col);
+            h.column_mut(j).copy_from_slice(&col);
+            e[j] = 0.0;
+        }
+        // Symmetrize away rounding so that eigen-solvers see an exactly symmetric matrix.
+        let ht = h.transpose();
+        (h + ht) * 0.5
+    }
+}
+
+/// Result of [`Objective::grad_hvp_third`].
+#[derive(Debug, Clone)]
+pub struct GradHvpThird {
+    /// `f(x)`
+    pub value: f64,
+    /// `∇f(x)`
+    pub grad: Vec<f64>,
+    /// `∇²f(x)·u`
+    pub hu: Vec<f64>,
+    /// `∇ₓ(uᵀ∇²f(x)u)`
+    pub d3: Vec<f64>,
+}
+
+/// A quadratic `f(x) = ½ xᵀ A x − bᵀx` with dense symmetric `A`: exact, cheap, and the
+/// reference objective for tests of optimizers and eigen-solvers throughout the workspace.
+#[derive(Debug, Clone)]
+pub struct DenseQuadratic {
+    /// Symmetric matrix `A` (the Hessian).
+    pub a: DMatrix<f64>,
+    /// Linear term `b`.
+    pub b: Vec<f64>,
+}
+
+impl DenseQuadratic {
+    /// `½ xᵀAx` (no linear term). `a` must be symmetric.
+    pub fn new(a: DMatrix<f64>) -> Self {
+        let n = a.nrows();
+        Self { a, b: vec![0.0; n] }
+    }
+}
+
+impl Objective for DenseQuadratic {
+    fn dim(&self) -> usize {
+        self.a.nrows()
+    }
+    fn value_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let xv = nalgebra::DVectorView::from_slice(x, x.len());
+        let ax = &self.a * xv;
+        grad.copy_from_slice(ax.as_slice());
+        for (g, b) in grad.iter_mut().zip(&self.b) {
+            *g -= b;
+        }
+        0.5 * xv.dot(&ax) - x.iter().zip(&self.b).map(|(a, b)| a * b).sum::<f64>()
+    }
+    fn hvp(&self, _x: &[f64], v: &[f64], out: &mut [f64]) {
+        let vv = nalgebra::DVectorView::from_slice(v, v.len());
+        out.copy_from_slice((&self.a * vv).as_slice());
+    }
+    fn block_hvp(&self, _x: &[f64], vs: &Block) -> Block {
+        &self.a * vs
+    }
+    fn third_order(&self, _x: &[f64], _u: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_quadratic_defaults_agree_with_matrix() {
+        let a = DMatrix::from_row_slice(3, 3, &[2.0, 1.0, 0.0, 1.0, 3.0, -1.0, 0.0, -1.0, 4.0]);
+        let q = DenseQuadratic::new(a.clone());
+        let x = [0.3, -0.2, 1.0];
+        let h = q.hessian(&x);
+        assert!((h - &a).abs().max() < 1e-15);
+        let pairs = q.third_order_pairs(&x, &Block::identity(3, 2));
+        assert_eq!(pairs.ncols(), 3);
+        assert_eq!(pairs.abs().max(), 0.0);
+        let mut g = [0.0; 3];
+        let f = q.value_grad(&x, &mut g);
+        assert!((f - 0.5 * 4.58).abs() < 1e-12, "{f}");
+    }
+}

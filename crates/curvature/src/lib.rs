@@ -1,0 +1,1 @@
+//! gdscope-curvature (being built).

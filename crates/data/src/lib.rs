@@ -1,0 +1,1 @@
+//! gdscope-data (being built).

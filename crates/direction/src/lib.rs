@@ -1,0 +1,1 @@
+//! gdscope-direction (being built).

@@ -1,0 +1,1 @@
+//! gdscope-expr (being built).

@@ -1,0 +1,1 @@
+//! gdscope-io (being built).

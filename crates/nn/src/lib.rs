@@ -1,0 +1,1 @@
+//! gdscope-nn (being built).

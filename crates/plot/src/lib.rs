@@ -1,0 +1,1 @@
+//! gdscope-plot (being built).

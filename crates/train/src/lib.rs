@@ -1,0 +1,1 @@
+//! gdscope-train (being built).
