@@ -3,6 +3,7 @@
 //! dispatches and turns errors into a clear message and a non-zero exit.
 
 mod commands;
+mod network_args;
 
 use clap::{Parser, Subcommand};
 

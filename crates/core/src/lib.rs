@@ -10,5 +10,7 @@
 
 pub mod linalg;
 pub mod objective;
+pub mod optimizer;
+pub mod run;
 
 pub use objective::{Block, Objective};

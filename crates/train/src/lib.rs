@@ -1,1 +1,20 @@
-//! gdscope-train (being built).
+//! # gdscope-train
+//!
+//! Training runs for optimization research (docs/training.md): a TOML-configured loop over any
+//! [`gdscope_core::Objective`] with curvature tracking, dynamics diagnostics
+//! (docs/theory.md §2–3), a gradient-flow baseline (§5–6), checkpoint/resume and figures.
+
+pub mod diagnostics;
+pub mod flow;
+pub mod sampler;
+pub mod schedule;
+pub mod checkpoint;
+pub mod config;
+pub mod metrics;
+pub mod tracking;
+pub mod trainer;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod trainer_tests;

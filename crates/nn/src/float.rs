@@ -1,0 +1,57 @@
+//! The scalar types the engine computes in: `f32` and `f64` behind one small trait.
+//!
+//! Every public entry point takes and returns `f64`; a network built with `Dtype::F32`
+//! converts parameters and directions once per call at the boundary (docs/engine.md, "f32/f64").
+
+use std::borrow::Cow;
+use std::fmt::Debug;
+use std::iter::Sum;
+
+/// A floating-point type the jet engine can run in (`f32` or `f64`).
+pub trait Float:
+    num_traits::Float + num_traits::FloatConst + Debug + Default + Send + Sync + Sum + 'static
+{
+    /// The error function `erf(x)` to full precision of the type (`libm`).
+    fn erf(self) -> Self;
+    /// Converts from `f64` (rounding to nearest for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn as_f64(self) -> f64;
+    /// Views an `f64` slice in this type: borrowed for `f64`, converted for `f32`.
+    fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]>;
+}
+
+impl Float for f64 {
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn as_f64(self) -> f64 {
+        self
+    }
+    fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]> {
+        Cow::Borrowed(v)
+    }
+}
+
+impl Float for f32 {
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn as_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]> {
+        Cow::Owned(v.iter().map(|&x| x as f32).collect())
+    }
+}
+
+/// `T` constant from an `f64` literal.
+pub(crate) fn c<T: Float>(x: f64) -> T {
+    T::from_f64(x)
+}
