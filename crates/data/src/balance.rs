@@ -20,7 +20,11 @@ impl BalancedPicker {
             n > 0 && n % classes == 0,
             "{source}: n = {n} must be a positive multiple of classes = {classes} (the subset takes n/classes examples of each class)"
         );
-        Ok(BalancedPicker { per_class: n / classes, counts: vec![0; classes], missing: n })
+        Ok(BalancedPicker {
+            per_class: n / classes,
+            counts: vec![0; classes],
+            missing: n,
+        })
     }
 
     /// Whether the example with this label joins the subset (and counts it if so).
@@ -42,7 +46,12 @@ impl BalancedPicker {
 
     /// Errors naming the first class that fell short (`seen` describes what was searched).
     pub(crate) fn finish(&self, source: &str, seen: &str) -> Result<()> {
-        if let Some((c, &have)) = self.counts.iter().enumerate().find(|(_, &h)| h < self.per_class) {
+        if let Some((c, &have)) = self
+            .counts
+            .iter()
+            .enumerate()
+            .find(|(_, &h)| h < self.per_class)
+        {
             bail!(
                 "{source}: class {c} has only {have} examples in {seen}, but n/classes = {} are needed; lower n or classes",
                 self.per_class
@@ -81,7 +90,10 @@ mod tests {
         assert_eq!(balanced_indices(&labels, 4, 2).unwrap(), vec![1, 2, 3, 5]);
         let e = balanced_indices(&labels, 6, 3).unwrap_err().to_string();
         assert!(e.contains("class 2 has only 1"), "{e}");
-        assert!(balanced_indices(&labels, 5, 2).unwrap_err().to_string().contains("multiple"));
+        assert!(balanced_indices(&labels, 5, 2)
+            .unwrap_err()
+            .to_string()
+            .contains("multiple"));
         assert!(balanced_indices(&labels, 0, 2).is_err());
         assert!(balanced_indices(&labels, 2, 0).is_err());
     }

@@ -68,7 +68,10 @@ impl Dataset {
             x.len()
         );
         let n = x.len() / d;
-        ensure!(k > 0, "data set `{name}`: the number of outputs k must be positive");
+        ensure!(
+            k > 0,
+            "data set `{name}`: the number of outputs k must be positive"
+        );
         ensure!(
             y.len() == n * k,
             "data set `{name}`: y has {} values but n·k = {n}·{k} = {} were expected",
@@ -94,7 +97,15 @@ impl Dataset {
         if let Some(labels) = &labels {
             check_labels(&name, labels, &y, n, k)?;
         }
-        Ok(Dataset { name, x, n, input_shape, y, k, labels })
+        Ok(Dataset {
+            name,
+            x,
+            n,
+            input_shape,
+            y,
+            k,
+            labels,
+        })
     }
 
     /// A classification set: targets are the one-hot rows of `labels` (see [`one_hot`]).
@@ -222,8 +233,14 @@ mod tests {
     use super::*;
 
     fn tiny() -> Dataset {
-        Dataset::classification("t", vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], vec![2], vec![1, 0, 1], 2)
-            .unwrap()
+        Dataset::classification(
+            "t",
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            vec![2],
+            vec![1, 0, 1],
+            2,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -242,23 +259,90 @@ mod tests {
         assert_eq!(s.n, 3);
         assert_eq!(s.x, vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
         assert_eq!(s.labels, Some(vec![1, 1, 1]));
-        assert!(tiny().subset(&[3]).unwrap_err().to_string().contains("out of range"));
+        assert!(tiny()
+            .subset(&[3])
+            .unwrap_err()
+            .to_string()
+            .contains("out of range"));
         assert!(tiny().subset(&[]).is_err());
     }
 
     #[test]
     fn validation_errors_name_the_problem() {
         let err = |r: Result<Dataset>| r.unwrap_err().to_string();
-        assert!(err(Dataset::new("a", vec![1.0; 5], vec![2], vec![0.0; 2], 1, None)).contains("multiple"));
-        assert!(err(Dataset::new("a", vec![1.0; 4], vec![2], vec![0.0; 3], 1, None)).contains("y has 3"));
-        assert!(err(Dataset::new("a", vec![1.0, f64::NAN], vec![2], vec![0.0], 1, None)).contains("not finite"));
-        assert!(err(Dataset::new("a", vec![1.0; 2], vec![2], vec![f64::INFINITY], 1, None)).contains("y[0, 0]"));
-        assert!(err(Dataset::new("a", vec![1.0; 2], vec![0, 2], vec![0.0], 1, None)).contains("shape"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 5],
+            vec![2],
+            vec![0.0; 2],
+            1,
+            None
+        ))
+        .contains("multiple"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 4],
+            vec![2],
+            vec![0.0; 3],
+            1,
+            None
+        ))
+        .contains("y has 3"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0, f64::NAN],
+            vec![2],
+            vec![0.0],
+            1,
+            None
+        ))
+        .contains("not finite"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 2],
+            vec![2],
+            vec![f64::INFINITY],
+            1,
+            None
+        ))
+        .contains("y[0, 0]"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 2],
+            vec![0, 2],
+            vec![0.0],
+            1,
+            None
+        ))
+        .contains("shape"));
         assert!(err(Dataset::new("a", vec![], vec![2], vec![], 1, None)).contains("multiple"));
         assert!(err(Dataset::new("a", vec![1.0; 2], vec![2], vec![], 0, None)).contains("k must"));
-        assert!(err(Dataset::new("a", vec![1.0; 2], vec![2], vec![1.0, 0.0], 2, Some(vec![1]))).contains("one-hot"));
-        assert!(err(Dataset::classification("a", vec![1.0; 2], vec![2], vec![2], 2)).contains("label 2"));
-        assert!(err(Dataset::new("a", vec![1.0; 4], vec![2], vec![1.0, 0.0], 1, Some(vec![0]))).contains("1 labels"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 2],
+            vec![2],
+            vec![1.0, 0.0],
+            2,
+            Some(vec![1])
+        ))
+        .contains("one-hot"));
+        assert!(err(Dataset::classification(
+            "a",
+            vec![1.0; 2],
+            vec![2],
+            vec![2],
+            2
+        ))
+        .contains("label 2"));
+        assert!(err(Dataset::new(
+            "a",
+            vec![1.0; 4],
+            vec![2],
+            vec![1.0, 0.0],
+            1,
+            Some(vec![0])
+        ))
+        .contains("1 labels"));
     }
 
     #[test]

@@ -54,7 +54,10 @@ pub fn summarize(ds: &Dataset) -> Summary {
     let x_max = ds.x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut y_mean = vec![0.0; ds.k];
     for row in ds.y.chunks_exact(ds.k) {
-        y_mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / ds.n as f64);
+        y_mean
+            .iter_mut()
+            .zip(row)
+            .for_each(|(m, v)| *m += v / ds.n as f64);
     }
     Summary {
         name: ds.name.clone(),
@@ -62,7 +65,11 @@ pub fn summarize(ds: &Dataset) -> Summary {
         d: ds.d(),
         k: ds.k,
         input_shape: ds.input_shape.clone(),
-        task: if ds.is_classification() { "classification" } else { "regression" },
+        task: if ds.is_classification() {
+            "classification"
+        } else {
+            "regression"
+        },
         class_counts: ds.class_counts(),
         x_mean,
         x_std,
@@ -75,7 +82,10 @@ pub fn summarize(ds: &Dataset) -> Summary {
 
 /// Summarizes both splits.
 pub fn describe(split: &Split) -> SplitSummary {
-    SplitSummary { train: summarize(&split.train), test: split.test.as_ref().map(summarize) }
+    SplitSummary {
+        train: summarize(&split.train),
+        test: split.test.as_ref().map(summarize),
+    }
 }
 
 #[cfg(test)]
@@ -84,11 +94,16 @@ mod tests {
 
     #[test]
     fn statistics_of_a_small_set() {
-        let ds = Dataset::classification("s", vec![1.0, 3.0, 5.0, 7.0], vec![1], vec![0, 1, 1, 1], 2).unwrap();
+        let ds =
+            Dataset::classification("s", vec![1.0, 3.0, 5.0, 7.0], vec![1], vec![0, 1, 1, 1], 2)
+                .unwrap();
         let s = summarize(&ds);
         assert_eq!((s.n, s.d, s.k, s.task), (4, 1, 2, "classification"));
         assert_eq!(s.class_counts, Some(vec![1, 3]));
-        assert_eq!((s.x_mean, s.x_std, s.x_min, s.x_max), (4.0, 5.0f64.sqrt(), 1.0, 7.0));
+        assert_eq!(
+            (s.x_mean, s.x_std, s.x_min, s.x_max),
+            (4.0, 5.0f64.sqrt(), 1.0, 7.0)
+        );
         assert_eq!(s.y_mean, vec![0.25, 0.75]);
         assert!(s.channels.is_none());
     }

@@ -38,24 +38,71 @@ use anyhow::{Context, Result};
 pub fn load(spec: &DataSpec) -> Result<Split> {
     use synthetic as syn;
     let split = match spec.clone() {
-        DataSpec::SyntheticLinear { n, d, k, test_n, seed } => syn::synthetic_linear(n, d, k, test_n, seed),
-        DataSpec::SyntheticMlp { n, d, k, hidden, test_n, seed } => {
-            syn::synthetic_mlp(n, d, k, hidden, test_n, seed)
-        }
-        DataSpec::Regression { n, d, outputs, noise, test_n, seed } => {
-            syn::regression(n, d, outputs, noise, test_n, seed)
-        }
-        DataSpec::GaussianMixture { n, d, k, separation, test_n, seed } => {
-            syn::gaussian_mixture(n, d, k, separation, test_n, seed)
-        }
+        DataSpec::SyntheticLinear {
+            n,
+            d,
+            k,
+            test_n,
+            seed,
+        } => syn::synthetic_linear(n, d, k, test_n, seed),
+        DataSpec::SyntheticMlp {
+            n,
+            d,
+            k,
+            hidden,
+            test_n,
+            seed,
+        } => syn::synthetic_mlp(n, d, k, hidden, test_n, seed),
+        DataSpec::Regression {
+            n,
+            d,
+            outputs,
+            noise,
+            test_n,
+            seed,
+        } => syn::regression(n, d, outputs, noise, test_n, seed),
+        DataSpec::GaussianMixture {
+            n,
+            d,
+            k,
+            separation,
+            test_n,
+            seed,
+        } => syn::gaussian_mixture(n, d, k, separation, test_n, seed),
         DataSpec::Chebyshev { degree, n } => syn::chebyshev(degree, n),
-        DataSpec::Moons { n, noise, test_n, seed } => syn::moons(n, noise, test_n, seed),
-        DataSpec::Circles { n, noise, factor, test_n, seed } => syn::circles(n, noise, factor, test_n, seed),
-        DataSpec::SyntheticImages { n, k, channels, size, test_n, seed } => {
-            syn::synthetic_images(n, k, channels, size, test_n, seed)
-        }
-        DataSpec::Cifar10 { path, n, classes, test } => load_cifar10(&path, n, classes, test),
-        DataSpec::Mnist { path, n, classes, test } => load_mnist(&path, n, classes, test),
+        DataSpec::Moons {
+            n,
+            noise,
+            test_n,
+            seed,
+        } => syn::moons(n, noise, test_n, seed),
+        DataSpec::Circles {
+            n,
+            noise,
+            factor,
+            test_n,
+            seed,
+        } => syn::circles(n, noise, factor, test_n, seed),
+        DataSpec::SyntheticImages {
+            n,
+            k,
+            channels,
+            size,
+            test_n,
+            seed,
+        } => syn::synthetic_images(n, k, channels, size, test_n, seed),
+        DataSpec::Cifar10 {
+            path,
+            n,
+            classes,
+            test,
+        } => load_cifar10(&path, n, classes, test),
+        DataSpec::Mnist {
+            path,
+            n,
+            classes,
+            test,
+        } => load_mnist(&path, n, classes, test),
         DataSpec::Npz { path } => load_npz(&path),
     };
     split.with_context(|| format!("cannot load data `{spec}`"))
@@ -81,16 +128,28 @@ mod tests {
             let a = load(&spec).unwrap();
             assert_eq!(a, load(&spec).unwrap(), "{s}");
             if let Some(t) = &a.test {
-                assert_eq!((t.input_shape.clone(), t.k), (a.train.input_shape.clone(), a.train.k));
+                assert_eq!(
+                    (t.input_shape.clone(), t.k),
+                    (a.train.input_shape.clone(), a.train.k)
+                );
             }
         }
     }
 
     #[test]
     fn errors_carry_the_spec() {
-        let e = format!("{:#}", load(&parse_data_spec("synthetic-linear:k=1").unwrap()).unwrap_err());
-        assert!(e.contains("synthetic-linear:") && e.contains("at least 2"), "{e}");
-        let e = format!("{:#}", load(&parse_data_spec("cifar10:/nonexistent/dir").unwrap()).unwrap_err());
+        let e = format!(
+            "{:#}",
+            load(&parse_data_spec("synthetic-linear:k=1").unwrap()).unwrap_err()
+        );
+        assert!(
+            e.contains("synthetic-linear:") && e.contains("at least 2"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            load(&parse_data_spec("cifar10:/nonexistent/dir").unwrap()).unwrap_err()
+        );
         assert!(e.contains("data_batch_1.bin"), "{e}");
     }
 }

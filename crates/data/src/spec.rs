@@ -210,7 +210,13 @@ fn d_size() -> usize {
 /// The default EoS setting of issue 4: `synthetic-linear` with `n=1000, d=20, k=4, seed=0`.
 impl Default for DataSpec {
     fn default() -> Self {
-        DataSpec::SyntheticLinear { n: d_n(), d: d_d(), k: d_k(), test_n: 0, seed: 0 }
+        DataSpec::SyntheticLinear {
+            n: d_n(),
+            d: d_d(),
+            k: d_k(),
+            test_n: 0,
+            seed: 0,
+        }
     }
 }
 
@@ -286,7 +292,10 @@ pub fn parse_data_spec(s: &str) -> Result<DataSpec> {
     let s = s.trim();
     let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
     let Some((_, keys)) = KEYS.iter().find(|(k, _)| *k == kind) else {
-        bail!("unknown data kind `{kind}` in `{s}`; valid kinds: {}", kind_list());
+        bail!(
+            "unknown data kind `{kind}` in `{s}`; valid kinds: {}",
+            kind_list()
+        );
     };
     let mut map = Map::new();
     map.insert("kind".into(), Value::String(kind.into()));
@@ -356,26 +365,53 @@ mod tests {
             parse_data_spec("synthetic-linear:n=1000,d=20,k=4,seed=0").unwrap(),
             DataSpec::default()
         );
-        assert_eq!(parse_data_spec("synthetic-linear").unwrap(), DataSpec::default());
+        assert_eq!(
+            parse_data_spec("synthetic-linear").unwrap(),
+            DataSpec::default()
+        );
         assert_eq!(
             parse_data_spec("moons:n=200").unwrap(),
-            DataSpec::Moons { n: 200, noise: 0.1, test_n: 0, seed: 0 }
+            DataSpec::Moons {
+                n: 200,
+                noise: 0.1,
+                test_n: 0,
+                seed: 0
+            }
         );
         assert_eq!(
             parse_data_spec("cifar10:/path/to/dir:n=1000,classes=4").unwrap(),
-            DataSpec::Cifar10 { path: "/path/to/dir".into(), n: 1000, classes: 4, test: false }
+            DataSpec::Cifar10 {
+                path: "/path/to/dir".into(),
+                n: 1000,
+                classes: 4,
+                test: false
+            }
         );
         assert_eq!(
             parse_data_spec("mnist:C:\\data\\mnist:test=true").unwrap(),
-            DataSpec::Mnist { path: "C:\\data\\mnist".into(), n: 1000, classes: 4, test: true }
+            DataSpec::Mnist {
+                path: "C:\\data\\mnist".into(),
+                n: 1000,
+                classes: 4,
+                test: true
+            }
         );
         assert_eq!(
             parse_data_spec("npz:/path/data.npz").unwrap(),
-            DataSpec::Npz { path: "/path/data.npz".into() }
+            DataSpec::Npz {
+                path: "/path/data.npz".into()
+            }
         );
         assert_eq!(
             parse_data_spec("regression:noise=1").unwrap(),
-            DataSpec::Regression { n: 1000, d: 20, outputs: 1, noise: 1.0, test_n: 0, seed: 0 }
+            DataSpec::Regression {
+                n: 1000,
+                d: 20,
+                outputs: 1,
+                noise: 1.0,
+                test_n: 0,
+                seed: 0
+            }
         );
     }
 
@@ -383,9 +419,15 @@ mod tests {
     fn errors_list_what_is_valid() {
         let err = |s: &str| format!("{:#}", parse_data_spec(s).unwrap_err());
         let e = err("moons:n=200,colour=3");
-        assert!(e.contains("colour") && e.contains("n, noise, test_n, seed"), "{e}");
+        assert!(
+            e.contains("colour") && e.contains("n, noise, test_n, seed"),
+            "{e}"
+        );
         let e = err("cifar100:/x");
-        assert!(e.contains("unknown data kind") && e.contains("synthetic-linear"), "{e}");
+        assert!(
+            e.contains("unknown data kind") && e.contains("synthetic-linear"),
+            "{e}"
+        );
         assert!(err("cifar10").contains("needs a path"));
         assert!(err("moons:n").contains("key=value"));
         assert!(err("moons:n=-3").contains("n, noise"));
@@ -399,10 +441,19 @@ mod tests {
         let spec: DataSpec = toml::from_str("kind = \"circles\"\nn = 50\n").unwrap();
         assert_eq!(
             spec,
-            DataSpec::Circles { n: 50, noise: 0.05, factor: 0.5, test_n: 0, seed: 0 }
+            DataSpec::Circles {
+                n: 50,
+                noise: 0.05,
+                factor: 0.5,
+                test_n: 0,
+                seed: 0
+            }
         );
         let text = toml::to_string(&spec).unwrap();
-        assert!(text.contains("factor = 0.5") && text.contains("kind = \"circles\""), "{text}");
+        assert!(
+            text.contains("factor = 0.5") && text.contains("kind = \"circles\""),
+            "{text}"
+        );
         assert!(toml::from_str::<DataSpec>("kind = \"circles\"\nradius = 2\n").is_err());
         assert!(toml::from_str::<DataSpec>("kind = \"cifar10\"\n").is_err());
     }
@@ -411,18 +462,62 @@ mod tests {
         let small = 1usize..5000;
         let real = 0.0f64..10.0;
         prop_oneof![
-            (small.clone(), 1usize..100, 1usize..20, 0usize..100, any::<u64>())
-                .prop_map(|(n, d, k, test_n, seed)| DataSpec::SyntheticLinear { n, d, k, test_n, seed }),
-            (small.clone(), 1usize..9, 0usize..100, any::<u64>(), real.clone())
-                .prop_map(|(n, k, test_n, seed, _)| DataSpec::SyntheticImages {
-                    n, k, channels: 3, size: 8, test_n, seed
+            (
+                small.clone(),
+                1usize..100,
+                1usize..20,
+                0usize..100,
+                any::<u64>()
+            )
+                .prop_map(|(n, d, k, test_n, seed)| DataSpec::SyntheticLinear {
+                    n,
+                    d,
+                    k,
+                    test_n,
+                    seed
                 }),
-            (small.clone(), real.clone(), real.clone(), any::<u64>())
-                .prop_map(|(n, noise, factor, seed)| DataSpec::Circles { n, noise, factor, test_n: 0, seed }),
-            (small.clone(), real, 0usize..9, any::<u64>())
-                .prop_map(|(n, noise, outputs, seed)| DataSpec::Regression { n, d: 3, outputs, noise, test_n: 1, seed }),
-            ("[a-z/._-]{1,20}", small, 1usize..11, any::<bool>())
-                .prop_map(|(p, n, classes, test)| DataSpec::Cifar10 { path: p.into(), n, classes, test }),
+            (
+                small.clone(),
+                1usize..9,
+                0usize..100,
+                any::<u64>(),
+                real.clone()
+            )
+                .prop_map(|(n, k, test_n, seed, _)| DataSpec::SyntheticImages {
+                    n,
+                    k,
+                    channels: 3,
+                    size: 8,
+                    test_n,
+                    seed
+                }),
+            (small.clone(), real.clone(), real.clone(), any::<u64>()).prop_map(
+                |(n, noise, factor, seed)| DataSpec::Circles {
+                    n,
+                    noise,
+                    factor,
+                    test_n: 0,
+                    seed
+                }
+            ),
+            (small.clone(), real, 0usize..9, any::<u64>()).prop_map(|(n, noise, outputs, seed)| {
+                DataSpec::Regression {
+                    n,
+                    d: 3,
+                    outputs,
+                    noise,
+                    test_n: 1,
+                    seed,
+                }
+            }),
+            ("[a-z/._-]{1,20}", small, 1usize..11, any::<bool>()).prop_map(
+                |(p, n, classes, test)| DataSpec::Cifar10 {
+                    path: p.into(),
+                    n,
+                    classes,
+                    test
+                }
+            ),
         ]
     }
 

@@ -48,7 +48,10 @@ pub fn channel_stats(ds: &Dataset) -> ChannelStats {
 
 /// Standardizes `train` per channel with its own statistics and `test` with the same ones;
 /// returns the statistics. Errors if a training channel is constant (σ = 0).
-pub fn standardize_channels(train: &mut Dataset, test: Option<&mut Dataset>) -> Result<ChannelStats> {
+pub fn standardize_channels(
+    train: &mut Dataset,
+    test: Option<&mut Dataset>,
+) -> Result<ChannelStats> {
     let stats = channel_stats(train);
     if let Some(c) = stats.std.iter().position(|&s| s == 0.0) {
         bail!(
@@ -98,7 +101,9 @@ mod tests {
         assert_eq!(s.mean, vec![2.0, 10.0]);
         assert_eq!(s.std, vec![1.0, 0.0]);
         let mut train = ds.clone();
-        let e = standardize_channels(&mut train, None).unwrap_err().to_string();
+        let e = standardize_channels(&mut train, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("channel 1 is constant"), "{e}");
     }
 

@@ -101,6 +101,7 @@ impl Objective for Shifted {
 }
 
 /// `f = ½ xᵀAx + Σ_m c_m (a_mᵀx)³`: minimum at 0 with Hessian `A`.
+#[derive(Debug)]
 pub struct QuadCubic {
     pub a: nalgebra::DMatrix<f64>,
     pub cubic: Vec<(f64, Vec<f64>)>,

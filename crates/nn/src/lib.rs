@@ -20,7 +20,9 @@ pub mod layers;
 pub mod loss;
 pub mod matmul;
 pub mod model;
+pub mod model_specs;
 pub mod objective;
+pub mod workload;
 
 pub use algebra::Algebra;
 pub use error::NnError;

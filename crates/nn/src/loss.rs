@@ -150,7 +150,8 @@ mod tests {
         // CE: row 1: lse(1,2) − 2; row 2: lse(0,−1) − 0.
         let want = ((1f64.exp() + 2f64.exp()).ln() - 2.0 + (1.0 + (-1f64).exp()).ln()) / 2.0;
         assert!((Loss::CrossEntropy.value(&f, &y, 2) - want).abs() < 1e-15);
-        assert_eq!(accuracy(&f, &y, 2), 0.5);
+        assert_eq!(accuracy(&f, &y, 2), 1.0);
+        assert_eq!(accuracy(&f, &[1.0, 0.0, 1.0, 0.0], 2), 0.5);
     }
 
     /// The primal cotangent of CE is the gradient of the value (central differences).

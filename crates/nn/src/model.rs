@@ -120,7 +120,8 @@ impl<T: Float> Model<T> {
 ///
 /// Supported: `mlp:IN-H1-…-OUT:ACT` — linear layers `IN→H1→…→OUT` with activation `ACT`
 /// (one of `identity, tanh, relu, gelu, gelu-tanh, softplus, elu`) after every layer but the
-/// last. New architectures add one arm here.
+/// last; `cnn:…` and `vit:…` (grammar in [`crate::model_specs`]). New architectures add one
+/// arm here.
 pub fn parse_spec<T: Float>(spec: &str) -> Result<Vec<Box<dyn Layer<T>>>, NnError> {
     let err = |reason: String| NnError::Spec { spec: spec.to_string(), reason };
     let mut parts = spec.trim().split(':');
@@ -151,7 +152,9 @@ pub fn parse_spec<T: Float>(spec: &str) -> Result<Vec<Box<dyn Layer<T>>>, NnErro
             }
             Ok(layers)
         }
-        _ => Err(err(format!("unknown model family `{family}` (supported: mlp)"))),
+        "cnn" => crate::model_specs::cnn(spec),
+        "vit" => crate::model_specs::vit(spec),
+        _ => Err(err(format!("unknown model family `{family}` (supported: mlp, cnn, vit)"))),
     }
 }
 
@@ -182,7 +185,7 @@ mod tests {
             ("mlp:3-x-2:tanh", "positive integers"),
             ("mlp:3:tanh", "at least"),
             ("mlp:3-2:swish", "unknown activation `swish`"),
-            ("cnn:3", "unknown model family"),
+            ("rnn:3", "unknown model family"),
         ] {
             let e = Model::<f32>::from_spec(spec).err().unwrap().to_string();
             assert!(e.contains(needle), "{spec}: {e}");

@@ -7,6 +7,7 @@
 
 use anyhow::{bail, Context};
 use gdscope_core::optimizer::OptimizerConfig;
+use gdscope_data::DataSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::LrSchedule;
@@ -15,8 +16,17 @@ use crate::schedule::LrSchedule;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Seed of every random choice of the run (init, data, minibatches, probe vectors).
+    /// Seed of every random choice of the run (init, minibatches, probe vectors); the data
+    /// set has its own `data.seed`.
     pub seed: u64,
+    /// Compute precision of the network (`"f32"` or `"f64"`); metrics are always `f64`.
+    pub dtype: DtypeName,
+    /// Loss: `"mse"` (½‖f − y‖² averaged, one-hot targets) or `"ce"` (softmax cross-entropy).
+    pub loss: LossName,
+    /// The network.
+    pub model: ModelConfig,
+    /// The data set (`gdscope-data`'s `DataSpec`, `kind = "synthetic-linear"`, …).
+    pub data: DataSpec,
     /// Number of optimizer steps.
     pub steps: u64,
     /// Minibatch size for SGD-style training; 0 means full batch.
@@ -38,6 +48,10 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             seed: 0,
+            dtype: DtypeName::F32,
+            loss: LossName::Mse,
+            model: ModelConfig::default(),
+            data: DataSpec::default(),
             steps: 3000,
             batch_size: 0,
             optimizer: OptimizerConfig::gd(0.08),
@@ -46,6 +60,54 @@ impl Default for TrainConfig {
             tracking: TrackingConfig::default(),
             checkpoint: CheckpointConfig::default(),
         }
+    }
+}
+
+/// Network compute precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DtypeName {
+    /// Single precision (fast; the JAX reference runs in f32).
+    F32,
+    /// Double precision (reference accuracy).
+    F64,
+}
+
+/// Training loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossName {
+    /// `½‖f(x) − y‖²` per example, averaged (docs/theory.md §6).
+    Mse,
+    /// Softmax cross-entropy, averaged.
+    Ce,
+}
+
+/// Weight initialization (biases start at zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitName {
+    /// `N(0, 1/fan_in)`.
+    Lecun,
+    /// `N(0, 2/fan_in)`.
+    He,
+    /// `N(0, 2/(fan_in + fan_out))`.
+    Xavier,
+}
+
+/// The network and its initialization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Model spec string of `gdscope-nn`, e.g. `mlp:20-256-256-4:gelu-tanh`.
+    pub spec: String,
+    /// Initialization scheme, seeded by the top-level `seed`.
+    pub init: InitName,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { spec: "mlp:20-256-256-4:gelu-tanh".into(), init: InitName::Lecun }
     }
 }
 
@@ -271,7 +333,7 @@ mod tests {
         assert_eq!(c, TrainConfig::default());
         assert_eq!(c.optimizer, OptimizerConfig::gd(0.08));
         let text = c.to_toml().unwrap();
-        for needle in ["steps = 3000", "[tracking]", "every = 20", "divergence_factor", "[optimizer]", "kind = \"gd\""] {
+        for needle in ["steps = 3000", "spec = \"mlp:20-256-256-4:gelu-tanh\"", "kind = \"synthetic-linear\"", "dtype = \"f32\"", "[tracking]", "every = 20", "divergence_factor", "[optimizer]", "kind = \"gd\""] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         assert_eq!(TrainConfig::from_toml(&text, &[]).unwrap(), c);

@@ -21,6 +21,7 @@ use crate::diagnostics::{Projection, UpdateCosine};
 use crate::flow::GradientFlow;
 use crate::metrics::{Metrics, Row};
 use crate::sampler::MinibatchSampler;
+use crate::summary::Timings;
 use crate::tracking::{trace_estimate, CurvatureTracker};
 
 /// Fraction of the stability threshold at which the sharpness counts as "at the edge".
@@ -113,6 +114,7 @@ pub struct Trainer {
     config: TrainConfig,
     state: TrainState,
     optimizer: Optimizer,
+    timings: Timings,
 }
 
 impl Trainer {
@@ -154,7 +156,7 @@ impl Trainer {
         }
         let optimizer = Optimizer::with_state(config.optimizer.clone(), state.optimizer.clone())
             .map_err(|e| anyhow::anyhow!("cannot restore the optimizer: {e}"))?;
-        let mut trainer = Self { config, state, optimizer };
+        let mut trainer = Self { config, state, optimizer, timings: Timings::default() };
         if trainer.state.step >= trainer.config.steps && !trainer.state.status.is_finished() {
             trainer.state.status = Status::Completed;
         }
@@ -169,6 +171,11 @@ impl Trainer {
     /// The state (with the optimizer buffers up to date).
     pub fn state(&self) -> &TrainState {
         &self.state
+    }
+
+    /// Time spent in eigen-solves and the flow baseline by this process (`wall_s` unset).
+    pub fn timings(&self) -> &Timings {
+        &self.timings
     }
 
     /// Consumes the trainer, returning its state.
@@ -228,7 +235,9 @@ impl Trainer {
         let update = self.optimizer.step(&grad, w).map_err(|e| anyhow::anyhow!("optimizer step {t}: {e}"))?;
         row.update_cosine = self.state.cosine.observe(update).unwrap_or(f64::NAN);
         if let Some(flow) = &mut self.state.flow {
+            let clock = std::time::Instant::now();
             flow.advance(obj, lr);
+            self.timings.flow_s += clock.elapsed().as_secs_f64();
         }
         self.state.optimizer = self.optimizer.state().clone();
         self.state.step += 1;
@@ -262,7 +271,9 @@ impl Trainer {
         let measurable = !(tr.effective_hessian && adaptive && precond.is_none());
         if let Some(tracker) = &mut self.state.tracker {
             if due(tr.every, t) && measurable {
+                let clock = std::time::Instant::now();
                 let m = tracker.measure(obj, w, precond.as_deref(), threshold)?;
+                self.timings.eigen_s += clock.elapsed().as_secs_f64();
                 row.eigenvalues = m.values;
                 row.eig_residual = m.max_residual;
                 row.eig_hvps = m.hvps as f64;
@@ -296,7 +307,9 @@ impl Trainer {
         if let Some(flow) = &mut self.state.flow {
             let refresh = if tr.every > 0 { tr.every } else { 20 };
             if t % refresh == 0 {
+                let clock = std::time::Instant::now();
                 flow.refresh_radius(obj, tr.flow_power_iters);
+                self.timings.flow_s += clock.elapsed().as_secs_f64();
             }
             row.flow_distance = flow.distance(w);
             if eval_due {

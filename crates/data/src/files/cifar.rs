@@ -20,6 +20,8 @@ const TRAIN_FILES: [&str; 5] = [
     "data_batch_4.bin",
     "data_batch_5.bin",
 ];
+/// Records in the five training batches together.
+const TRAIN_RECORDS: usize = 50_000;
 const TEST_FILE: &str = "test_batch.bin";
 const SOURCE: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 
@@ -35,6 +37,10 @@ pub fn load_cifar10(dir: &Path, n: usize, classes: usize, test: bool) -> Result<
     ensure!(
         (1..=10).contains(&classes),
         "cifar10: classes must be between 1 and 10 (got {classes})"
+    );
+    ensure!(
+        n <= TRAIN_RECORDS,
+        "cifar10: n = {n} exceeds the {TRAIN_RECORDS} training images of CIFAR-10"
     );
     let mut picker = BalancedPicker::new(n, classes, "cifar10")?;
     let dir = locate(dir)?;
@@ -57,10 +63,18 @@ pub fn load_cifar10(dir: &Path, n: usize, classes: usize, test: bool) -> Result<
         read.push(name);
     }
     picker.finish("cifar10", &read.join(", "))?;
-    let mut train = Dataset::classification("cifar10-train", x, vec![3, SIDE, SIDE], labels, classes)?;
-    let mut test_set = if test { Some(load_test(&dir, classes)?) } else { None };
+    let mut train =
+        Dataset::classification("cifar10-train", x, vec![3, SIDE, SIDE], labels, classes)?;
+    let mut test_set = if test {
+        Some(load_test(&dir, classes)?)
+    } else {
+        None
+    };
     standardize_channels(&mut train, test_set.as_mut())?;
-    Ok(Split { train, test: test_set })
+    Ok(Split {
+        train,
+        test: test_set,
+    })
 }
 
 fn load_test(dir: &Path, classes: usize) -> Result<Dataset> {
@@ -105,7 +119,9 @@ struct Records {
 
 impl Records {
     fn iter(&self) -> impl Iterator<Item = (usize, &[u8])> {
-        self.bytes.chunks_exact(RECORD).map(|r| (usize::from(r[0]), &r[1..]))
+        self.bytes
+            .chunks_exact(RECORD)
+            .map(|r| (usize::from(r[0]), &r[1..]))
     }
 }
 
@@ -117,7 +133,8 @@ fn records(path: &Path) -> Result<Records> {
             TRAIN_FILES.join(", ")
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cifar10: cannot read {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cifar10: cannot read {}", path.display()))?;
     ensure!(
         !bytes.is_empty() && bytes.len() % RECORD == 0,
         "cifar10: {} has {} bytes, not a positive multiple of the {RECORD}-byte record (1 label byte + 3072 pixel bytes): \
@@ -202,18 +219,28 @@ mod tests {
             Err(e) => format!("{e:#}"),
         };
         let e = err(load_cifar10(dir.path(), 12, 3, false));
-        assert!(e.contains("missing file") && e.contains("data_batch_3.bin"), "{e}");
+        assert!(
+            e.contains("missing file") && e.contains("data_batch_3.bin"),
+            "{e}"
+        );
         let nested = dir.path().join("cifar-10-batches-bin");
         for (i, name) in TRAIN_FILES.iter().enumerate().skip(2) {
             write_batch(&nested.join(name), &[0, 1, 2], 20 + i);
         }
         let e = err(load_cifar10(dir.path(), 8, 4, false));
-        assert!(e.contains("class 3 has only 0 examples in data_batch_1.bin, data_batch_2.bin"), "{e}");
+        assert!(
+            e.contains("class 3 has only 0 examples in data_batch_1.bin, data_batch_2.bin"),
+            "{e}"
+        );
         let empty = tempfile::tempdir().unwrap();
         let e = err(load_cifar10(empty.path(), 4, 2, false));
-        assert!(e.contains("data_batch_1.bin") && e.contains("cifar-10-binary.tar.gz"), "{e}");
+        assert!(
+            e.contains("data_batch_1.bin") && e.contains("cifar-10-binary.tar.gz"),
+            "{e}"
+        );
         assert!(err(load_cifar10(dir.path(), 5, 2, false)).contains("multiple"));
         assert!(err(load_cifar10(dir.path(), 11, 11, false)).contains("between 1 and 10"));
+        assert!(err(load_cifar10(dir.path(), usize::MAX, 1, false)).contains("exceeds"));
         std::fs::write(nested.join("data_batch_1.bin"), vec![0u8; RECORD + 5]).unwrap();
         assert!(err(load_cifar10(&nested, 2, 2, false)).contains("truncated"));
         let mut bad = vec![0u8; RECORD];

@@ -29,6 +29,12 @@ pub fn load_mnist(dir: &Path, n: usize, classes: usize, test: bool) -> Result<Sp
     );
     let mut picker = BalancedPicker::new(n, classes, "mnist")?;
     let (images, labels, shape) = read_pair(dir, "train")?;
+    ensure!(
+        n <= labels.len(),
+        "mnist: n = {n} exceeds the {} training images in {}",
+        labels.len(),
+        dir.display()
+    );
     let plane = shape.iter().product::<usize>();
     let (mut x, mut picked) = (Vec::with_capacity(n * plane), Vec::with_capacity(n));
     for (i, &l) in labels.iter().enumerate() {
@@ -37,12 +43,17 @@ pub fn load_mnist(dir: &Path, n: usize, classes: usize, test: bool) -> Result<Sp
         }
         if picker.offer(usize::from(l)) {
             picked.push(usize::from(l));
-            x.extend(images[i * plane..(i + 1) * plane].iter().map(|&b| f64::from(b) / 255.0));
+            x.extend(
+                images[i * plane..(i + 1) * plane]
+                    .iter()
+                    .map(|&b| f64::from(b) / 255.0),
+            );
         }
     }
     picker.finish("mnist", &format!("the {} training images", labels.len()))?;
     let input_shape = vec![1, shape[0], shape[1]];
-    let mut train = Dataset::classification("mnist-train", x, input_shape.clone(), picked, classes)?;
+    let mut train =
+        Dataset::classification("mnist-train", x, input_shape.clone(), picked, classes)?;
     let mut test_set = if test {
         let (images, labels, test_shape) = read_pair(dir, "t10k")?;
         ensure!(
@@ -53,16 +64,32 @@ pub fn load_mnist(dir: &Path, n: usize, classes: usize, test: bool) -> Result<Sp
         for (i, &l) in labels.iter().enumerate() {
             if usize::from(l) < classes {
                 kept.push(usize::from(l));
-                x.extend(images[i * plane..(i + 1) * plane].iter().map(|&b| f64::from(b) / 255.0));
+                x.extend(
+                    images[i * plane..(i + 1) * plane]
+                        .iter()
+                        .map(|&b| f64::from(b) / 255.0),
+                );
             }
         }
-        ensure!(!kept.is_empty(), "mnist: the test files have no images of the first {classes} classes");
-        Some(Dataset::classification("mnist-test", x, input_shape, kept, classes)?)
+        ensure!(
+            !kept.is_empty(),
+            "mnist: the test files have no images of the first {classes} classes"
+        );
+        Some(Dataset::classification(
+            "mnist-test",
+            x,
+            input_shape,
+            kept,
+            classes,
+        )?)
     } else {
         None
     };
     standardize_channels(&mut train, test_set.as_mut())?;
-    Ok(Split { train, test: test_set })
+    Ok(Split {
+        train,
+        test: test_set,
+    })
 }
 
 /// Reads `<prefix>-images` and `<prefix>-labels`; returns pixels, labels and `[rows, cols]`.
@@ -80,7 +107,10 @@ fn read_pair(dir: &Path, prefix: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<usize>)>
         lab_dims[0]
     );
     if let Some(i) = labels.iter().position(|&l| usize::from(l) >= CLASSES) {
-        bail!("mnist: label {} of example {i} in {labels_path} is not a digit 0–9", labels[i]);
+        bail!(
+            "mnist: label {} of example {i} in {labels_path} is not a digit 0–9",
+            labels[i]
+        );
     }
     Ok((pixels, labels, img_dims[1..].to_vec()))
 }
@@ -89,10 +119,13 @@ type Idx = (Vec<usize>, Vec<u8>);
 
 fn read_idx_file(dir: &Path, prefix: &str, what: &str, ndim: u8) -> Result<(String, Idx)> {
     let stem = format!("{prefix}-{what}");
-    let names: Vec<String> = [format!("{stem}-idx{ndim}-ubyte"), format!("{stem}.idx{ndim}-ubyte")]
-        .iter()
-        .flat_map(|n| [n.clone(), format!("{n}.gz")])
-        .collect();
+    let names: Vec<String> = [
+        format!("{stem}-idx{ndim}-ubyte"),
+        format!("{stem}.idx{ndim}-ubyte"),
+    ]
+    .iter()
+    .flat_map(|n| [n.clone(), format!("{n}.gz")])
+    .collect();
     let Some(path) = find_file(dir, &names) else {
         bail!(
             "mnist: none of {} found in {}. Expected the four MNIST IDX files train-images-idx3-ubyte, \
@@ -102,7 +135,8 @@ fn read_idx_file(dir: &Path, prefix: &str, what: &str, ndim: u8) -> Result<(Stri
             dir.display()
         );
     };
-    let raw = std::fs::read(&path).with_context(|| format!("mnist: cannot read {}", path.display()))?;
+    let raw =
+        std::fs::read(&path).with_context(|| format!("mnist: cannot read {}", path.display()))?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
         GzDecoder::new(&raw[..])
@@ -148,7 +182,10 @@ fn parse_idx(mut bytes: Vec<u8>, ndim: u8) -> Result<Idx> {
         "the header announces dimensions {dims:?} = {want} data bytes but {have} follow: the file is {}",
         if have < want { "truncated" } else { "longer than announced (corrupt)" }
     );
-    ensure!(dims.iter().all(|&d| d > 0), "IDX dimensions {dims:?} include a zero");
+    ensure!(
+        dims.iter().all(|&d| d > 0),
+        "IDX dimensions {dims:?} include a zero"
+    );
     bytes.drain(..header);
     Ok((dims, bytes))
 }
@@ -174,12 +211,19 @@ mod tests {
             .flat_map(|i| (0..6).map(move |j| ((i * 11 + j * 40) % 256) as u8))
             .collect();
         let files = [
-            (format!("{prefix}-images-idx3-ubyte"), idx(3, &[labels.len() as u32, 2, 3], &pixels)),
-            (format!("{prefix}-labels-idx1-ubyte"), idx(1, &[labels.len() as u32], labels)),
+            (
+                format!("{prefix}-images-idx3-ubyte"),
+                idx(3, &[labels.len() as u32, 2, 3], &pixels),
+            ),
+            (
+                format!("{prefix}-labels-idx1-ubyte"),
+                idx(1, &[labels.len() as u32], labels),
+            ),
         ];
         for (name, bytes) in files {
             if gz {
-                let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 enc.write_all(&bytes).unwrap();
                 std::fs::write(dir.join(format!("{name}.gz")), enc.finish().unwrap()).unwrap();
             } else {
@@ -220,6 +264,8 @@ mod tests {
         };
         assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("train-images-idx3-ubyte"));
         write_set(dir.path(), "train", &[1, 0, 1], false);
+        assert!(err(load_mnist(dir.path(), 4, 2, false)).contains("exceeds the 3 training images"));
+        write_set(dir.path(), "train", &[1, 0, 1, 1], false);
         assert!(err(load_mnist(dir.path(), 4, 2, false)).contains("class 0 has only 1"));
         assert!(err(load_mnist(dir.path(), 2, 2, true)).contains("t10k-images-idx3-ubyte"));
         let labels = dir.path().join("train-labels-idx1-ubyte");
@@ -228,8 +274,8 @@ mod tests {
         std::fs::write(&labels, idx(3, &[3, 1, 1], &[1, 0, 1])).unwrap();
         assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("bad magic number"));
         std::fs::write(&labels, idx(1, &[2], &[1, 0])).unwrap();
-        assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("3 images but"));
-        std::fs::write(&labels, idx(1, &[3], &[1, 0, 12])).unwrap();
+        assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("4 images but"));
+        std::fs::write(&labels, idx(1, &[4], &[1, 0, 12, 1])).unwrap();
         assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("not a digit"));
         std::fs::write(dir.path().join("train-labels-idx1-ubyte"), b"\x00\x00").unwrap();
         assert!(err(load_mnist(dir.path(), 2, 2, false)).contains("too short"));

@@ -81,26 +81,51 @@ fn labels_of(a: &NdArray, what: &str) -> Result<Vec<usize>> {
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            ensure!(v >= 0.0, "`{what}`[{i}] = {v} is negative; class labels are 0, 1, …");
+            ensure!(
+                v >= 0.0,
+                "`{what}`[{i}] = {v} is negative; class labels are 0, 1, …"
+            );
             Ok(v as usize)
         })
         .collect()
 }
 
-fn to_dataset(name: &str, x: &NdArray, y: &NdArray, labels: Option<&NdArray>, k_labels: usize) -> Result<Dataset> {
-    let n = *x.shape.first().context("`x` is a scalar; it must have one row per example")?;
-    let input_shape = if x.ndim() == 1 { vec![1] } else { x.shape[1..].to_vec() };
-    let rows = *y.shape.first().context("`y` is a scalar; it must have one entry or row per example")?;
+fn to_dataset(
+    name: &str,
+    x: &NdArray,
+    y: &NdArray,
+    labels: Option<&NdArray>,
+    k_labels: usize,
+) -> Result<Dataset> {
+    let n = *x
+        .shape
+        .first()
+        .context("`x` is a scalar; it must have one row per example")?;
+    let input_shape = if x.ndim() == 1 {
+        vec![1]
+    } else {
+        x.shape[1..].to_vec()
+    };
+    let rows = *y
+        .shape
+        .first()
+        .context("`y` is a scalar; it must have one entry or row per example")?;
     ensure!(rows == n, "`x` has {n} examples but `y` has {rows}");
     if y.is_integer() && y.ndim() == 1 {
-        ensure!(labels.is_none(), "give either integer `y` or float `y` with `labels`, not both");
+        ensure!(
+            labels.is_none(),
+            "give either integer `y` or float `y` with `labels`, not both"
+        );
         let labels = labels_of(y, "y")?;
         return Dataset::classification(name, x.data.clone(), input_shape, labels, k_labels);
     }
     let k = match y.shape[..] {
         [_] => 1,
         [_, k] => k,
-        _ => bail!("`y` must be 1-D labels or n×k targets, but its shape is {:?}", y.shape),
+        _ => bail!(
+            "`y` must be 1-D labels or n×k targets, but its shape is {:?}",
+            y.shape
+        ),
     };
     let labels = labels.map(|l| labels_of(l, "labels")).transpose()?;
     Dataset::new(name, x.data.clone(), input_shape, y.data.clone(), k, labels)
@@ -114,11 +139,20 @@ pub fn split_arrays(split: &Split) -> Result<BTreeMap<String, NdArray>> {
         let Some(ds) = ds else { continue };
         let mut shape = vec![ds.n];
         shape.extend(&ds.input_shape);
-        out.insert(format!("x{suffix}"), NdArray::from_f64(shape, ds.x.clone())?);
-        out.insert(format!("y{suffix}"), NdArray::from_f64(vec![ds.n, ds.k], ds.y.clone())?);
+        out.insert(
+            format!("x{suffix}"),
+            NdArray::from_f64(shape, ds.x.clone())?,
+        );
+        out.insert(
+            format!("y{suffix}"),
+            NdArray::from_f64(vec![ds.n, ds.k], ds.y.clone())?,
+        );
         if let Some(labels) = &ds.labels {
             let data = labels.iter().map(|&l| l as f64).collect();
-            out.insert(format!("labels{suffix}"), NdArray::from_f64(vec![ds.n], data)?.with_dtype("int64")?);
+            out.insert(
+                format!("labels{suffix}"),
+                NdArray::from_f64(vec![ds.n], data)?.with_dtype("int64")?,
+            );
         }
     }
     Ok(out)
@@ -140,7 +174,10 @@ mod tests {
     #[test]
     fn export_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        for split in [synthetic_images(12, 3, 2, 4, 6, 1).unwrap(), regression(10, 3, 2, 0.1, 0, 2).unwrap()] {
+        for split in [
+            synthetic_images(12, 3, 2, 4, 6, 1).unwrap(),
+            regression(10, 3, 2, 0.1, 0, 2).unwrap(),
+        ] {
             let path = dir.path().join("d.npz");
             export_npz(&split, &path).unwrap();
             let mut back = load_npz(&path).unwrap();
@@ -158,7 +195,10 @@ mod tests {
     }
 
     fn int(data: &[f64]) -> NdArray {
-        NdArray::from_f64(vec![data.len()], data.to_vec()).unwrap().with_dtype("int64").unwrap()
+        NdArray::from_f64(vec![data.len()], data.to_vec())
+            .unwrap()
+            .with_dtype("int64")
+            .unwrap()
     }
 
     #[test]
@@ -167,7 +207,15 @@ mod tests {
         let path = dir.path().join("d.npz");
         let x = NdArray::from_f64(vec![3, 2], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         let xt = NdArray::from_f64(vec![1, 2], vec![6.0, 7.0]).unwrap();
-        save(&path, &[("x", x), ("y", int(&[0.0, 1.0, 0.0])), ("x_test", xt), ("y_test", int(&[2.0]))]);
+        save(
+            &path,
+            &[
+                ("x", x),
+                ("y", int(&[0.0, 1.0, 0.0])),
+                ("x_test", xt),
+                ("y_test", int(&[2.0])),
+            ],
+        );
         let s = load_npz(&path).unwrap();
         assert_eq!(s.train.k, 3);
         assert_eq!(s.train.y, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
@@ -187,10 +235,20 @@ mod tests {
         assert!(err(&path).contains("negative"));
         save(&path, &[("x", x.clone()), ("y", int(&[0.0]))]);
         assert!(err(&path).contains("2 examples but `y` has 1"));
-        save(&path, &[("x", x.clone()), ("y", int(&[0.0, 1.0])), ("x_test", x.clone())]);
+        save(
+            &path,
+            &[
+                ("x", x.clone()),
+                ("y", int(&[0.0, 1.0])),
+                ("x_test", x.clone()),
+            ],
+        );
         assert!(err(&path).contains("only one of"));
         let y = NdArray::from_f64(vec![2, 2], vec![1.0, 0.0, 1.0, 0.0]).unwrap();
-        save(&path, &[("x", x.clone()), ("y", y), ("labels", int(&[0.0, 1.0]))]);
+        save(
+            &path,
+            &[("x", x.clone()), ("y", y), ("labels", int(&[0.0, 1.0]))],
+        );
         assert!(err(&path).contains("one-hot"));
         let y = NdArray::from_f64(vec![2], vec![0.5, f64::NAN]).unwrap();
         save(&path, &[("x", x), ("y", y)]);

@@ -38,14 +38,27 @@ pub fn synthetic_images(
     test_n: usize,
     seed: u64,
 ) -> Result<Split> {
-    ensure!(k >= 2, "synthetic-images: k (number of classes) must be at least 2 (got {k})");
-    ensure!(size >= 2, "synthetic-images: size must be at least 2 pixels (got {size})");
-    check_size("synthetic-images", "channels", channels, size.saturating_mul(size))?;
+    ensure!(
+        k >= 2,
+        "synthetic-images: k (number of classes) must be at least 2 (got {k})"
+    );
+    ensure!(
+        size >= 2,
+        "synthetic-images: size must be at least 2 pixels (got {size})"
+    );
+    check_size(
+        "synthetic-images",
+        "channels",
+        channels,
+        size.saturating_mul(size),
+    )?;
     let d = channels * size * size;
     check_size("synthetic-images", "n", n, d)?;
     check_size("synthetic-images", "test_n", test_n.max(1), d)?;
     let mut problem = stream_rng(seed, Stream::Problem);
-    let patterns: Vec<Vec<f64>> = (0..k).map(|_| class_pattern(&mut problem, channels, size)).collect();
+    let patterns: Vec<Vec<f64>> = (0..k)
+        .map(|_| class_pattern(&mut problem, channels, size))
+        .collect();
     let reach = (size / 8).max(1) as i64;
     draw_split(n, test_n, seed, |rng, m, part| {
         let labels: Vec<usize> = (0..m).map(|i| i % k).collect();
@@ -83,7 +96,10 @@ fn class_pattern(rng: &mut ChaCha8Rng, channels: usize, size: usize) -> Vec<f64>
     for plane in p.chunks_exact_mut(size * size) {
         for _ in 0..WAVES {
             let (fy, fx) = loop {
-                let f = (rng.random_range(-MAX_FREQ..=MAX_FREQ), rng.random_range(-MAX_FREQ..=MAX_FREQ));
+                let f = (
+                    rng.random_range(-MAX_FREQ..=MAX_FREQ),
+                    rng.random_range(-MAX_FREQ..=MAX_FREQ),
+                );
                 if f != (0, 0) {
                     break f;
                 }
@@ -147,11 +163,22 @@ mod tests {
         }
         let correct = (0..test.n)
             .filter(|&i| {
-                let dist = |m: &Vec<f64>| m.iter().zip(test.x_row(i)).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
-                let best = (0..4).min_by(|&a, &b| dist(&means[a]).total_cmp(&dist(&means[b]))).unwrap();
+                let dist = |m: &Vec<f64>| {
+                    m.iter()
+                        .zip(test.x_row(i))
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+                };
+                let best = (0..4)
+                    .min_by(|&a, &b| dist(&means[a]).total_cmp(&dist(&means[b])))
+                    .unwrap();
                 best == test.labels.as_ref().unwrap()[i]
             })
             .count();
-        assert!(correct as f64 / test.n as f64 > 0.7, "accuracy {correct}/{}", test.n);
+        assert!(
+            correct as f64 / test.n as f64 > 0.7,
+            "accuracy {correct}/{}",
+            test.n
+        );
     }
 }

@@ -50,14 +50,22 @@ fn draw_split(
 
 /// `len` independent standard normal draws.
 fn normals(rng: &mut ChaCha8Rng, len: usize) -> Vec<f64> {
-    (0..len).map(|_| rng.sample::<f64, _>(StandardNormal)).collect()
+    (0..len)
+        .map(|_| rng.sample::<f64, _>(StandardNormal))
+        .collect()
 }
 
 /// Index of the largest entry (the first one on ties).
 fn argmax(row: &[f64]) -> usize {
     row.iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (j, &v)| if v > best.1 { (j, v) } else { best })
+        .fold((0, f64::NEG_INFINITY), |best, (j, &v)| {
+            if v > best.1 {
+                (j, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -82,9 +90,15 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(argmax(&[1.0, 3.0, 3.0, -1.0]), 1);
-        assert_eq!(matmul(&[1.0, 2.0, 3.0, 4.0], &[1.0, 0.0, 1.0, 1.0], 2, 2, 2), vec![3.0, 2.0, 7.0, 4.0]);
+        assert_eq!(
+            matmul(&[1.0, 2.0, 3.0, 4.0], &[1.0, 0.0, 1.0, 1.0], 2, 2, 2),
+            vec![3.0, 2.0, 7.0, 4.0]
+        );
         assert!(check_size("k", "n", 0, 3).is_err());
-        assert!(check_size("k", "n", usize::MAX / 2, 3).unwrap_err().to_string().contains("too large"));
+        assert!(check_size("k", "n", usize::MAX / 2, 3)
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
         assert!(check_size("k", "n", 10, 3).is_ok());
     }
 }

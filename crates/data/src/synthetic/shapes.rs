@@ -16,7 +16,9 @@ use crate::{Dataset, Split};
 pub fn chebyshev(degree: usize, n: usize) -> Result<Split> {
     ensure!(n >= 2, "chebyshev: n must be at least 2 points (got {n})");
     check_size("chebyshev", "n", n, 1)?;
-    let x: Vec<f64> = (0..n).map(|i| -1.0 + 2.0 * i as f64 / (n - 1) as f64).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| -1.0 + 2.0 * i as f64 / (n - 1) as f64)
+        .collect();
     let y = x.iter().map(|&t| chebyshev_t(degree, t)).collect();
     let train = Dataset::new(format!("chebyshev-{degree}-{n}"), x, vec![1], y, 1, None)?;
     Ok(Split { train, test: None })
@@ -47,7 +49,11 @@ pub fn moons(n: usize, noise: f64, test_n: usize, seed: u64) -> Result<Split> {
         let labels: Vec<usize> = (0..m).map(|i| i % 2).collect();
         for &c in &labels {
             let t = PI * rng.random::<f64>();
-            let (a, b) = if c == 0 { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
+            let (a, b) = if c == 0 {
+                (t.cos(), t.sin())
+            } else {
+                (1.0 - t.cos(), 0.5 - t.sin())
+            };
             x.push(a + noise * rng.sample::<f64, _>(StandardNormal));
             x.push(b + noise * rng.sample::<f64, _>(StandardNormal));
         }
@@ -111,7 +117,11 @@ mod tests {
         let m = moons(100, 0.0, 0, 2).unwrap().train;
         for i in 0..m.n {
             let (a, b) = (m.x[2 * i], m.x[2 * i + 1]);
-            let r = if i % 2 == 0 { a.hypot(b) } else { (1.0 - a).hypot(0.5 - b) };
+            let r = if i % 2 == 0 {
+                a.hypot(b)
+            } else {
+                (1.0 - a).hypot(0.5 - b)
+            };
             assert!((r - 1.0).abs() < 1e-12);
             assert!(if i % 2 == 0 { b >= 0.0 } else { b <= 0.5 });
         }

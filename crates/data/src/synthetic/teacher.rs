@@ -73,6 +73,7 @@ pub fn regression(
         noise.is_finite() && noise >= 0.0,
         "regression: noise must be a finite number ≥ 0 (got {noise})"
     );
+    check_size("regression", "d", d, outputs.max(1))?;
     check_size("regression", "outputs", outputs, d)?;
     let a: Vec<f64> = normals(&mut stream_rng(seed, Stream::Problem), d * outputs)
         .into_iter()
@@ -125,14 +126,21 @@ pub fn gaussian_mixture(
         let labels: Vec<usize> = (0..m).map(|i| i % k).collect();
         let mut x = Vec::with_capacity(m * d);
         for &c in &labels {
-            x.extend(means[c].iter().map(|mu| mu + rng.sample::<f64, _>(rand_distr::StandardNormal)));
+            x.extend(
+                means[c]
+                    .iter()
+                    .map(|mu| mu + rng.sample::<f64, _>(rand_distr::StandardNormal)),
+            );
         }
         Dataset::classification(format!("gaussian-mixture-{part}"), x, vec![d], labels, k)
     })
 }
 
 fn check_classes(kind: &str, k: usize) -> Result<()> {
-    ensure!(k >= 2, "{kind}: k (number of classes) must be at least 2 (got {k})");
+    ensure!(
+        k >= 2,
+        "{kind}: k (number of classes) must be at least 2 (got {k})"
+    );
     Ok(())
 }
 
@@ -175,7 +183,10 @@ mod tests {
         let mean = ds.x.iter().sum::<f64>() / ds.x.len() as f64;
         let var = ds.x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / ds.x.len() as f64;
         // 20 000 draws: the standard error of the mean is 0.007, of the variance 0.01
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "mean {mean} var {var}"
+        );
         assert_eq!(ds.class_counts().unwrap().iter().sum::<usize>(), 1000);
     }
 
@@ -192,14 +203,31 @@ mod tests {
         let clean = regression(50, 4, 2, 0.0, 0, 9).unwrap().train;
         let noisy = regression(50, 4, 2, 0.5, 0, 9).unwrap().train;
         assert_eq!(clean.x, noisy.x);
-        let a: Vec<f64> = normals(&mut stream_rng(9, Stream::Problem), 8).iter().map(|v| v / 2.0).collect();
+        let a: Vec<f64> = normals(&mut stream_rng(9, Stream::Problem), 8)
+            .iter()
+            .map(|v| v / 2.0)
+            .collect();
         let fit = matmul(&clean.x, &a, 50, 4, 2);
         for (f, y) in fit.iter().zip(&clean.y) {
             assert!((f - y).abs() < 1e-12);
         }
-        let resid: f64 = noisy.y.iter().zip(&clean.y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 100.0;
+        let resid: f64 = noisy
+            .y
+            .iter()
+            .zip(&clean.y)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / 100.0;
         assert!((resid.sqrt() - 0.5).abs() < 0.15, "{resid}");
         assert!(regression(5, 2, 1, f64::NAN, 0, 0).is_err());
+        assert!(regression(5, 0, 1, 0.1, 0, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("d must be at least 1"));
+        assert!(regression(5, 2, 0, 0.1, 0, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("outputs must be at least 1"));
         assert!(!noisy.is_classification());
     }
 
@@ -208,8 +236,13 @@ mod tests {
         let ds = gaussian_mixture(400, 3, 4, 5.0, 0, 1).unwrap().train;
         assert_eq!(ds.class_counts().unwrap(), vec![100; 4]);
         for c in 0..4 {
-            let rows: Vec<&[f64]> = (0..ds.n).filter(|i| i % 4 == c).map(|i| ds.x_row(i)).collect();
-            let centroid: Vec<f64> = (0..3).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / 100.0).collect();
+            let rows: Vec<&[f64]> = (0..ds.n)
+                .filter(|i| i % 4 == c)
+                .map(|i| ds.x_row(i))
+                .collect();
+            let centroid: Vec<f64> = (0..3)
+                .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / 100.0)
+                .collect();
             let norm = centroid.iter().map(|v| v * v).sum::<f64>().sqrt();
             // ‖μ‖ = 5; the centroid of 100 unit-variance points is within ~0.3 of it
             assert!((norm - 5.0).abs() < 0.6, "class {c}: {norm}");

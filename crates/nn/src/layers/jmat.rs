@@ -48,14 +48,6 @@ impl<T: Float> JMat<T> {
         self.c[m].get_or_insert_with(|| vec![T::zero(); size])
     }
 
-    /// The same data seen as `rows × cols` (`rows·cols` must equal the current size).
-    pub fn reshape(mut self, rows: usize, cols: usize) -> Self {
-        assert_eq!(rows * cols, self.size(), "reshape must keep the element count");
-        self.rows = rows;
-        self.cols = cols;
-        self
-    }
-
     /// A parameter tensor `p[range]` as a jet: value at `1`, direction `i` at `εᵢ`, no
     /// degree-two terms (parameters are linear in ε).
     pub fn param(alg: &Algebra, p: &ParamJet<'_, T>, range: Range<usize>, rows: usize, cols: usize) -> Self {

@@ -1,0 +1,123 @@
+//! `gdscope bench`: times the network engine on reference workload A (MLP 3072→256→256→4,
+//! GELU-tanh, MSE, LeCun init; see `shared/bench/README.md`): loss+gradient, one HVP, a block of
+//! three HVPs, one third-order vector, in f32 and/or f64. Reports medians, achieved GEMM
+//! GFLOP/s and the ratio to the GEMM floor (the same flops at the speed of one large GEMM).
+
+use std::time::Instant;
+
+use anyhow::{ensure, Result};
+use gdscope_nn::matmul::{gemm, MatRef};
+use gdscope_nn::workload::{Op, WorkloadA, SIZES};
+use gdscope_nn::{Dtype, Float};
+use serde_json::{json, Map, Value};
+
+/// Which precisions to time.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DtypeChoice {
+    /// Single precision only.
+    F32,
+    /// Double precision only.
+    F64,
+    /// Both, f32 first.
+    Both,
+}
+
+/// Arguments of `gdscope bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one JSON object `{operation: {dtype: median seconds}}` instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Precision(s) to time.
+    #[arg(long, value_enum, default_value_t = DtypeChoice::Both)]
+    dtype: DtypeChoice,
+    /// Number of examples (workload A uses 1000).
+    #[arg(long, default_value_t = 1000)]
+    n: usize,
+    /// Timed repetitions per operation (after one warm-up call); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+}
+
+/// Median seconds of `repeats` calls of `f` after one warm-up call.
+fn median_time(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut ts: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    ts.sort_by(f64::total_cmp);
+    ts[ts.len() / 2]
+}
+
+/// GFLOP/s of one large GEMM shaped like workload A's first layer (`n×3072 · 3072×256`).
+fn gemm_peak<T: Float>(n: usize, repeats: usize) -> f64 {
+    let (k, m) = (SIZES[0], SIZES[1]);
+    let a: Vec<T> = (0..n * k).map(|i| T::from_f64(((i % 17) as f64) * 0.01)).collect();
+    let b: Vec<T> = (0..k * m).map(|i| T::from_f64(((i % 13) as f64) * 0.01)).collect();
+    let mut c = vec![T::zero(); n * m];
+    let t = median_time(repeats, || gemm(&mut c, MatRef::new(&a, n, k), MatRef::new(&b, k, m), false));
+    2.0 * (n * k * m) as f64 / t / 1e9
+}
+
+struct Row {
+    op: Op,
+    dtype: &'static str,
+    median: f64,
+    gflops: f64,
+    floor_ratio: f64,
+}
+
+/// Runs the benchmark and prints a table or JSON.
+pub fn run(args: Args) -> Result<()> {
+    ensure!(args.n > 0, "--n must be at least 1 example");
+    ensure!(args.repeats > 0, "--repeats must be at least 1");
+    let dtypes: Vec<(Dtype, &'static str)> = match args.dtype {
+        DtypeChoice::F32 => vec![(Dtype::F32, "f32")],
+        DtypeChoice::F64 => vec![(Dtype::F64, "f64")],
+        DtypeChoice::Both => vec![(Dtype::F32, "f32"), (Dtype::F64, "f64")],
+    };
+    let mut rows = Vec::new();
+    let mut peaks = Vec::new();
+    for (dtype, name) in dtypes {
+        let peak = match dtype {
+            Dtype::F32 => gemm_peak::<f32>(args.n, args.repeats),
+            Dtype::F64 => gemm_peak::<f64>(args.n, args.repeats),
+        };
+        peaks.push((name, peak));
+        let work = WorkloadA::new(args.n, dtype);
+        for op in Op::ALL {
+            let median = median_time(args.repeats, || work.run(op));
+            let gflops = op.gemm_flops(args.n) / median / 1e9;
+            rows.push(Row { op, dtype: name, median, gflops, floor_ratio: peak / gflops });
+        }
+    }
+    if args.json {
+        let mut obj = Map::new();
+        for r in &rows {
+            let entry = obj.entry(r.op.key()).or_insert_with(|| json!({}));
+            entry[r.dtype] = Value::from(r.median);
+        }
+        println!("{}", Value::Object(obj));
+        return Ok(());
+    }
+    println!("workload A: {} (n = {}), median of {} after one warm-up", gdscope_nn::workload::SPEC, args.n, args.repeats);
+    for (name, peak) in &peaks {
+        println!("GEMM floor ({name}): {peak:.1} GFLOP/s on one {}x{}x{} product", args.n, SIZES[0], SIZES[1]);
+    }
+    println!("{:<12} {:>5} {:>11} {:>10} {:>14}", "operation", "dtype", "median ms", "GFLOP/s", "x GEMM floor");
+    for r in &rows {
+        println!(
+            "{:<12} {:>5} {:>11.2} {:>10.1} {:>14.2}",
+            r.op.key(),
+            r.dtype,
+            r.median * 1e3,
+            r.gflops,
+            r.floor_ratio
+        );
+    }
+    Ok(())
+}

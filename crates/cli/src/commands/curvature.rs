@@ -1,0 +1,237 @@
+//! `gdscope curvature`: one-shot curvature of a network at given parameters — top and
+//! smallest Hessian eigenvalues (warm-startable LOBPCG, largest *algebraic*), Hessian trace
+//! (Hutch++ or Hutchinson) and spectral density (stochastic Lanczos quadrature), optionally
+//! restricted to one layer (docs/curvature.md).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, ensure, Context, Result};
+use gdscope_core::Objective;
+use gdscope_curvature::{
+    hutch_plus_plus, hutchinson, smallest_eigenpairs, spectral_density, top_eigenpairs, EigOptions, EigResult,
+    HessianOperator, LinearOperator, SlqOptions, SpectralDensity, TraceEstimate,
+};
+use gdscope_nn::NetworkObjective;
+use serde_json::{json, Value};
+
+use crate::network_args::NetworkArgs;
+
+/// Trace estimator choice.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMethod {
+    /// Hutch++: exact on a sketched top subspace + Hutchinson on the rest (lower variance).
+    Hutchpp,
+    /// Plain Hutchinson with Rademacher probes.
+    Hutchinson,
+}
+
+/// Arguments of `gdscope curvature`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    net: NetworkArgs,
+    /// Number of largest (algebraic) Hessian eigenvalues to compute.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    top_k: usize,
+    /// Also compute the K smallest (algebraic, i.e. most negative) eigenvalues.
+    #[arg(long, value_name = "K")]
+    smallest: Option<usize>,
+    /// Also estimate the Hessian trace (with a standard error).
+    #[arg(long)]
+    trace: bool,
+    /// Trace estimator.
+    #[arg(long, value_enum, default_value_t = TraceMethod::Hutchpp)]
+    trace_method: TraceMethod,
+    /// HVP budget of the trace estimate.
+    #[arg(long, value_name = "N", default_value_t = 99)]
+    trace_hvps: usize,
+    /// Also estimate the spectral density (stochastic Lanczos quadrature).
+    #[arg(long)]
+    density: bool,
+    /// SLQ runs (random start vectors).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    density_runs: usize,
+    /// Lanczos steps per SLQ run.
+    #[arg(long, value_name = "N", default_value_t = 80)]
+    density_steps: usize,
+    /// Gaussian smoothing width of the density (default: node range / steps).
+    #[arg(long, value_name = "SIGMA")]
+    sigma: Option<f64>,
+    /// Restrict everything to one parameter tensor (`layer0.weight`) or one layer (`layer0`).
+    #[arg(long, value_name = "NAME")]
+    layer: Option<String>,
+    /// Eigen-solver tolerance on the relative residual ‖Hv − λv‖ / max(1, |λ|).
+    #[arg(long, default_value_t = 1e-8)]
+    tol: f64,
+    /// Eigen-solver iteration cap.
+    #[arg(long, default_value_t = 1000)]
+    max_iters: usize,
+    /// Seed of every random vector (eigen-solver start, trace probes, SLQ starts).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Directory for `curvature.json` and, with --density, `density.png` and `density.csv`.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Runs the requested computations and reports them.
+pub fn run(args: Args) -> Result<()> {
+    ensure!(args.tol.is_finite() && args.tol > 0.0, "--tol must be a positive number, got {}", args.tol);
+    let (obj, w) = args.net.build()?;
+    let subset = match &args.layer {
+        Some(name) => Some(layer_indices(&obj, name)?),
+        None => None,
+    };
+    let mut op = HessianOperator::new(&obj, &w)?;
+    if let Some(idx) = &subset {
+        op = op.with_subset(idx)?;
+    }
+    let n = op.dim();
+    ensure!(
+        args.top_k >= 1 && args.top_k <= n,
+        "--top-k must be between 1 and the number of parameters{} ({n}), got {}",
+        if subset.is_some() { " in the layer" } else { "" },
+        args.top_k
+    );
+    let opts = |k| EigOptions { k, tol: args.tol, max_iters: args.max_iters, seed: args.seed };
+    let top = top_eigenpairs(&op, None, &opts(args.top_k)).context("top eigenvalues")?;
+    let mut report = json!({
+        "model": args.net.model,
+        "dim": n,
+        "layer": args.layer,
+        "tol": args.tol,
+        "top": top.values,
+        "residuals": top.residuals,
+        "converged": top.converged,
+        "iterations": top.iterations,
+        "hvps_top": top.hvps,
+    });
+    let mut warnings = not_converged("top", &top);
+    if let Some(k) = args.smallest {
+        ensure!(k >= 1 && k <= n, "--smallest must be between 1 and {n}, got {k}");
+        let s = smallest_eigenpairs(&op, None, &opts(k)).context("smallest eigenvalues")?;
+        warnings.extend(not_converged("smallest", &s));
+        report["smallest"] = json!(s.values);
+        report["smallest_residuals"] = json!(s.residuals);
+        report["hvps_smallest"] = json!(s.hvps);
+    }
+    if args.trace {
+        let t = estimate_trace(&op, &args)?;
+        report["trace"] = json!({ "value": t.value, "std_error": t.std_error, "hvps": t.hvps,
+                                  "method": format!("{:?}", args.trace_method).to_lowercase() });
+    }
+    let density = if args.density {
+        let d = spectral_density(&op, &SlqOptions { runs: args.density_runs, steps: args.density_steps, seed: args.seed })
+            .context("spectral density")?;
+        let (grid, phi, sigma) = smoothed(&d, &args)?;
+        report["density"] = json!({ "sigma": sigma, "grid": grid, "values": phi, "hvps": d.hvps,
+                                    "runs": d.runs, "moment1": d.moment(1), "moment2": d.moment(2) });
+        Some((grid, phi))
+    } else {
+        None
+    };
+    report["hvps"] = json!(op.hvps());
+    if let Some(dir) = &args.out {
+        write_outputs(dir, &report, density.as_ref())?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_text(&report);
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// Parameter indices of a tensor (`layer0.weight`) or of all tensors of a layer (`layer0`).
+fn layer_indices(obj: &NetworkObjective, name: &str) -> Result<Vec<usize>> {
+    let views = obj.param_views();
+    let prefix = format!("{name}.");
+    let idx: Vec<usize> = views
+        .iter()
+        .filter(|v| v.name == name || v.name.starts_with(&prefix))
+        .flat_map(|v| v.offset..v.offset + v.shape.iter().product::<usize>())
+        .collect();
+    if idx.is_empty() {
+        let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+        bail!("--layer {name}: no such layer or tensor; available: {}", names.join(", "));
+    }
+    Ok(idx)
+}
+
+fn estimate_trace(op: &dyn LinearOperator, args: &Args) -> Result<TraceEstimate> {
+    let t = match args.trace_method {
+        TraceMethod::Hutchpp => hutch_plus_plus(op, args.trace_hvps, args.seed),
+        TraceMethod::Hutchinson => hutchinson(op, args.trace_hvps, args.seed),
+    };
+    t.context("--trace-hvps")
+}
+
+/// Grid (1000 points, margin 5σ), smoothed density and σ.
+fn smoothed(d: &SpectralDensity, args: &Args) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+    let (lo, hi) = d.node_range();
+    let sigma = match args.sigma {
+        Some(s) => s,
+        None => ((hi - lo) / args.density_steps as f64).max(1e-6 * hi.abs().max(lo.abs()).max(1.0)),
+    };
+    ensure!(sigma.is_finite() && sigma > 0.0, "--sigma must be a positive number, got {sigma}");
+    let grid = d.grid(1000, 5.0 * sigma)?;
+    let phi = d.density_on_grid(&grid, sigma)?;
+    Ok((grid, phi, sigma))
+}
+
+fn not_converged(what: &str, r: &EigResult) -> Vec<String> {
+    if r.converged {
+        return Vec::new();
+    }
+    let worst = r.residuals.iter().copied().fold(0.0, f64::max);
+    vec![format!(
+        "{what} eigenvalues did not reach the tolerance in {} iterations (worst residual {worst:.2e}); \
+         raise --max-iters or --tol",
+        r.iterations
+    )]
+}
+
+fn write_outputs(dir: &std::path::Path, report: &Value, density: Option<&(Vec<f64>, Vec<f64>)>) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("curvature.json");
+    gdscope_io::write_atomic(&path, serde_json::to_string_pretty(report)?.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some((grid, phi)) = density {
+        let mut csv = String::from("eigenvalue,density\n");
+        for (x, y) in grid.iter().zip(phi) {
+            csv.push_str(&format!("{x},{y}\n"));
+        }
+        let path = dir.join("density.csv");
+        gdscope_io::write_atomic(&path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn print_text(r: &Value) {
+    let list = |v: &Value| {
+        v.as_array().map(|a| a.iter().map(|x| format!("{:.10e}", x.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>())
+    };
+    println!("parameters: {}{}", r["dim"], r["layer"].as_str().map(|l| format!(" (layer {l})")).unwrap_or_default());
+    if let Some(top) = list(&r["top"]) {
+        println!("top eigenvalues:      {}", top.join("  "));
+    }
+    if let Some(res) = list(&r["residuals"]) {
+        println!("relative residuals:   {}", res.join("  "));
+    }
+    if let Some(s) = list(&r["smallest"]) {
+        println!("smallest eigenvalues: {}", s.join("  "));
+    }
+    if let Some(t) = r.get("trace") {
+        println!("trace:                {} ± {} ({})", t["value"], t["std_error"], t["method"].as_str().unwrap_or(""));
+    }
+    if let Some(d) = r.get("density") {
+        println!("density:              {} runs, sigma {}, mean eigenvalue {}", d["runs"].as_array().map_or(0, Vec::len), d["sigma"], d["moment1"]);
+    }
+    println!("hvps:                 {}", r["hvps"]);
+}

@@ -1,0 +1,215 @@
+//! Line plots, and the chart pieces shared with contour plots: axes, series, legend.
+
+use anyhow::{bail, Result};
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::axes::{Axis, Frame};
+use crate::font::FAMILY;
+use crate::render::de;
+use crate::style::{palette, reference, tick};
+use crate::{LinePlot, RefLine, Series, SeriesKind};
+
+/// A chart with f64 axes of coordinate types `X`, `Y`.
+pub(crate) type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// Draws `plot` into `area`.
+pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &LinePlot) -> Result<()> {
+    check_series(&plot.series)?;
+    let xs = plot.series.iter().flat_map(|s| s.x.iter().copied());
+    let ys = plot.series.iter().flat_map(|s| s.y.iter().copied());
+    let frame = Frame {
+        x: Axis::fit(xs.chain(plot.vlines.iter().map(|r| r.value)), plot.log_x),
+        y: Axis::fit(ys.chain(plot.hlines.iter().map(|r| r.value)), plot.log_y),
+    };
+    let (xr, yr) = (frame.x.lo..frame.x.hi, frame.y.lo..frame.y.hi);
+    match (plot.log_x, plot.log_y) {
+        (false, false) => chart(area, plot, &frame, xr, yr),
+        (true, false) => chart(area, plot, &frame, xr.log_scale(), yr),
+        (false, true) => chart(area, plot, &frame, xr, yr.log_scale()),
+        (true, true) => chart(area, plot, &frame, xr.log_scale(), yr.log_scale()),
+    }
+}
+
+fn chart<DB, X, Y>(area: &DrawingArea<DB, Shift>, plot: &LinePlot, frame: &Frame, x: X, y: Y) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = build(area, &plot.title, x, y)?;
+    mesh(&mut chart, &plot.x_label, &plot.y_label)?;
+    let mut labelled = draw_series(&mut chart, &plot.series, frame)?;
+    labelled |= draw_ref_lines(&mut chart, &plot.hlines, &plot.vlines, frame)?;
+    if labelled {
+        legend(&mut chart)?;
+    }
+    Ok(())
+}
+
+/// Every series needs as many x as y values.
+pub(crate) fn check_series(series: &[Series]) -> Result<()> {
+    for (k, s) in series.iter().enumerate() {
+        if s.x.len() != s.y.len() {
+            bail!(
+                "series {k} ('{}') has {} x values but {} y values",
+                s.label,
+                s.x.len(),
+                s.y.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A chart with a title and room for tick labels and axis descriptions.
+pub(crate) fn build<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: X,
+    y: Y,
+) -> Result<Chart<'a, DB, X::CoordDescType, Y::CoordDescType>>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+{
+    ChartBuilder::on(area)
+        .caption(title, (FAMILY, 22))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)
+        .map_err(de)
+}
+
+/// Grid lines, tick labels ([`tick`]) and axis descriptions.
+pub(crate) fn mesh<DB, X, Y>(chart: &mut Chart<'_, DB, X, Y>, x_label: &str, y_label: &str) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FAMILY, 15))
+        .axis_desc_style((FAMILY, 17))
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(BLACK.mix(0.04))
+        .draw()
+        .map_err(de)
+}
+
+/// Draws the series clipped to `frame`; returns whether any has a legend entry.
+pub(crate) fn draw_series<DB, X, Y>(
+    chart: &mut Chart<'_, DB, X, Y>,
+    series: &[Series],
+    frame: &Frame,
+) -> Result<bool>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let mut any_label = false;
+    for (k, s) in series.iter().enumerate() {
+        let color = palette(s.color.unwrap_or(k));
+        let line = color.stroke_width(2);
+        let dot = color.filled();
+        if matches!(s.kind, SeriesKind::Line | SeriesKind::LinePoints) {
+            for piece in frame.clip_polyline(&s.x, &s.y) {
+                chart.draw_series(LineSeries::new(piece, line)).map_err(de)?;
+            }
+        }
+        if matches!(s.kind, SeriesKind::Points | SeriesKind::LinePoints) {
+            let pts = frame.visible_points(&s.x, &s.y);
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, dot)))
+                .map_err(de)?;
+        }
+        if !s.label.is_empty() {
+            any_label = true;
+            let anno = chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(de)?
+                .label(&s.label);
+            match s.kind {
+                SeriesKind::Line => {
+                    anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line))
+                }
+                SeriesKind::Points => anno.legend(move |(x, y)| Circle::new((x + 11, y), 3, dot)),
+                SeriesKind::LinePoints => anno.legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (22, 0)], line)
+                        + Circle::new((11, 0), 3, dot)
+                }),
+            };
+        }
+    }
+    Ok(any_label)
+}
+
+/// Dashed reference lines across the frame; returns whether any has a legend entry.
+fn draw_ref_lines<DB, X, Y>(
+    chart: &mut Chart<'_, DB, X, Y>,
+    hlines: &[RefLine],
+    vlines: &[RefLine],
+    frame: &Frame,
+) -> Result<bool>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let mut any_label = false;
+    let lines = hlines
+        .iter()
+        .filter(|r| frame.y.admits(r.value))
+        .map(|r| (r, [(frame.x.lo, r.value), (frame.x.hi, r.value)]))
+        .chain(
+            vlines
+                .iter()
+                .filter(|r| frame.x.admits(r.value))
+                .map(|r| (r, [(r.value, frame.y.lo), (r.value, frame.y.hi)])),
+        );
+    for (k, (r, ends)) in lines.enumerate() {
+        let style = reference(k).stroke_width(2);
+        let anno = chart
+            .draw_series(DashedLineSeries::new(ends, 10, 6, style))
+            .map_err(de)?;
+        if !r.label.is_empty() {
+            any_label = true;
+            anno.label(&r.label).legend(move |(x, y)| {
+                EmptyElement::at((0, 0))
+                    + PathElement::new(vec![(x, y), (x + 8, y)], style)
+                    + PathElement::new(vec![(x + 14, y), (x + 22, y)], style)
+            });
+        }
+    }
+    Ok(any_label)
+}
+
+/// The legend box in the upper right corner.
+pub(crate) fn legend<DB, X, Y>(chart: &mut Chart<'_, DB, X, Y>) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.35))
+        .label_font((FAMILY, 15))
+        .draw()
+        .map_err(de)
+}
+
