@@ -4,6 +4,7 @@
 
 mod commands;
 mod network_args;
+mod objective_args;
 
 use clap::{Parser, Subcommand};
 
@@ -18,9 +19,15 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   gdscope data describe synthetic-linear:n=1000,d=20,k=4,seed=0
   gdscope info
+  gdscope direction --objective paper-fig2 --lr 0.95 --x0 0.2,0.2 --json
+  gdscope sweep-lr --objective paper-fig1-perturbed --x0 0.05,0.04 --out runs/sweep
+  gdscope basin --objective paper-fig2 --lr 0.95 --resolution 1000 --steps 1000 --json
+  gdscope reproduce paper-fig2 --out runs/fig2
+  gdscope objectives --objective paper-fig2 --at 0.1,-0.2 --json
   gdscope curvature --model mlp:20-64-4:gelu-tanh --data data.npz --params w.npy --top-k 3 --smallest 1 --trace --json
   gdscope probe --model mlp:20-64-4:gelu-tanh --data data.npz --params w.npy --u u.npy --v v.npy --out probe.npz
   gdscope bench --dtype both --json
+  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --out runs/eos-lr004
 ";
 
 #[derive(Subcommand)]
@@ -29,12 +36,24 @@ enum Command {
     Data(commands::data::Args),
     /// Hessian eigenvalues (top, smallest), trace and spectral density of a network, optionally per layer.
     Curvature(commands::curvature::Args),
+    /// List built-in objectives, or evaluate one: value, exact gradient, Hessian, eigenvalues.
+    Objectives(commands::objectives::Args),
     /// Print build and machine facts (SIMD level, threads, version).
     Info(commands::info::Args),
     /// Loss, gradient, HVPs and third-order vector of a network at given parameters (.npz out).
     Probe(commands::probe::Args),
     /// Time the network engine on reference workload A (MLP 3072-256-256-4).
     Bench(commands::bench::Args),
+    /// Theorem 1 for one (f, η, x0): thresholds, predicted regime and eigenvector, GD, verdict.
+    Direction(commands::direction::Args),
+    /// Predicted vs observed regime of GD over a range of learning rates.
+    SweepLr(commands::sweep_lr::Args),
+    /// Classify GD from a 2-D grid of starts (the basin V_η): diverged / ±q1 / alternating / other.
+    Basin(commands::basin::Args),
+    /// Regenerate a paper figure (paper-fig1, paper-fig2) and say whether each panel agrees.
+    Reproduce(commands::reproduce::Args),
+    /// Train a network from a TOML config: sharpness tracking, diagnostics, checkpoints, figures.
+    Train(commands::train::Args),
 }
 
 fn main() {
@@ -43,8 +62,14 @@ fn main() {
         Command::Data(a) => commands::data::run(a),
         Command::Curvature(a) => commands::curvature::run(a),
         Command::Info(a) => commands::info::run(a),
+        Command::Objectives(a) => commands::objectives::run(a),
         Command::Probe(a) => commands::probe::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Train(a) => commands::train::run(a),
+        Command::Direction(a) => commands::direction::run(a),
+        Command::SweepLr(a) => commands::sweep_lr::run(a),
+        Command::Basin(a) => commands::basin::run(a),
+        Command::Reproduce(a) => commands::reproduce::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

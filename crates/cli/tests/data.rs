@@ -12,7 +12,10 @@ fn gdscope() -> Command {
 }
 
 fn describe_json(spec: &str) -> Value {
-    let out = gdscope().args(["data", "describe", spec, "--json"]).assert().success();
+    let out = gdscope()
+        .args(["data", "describe", spec, "--json"])
+        .assert()
+        .success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
@@ -22,14 +25,24 @@ fn describe_synthetic_linear_text_and_json() {
         .args(["data", "describe", "synthetic-linear:n=200,seed=3"])
         .assert()
         .success()
-        .stdout(contains("train: n=200 d=20 input shape [20] k=4 (classification)"))
+        .stdout(contains(
+            "train: n=200 d=20 input shape [20] k=4 (classification)",
+        ))
         .stdout(contains("class counts"))
         .stdout(contains("test:  none"));
     let v = describe_json("synthetic-linear:n=200,seed=3,test_n=50");
     assert_eq!(v["spec"]["kind"], "synthetic-linear");
     assert_eq!(v["spec"]["d"], 20);
-    assert_eq!(v["spec_string"], "synthetic-linear:n=200,d=20,k=4,test_n=50,seed=3");
-    let counts: u64 = v["train"]["class_counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum();
+    assert_eq!(
+        v["spec_string"],
+        "synthetic-linear:n=200,d=20,k=4,test_n=50,seed=3"
+    );
+    let counts: u64 = v["train"]["class_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
     assert_eq!(counts, 200);
     assert_eq!(v["test"]["n"], 50);
     assert!(v["train"]["x_std"].as_f64().unwrap() > 0.9);
@@ -48,13 +61,25 @@ fn export_round_trips_through_npz() {
         .stdout(contains("wrote"));
     let arrays = gdscope_io::npy::read_npz(&out).unwrap();
     let keys: Vec<&str> = arrays.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["labels", "labels_test", "x", "x_test", "y", "y_test"]);
+    assert_eq!(
+        keys,
+        ["labels", "labels_test", "x", "x_test", "y", "y_test"]
+    );
     assert_eq!(arrays["x"].shape, vec![12, 2, 4, 4]);
     assert_eq!(arrays["y"].shape, vec![12, 3]);
     assert_eq!(arrays["labels"].dtype, "int64");
     let original = describe_json(spec);
     let back = describe_json(&format!("npz:{}", out.display()));
-    for key in ["n", "d", "k", "input_shape", "class_counts", "x_mean", "x_std", "channels"] {
+    for key in [
+        "n",
+        "d",
+        "k",
+        "input_shape",
+        "class_counts",
+        "x_mean",
+        "x_std",
+        "channels",
+    ] {
         assert_eq!(original["train"][key], back["train"][key], "{key}");
         assert_eq!(original["test"][key], back["test"][key], "{key}");
     }
@@ -79,7 +104,10 @@ fn write_cifar(dir: &Path) {
 fn cifar10_subset_is_balanced_and_standardized() {
     let dir = tempfile::tempdir().unwrap();
     write_cifar(dir.path());
-    let v = describe_json(&format!("cifar10:{}:n=4,classes=2,test=true", dir.path().display()));
+    let v = describe_json(&format!(
+        "cifar10:{}:n=4,classes=2,test=true",
+        dir.path().display()
+    ));
     assert_eq!(v["train"]["class_counts"], serde_json::json!([2, 2]));
     assert_eq!(v["train"]["input_shape"], serde_json::json!([3, 32, 32]));
     assert_eq!(v["test"]["class_counts"], serde_json::json!([1, 1]));

@@ -297,7 +297,7 @@ fn run(op: Op, o: &mut [f64], xs: &[&[f64]], slots: &[Vec<f64>], m: usize) {
         Op::Sub(a, b) => map2(o, l(a), l(b), |a, b| a - b),
         Op::Mul(a, b) => map2(o, l(a), l(b), |a, b| a * b),
         Op::Div(a, b) => map2(o, l(a), l(b), |a, b| a / b),
-        Op::AddC(a, c) => map1(o, l(a), |a| a + c * 1.000001),
+        Op::AddC(a, c) => map1(o, l(a), |a| a + c),
         Op::MulC(a, c) => map1(o, l(a), |a| c * a),
         Op::SubFromC(c, a) => map1(o, l(a), |a| c - a),
         Op::DivC(a, c) => map1(o, l(a), |a| a / c),

@@ -87,9 +87,9 @@ where
 }
 
 /// Grid lines, tick labels ([`tick`]) and axis descriptions.
-pub(crate) fn mesh<DB, X, Y>(chart: &mut Chart<'_, DB, X, Y>, x_label: &str, y_label: &str) -> Result<()>
+pub(crate) fn mesh<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, x_label: &str, y_label: &str) -> Result<()>
 where
-    DB: DrawingBackend,
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
@@ -108,13 +108,13 @@ where
 }
 
 /// Draws the series clipped to `frame`; returns whether any has a legend entry.
-pub(crate) fn draw_series<DB, X, Y>(
-    chart: &mut Chart<'_, DB, X, Y>,
+pub(crate) fn draw_series<'a, DB, X, Y>(
+    chart: &mut Chart<'a, DB, X, Y>,
     series: &[Series],
     frame: &Frame,
 ) -> Result<bool>
 where
-    DB: DrawingBackend,
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
@@ -157,14 +157,14 @@ where
 }
 
 /// Dashed reference lines across the frame; returns whether any has a legend entry.
-fn draw_ref_lines<DB, X, Y>(
-    chart: &mut Chart<'_, DB, X, Y>,
+fn draw_ref_lines<'a, DB, X, Y>(
+    chart: &mut Chart<'a, DB, X, Y>,
     hlines: &[RefLine],
     vlines: &[RefLine],
     frame: &Frame,
 ) -> Result<bool>
 where
-    DB: DrawingBackend,
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
@@ -197,9 +197,9 @@ where
 }
 
 /// The legend box in the upper right corner.
-pub(crate) fn legend<DB, X, Y>(chart: &mut Chart<'_, DB, X, Y>) -> Result<()>
+pub(crate) fn legend<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>) -> Result<()>
 where
-    DB: DrawingBackend,
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {

@@ -116,7 +116,7 @@ fn chain(segs: &[(Edge, Edge)]) -> Vec<Vec<Edge>> {
     }
     let mut used = vec![false; segs.len()];
     let mut paths = Vec::new();
-    let mut walk = |start_seg: usize, start: Edge, used: &mut Vec<bool>| {
+    let walk = |start_seg: usize, start: Edge, used: &mut Vec<bool>| {
         let mut path = vec![start];
         let (mut seg, mut from) = (start_seg, start);
         loop {

@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod metrics;
 pub mod network;
+pub mod reproduce;
 pub mod run;
 pub mod tracking;
 pub mod trainer;

@@ -27,6 +27,8 @@ pub struct RunReport {
     pub summary: Summary,
     /// Files written at the end (metrics, weights, summary, figures).
     pub files: Vec<PathBuf>,
+    /// All rows of the run.
+    pub metrics: Metrics,
 }
 
 /// Starts a new run of `config` in `dir` (which must not hold another run).
@@ -99,7 +101,7 @@ fn drive(dir: &Path, run_dir: &RunDir, mut trainer: Trainer, net: &NetworkProble
     let summary = Summary::new(&state.metrics, state.status.clone(), hvps, timings);
     files.push(run_dir.write_json("summary.json", &summary)?);
     files.extend(figures::training_figures(&state.metrics, dir)?);
-    Ok(RunReport { dir: dir.to_path_buf(), summary, files })
+    Ok(RunReport { dir: dir.to_path_buf(), summary, files, metrics: state.metrics.clone() })
 }
 
 /// Writes the checkpoint and rewrites `metrics.parquet`, both atomically.

@@ -62,7 +62,10 @@ pub fn run(args: Args) -> Result<()> {
             let split = load(&spec)?;
             export_npz(&split, &out)?;
             let t = &split.train;
-            let test = split.test.as_ref().map_or(String::new(), |s| format!(", test n={}", s.n));
+            let test = split
+                .test
+                .as_ref()
+                .map_or(String::new(), |s| format!(", test n={}", s.n));
             println!(
                 "wrote {} ({spec}: n={}, input shape {:?}, k={}{test})",
                 out.display(),
@@ -81,7 +84,11 @@ fn print_summary(part: &str, s: &Summary) {
         s.n, s.d, s.input_shape, s.k, s.task
     );
     if let Some(counts) = &s.class_counts {
-        let list: Vec<String> = counts.iter().enumerate().map(|(c, n)| format!("{c}:{n}")).collect();
+        let list: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}:{n}"))
+            .collect();
         println!("  class counts  {}", list.join(" "));
     }
     println!(

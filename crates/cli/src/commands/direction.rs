@@ -1,0 +1,330 @@
+//! `gdscope direction`: Theorem 1 for one `(f, η, x0)` — minimum, thresholds, predicted
+//! regime and eigenvector, GD trajectory, observed direction, verdict (`docs/direction.md`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use gdscope_core::Objective;
+use gdscope_direction::{report::analyze, DirectionReport, Tolerances};
+use gdscope_io::{RunDir, Table};
+use gdscope_plot::{ContourPlot, Figure, Format, LinePlot, RefLine, Series, SeriesKind};
+use serde::Serialize;
+
+use crate::objective_args::{ObjectiveArgs, ResolvedObjective};
+
+/// Arguments of `gdscope direction`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    objective: ObjectiveArgs,
+    /// Learning rate η of gradient descent.
+    #[arg(long)]
+    lr: f64,
+    /// Start point x0 (default: the built-in's start).
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    x0: Option<Vec<f64>>,
+    /// Maximum number of GD steps (the run stops earlier once ‖x_k − x*‖ reaches rounding).
+    #[arg(long, default_value_t = 100_000)]
+    steps: usize,
+    /// The minimum x* (default: damped Newton from the known minimum or from x0).
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    minimum: Option<Vec<f64>>,
+    /// Print exactly one JSON object (schema in docs/direction.md).
+    #[arg(long)]
+    json: bool,
+    /// Write a run directory (config, metrics, summary, figures) here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Allow --out to replace the files of an existing run.
+    #[arg(long)]
+    overwrite: bool,
+    /// Also write metrics as CSV.
+    #[arg(long)]
+    csv: bool,
+}
+
+/// Resolved configuration saved as `config.toml`.
+#[derive(Serialize)]
+struct Config<'a> {
+    command: &'static str,
+    objective: &'a ResolvedObjective,
+    lr: f64,
+    x0: &'a [f64],
+    steps: usize,
+    minimum: Option<&'a [f64]>,
+    tolerances: Tolerances,
+}
+
+/// Runs `gdscope direction`.
+pub fn run(args: Args) -> Result<()> {
+    let resolved = args.objective.resolve()?;
+    let x0 = start_point(args.x0.as_deref(), &resolved)?;
+    let tol = Tolerances::default();
+    let newton_start = resolved.known_minimum.clone().unwrap_or_else(|| x0.clone());
+    let report = analyze(
+        &resolved.objective,
+        &x0,
+        args.lr,
+        args.steps,
+        args.minimum.as_deref(),
+        &newton_start,
+        &tol,
+    )?;
+    if let Some(out) = &args.out {
+        let run = RunDir::create(out, args.overwrite)?;
+        let config = Config {
+            command: "direction",
+            objective: &resolved,
+            lr: args.lr,
+            x0: &x0,
+            steps: args.steps,
+            minimum: args.minimum.as_deref(),
+            tolerances: tol,
+        };
+        run.write_toml("config.toml", &config)?;
+        run.write_metrics("metrics", &metrics_table(&report)?, args.csv)?;
+        run.write_json("summary.json", &summary_with_details(&report)?)?;
+        let fig = Figure::Grid {
+            cols: 2,
+            panels: panels(&resolved.objective, &report, &resolved.name),
+        };
+        gdscope_plot::save(&fig, &run.file("direction"), &[Format::Png, Format::Svg])?;
+        if !args.json {
+            println!("run written to {}", run.path.display());
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report.summary())?);
+    } else {
+        print_human(&report);
+    }
+    Ok(())
+}
+
+/// `--x0`, else the built-in's start, with a clear error when neither exists or the
+/// length is wrong.
+pub(crate) fn start_point(x0: Option<&[f64]>, resolved: &ResolvedObjective) -> Result<Vec<f64>> {
+    let x0 = match (x0, &resolved.default_x0) {
+        (Some(x), _) => x.to_vec(),
+        (None, Some(x)) => x.clone(),
+        (None, None) => bail!("no start point: give --x0 a,b,.. ({} values, one per variable {})", resolved.vars.len(), resolved.vars.join(",")),
+    };
+    if x0.len() != resolved.vars.len() {
+        bail!(
+            "--x0 has {} values but the objective has {} variables ({}); give one value per variable",
+            x0.len(),
+            resolved.vars.len(),
+            resolved.vars.join(",")
+        );
+    }
+    Ok(x0)
+}
+
+/// The JSON object of `--json` plus a `details` object (sharpness pattern, modes, notes).
+pub(crate) fn summary_with_details(r: &DirectionReport) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r.summary())?;
+    let o = &r.observation;
+    v["details"] = serde_json::json!({
+        "lr": r.lr,
+        "x0": r.x0,
+        "minimum_status": r.minimum.status,
+        "newton_iterations": r.minimum.newton_iterations,
+        "gradient_norm_at_minimum": r.minimum.grad_norm,
+        "observed_mode": o.mode,
+        "sign_agrees": r.sign_agrees,
+        "sharpness_pattern": o.sharpness_pattern,
+        "sharpness_max_step": o.sharpness_max_step,
+        "steps_with_sharpness_above_2_over_lr": o.steps_above_two_over_lr,
+        "two_over_lr": 2.0 / r.lr,
+        "divergence": o.divergence,
+        "verdict_reason": r.verdict_reason,
+    });
+    Ok(v)
+}
+
+/// Per-step metrics: step, f, ‖x_k − x*‖, sharpness, cos of consecutive updates, angle,
+/// and one column per coordinate (`x0`, `x1`, …).
+pub(crate) fn metrics_table(r: &DirectionReport) -> Result<Table> {
+    let s = &r.observation.series;
+    let n = s.value.len();
+    let mut t = Table::new();
+    t.push_i64("step", (0..n as i64).collect())?;
+    t.push_f64("value", s.value.clone())?;
+    t.push_f64("distance", s.distance.clone())?;
+    t.push_f64("sharpness", s.sharpness.clone())?;
+    t.push_f64("cos_updates", s.cos_updates.iter().map(|c| c.unwrap_or(f64::NAN)).collect())?;
+    t.push_f64("angle_deg", s.angle_deg.iter().map(|c| c.unwrap_or(f64::NAN)).collect())?;
+    for i in 0..r.x0.len() {
+        t.push_f64(&format!("x{i}"), s.x.iter().map(|x| x[i]).collect())?;
+    }
+    Ok(t)
+}
+
+/// Figure panels: contour with the trajectory (2-D only), sharpness with 2/η, angle to
+/// the prediction (log scale), cosine of consecutive updates.
+pub(crate) fn panels(obj: &dyn Objective, r: &DirectionReport, name: &str) -> Vec<Figure> {
+    let s = &r.observation.series;
+    let steps: Vec<f64> = (0..s.value.len()).map(|k| k as f64).collect();
+    let title = format!("{name}, η = {} ({})", r.lr, r.prediction.regime.as_str());
+    let mut out = Vec::new();
+    if r.x0.len() == 2 {
+        out.push(contour(obj, r, &title).into());
+    }
+    out.push(
+        LinePlot {
+            title: format!("sharpness λn(x_k), {title}"),
+            x_label: "step k".into(),
+            y_label: "λn(x_k)".into(),
+            series: vec![line("λn(x_k)", &steps, &s.sharpness)],
+            hlines: vec![
+                RefLine { value: 2.0 / r.lr, label: "2/η".into() },
+                RefLine {
+                    value: r.minimum.eigenvalues.last().copied().unwrap_or(f64::NAN),
+                    label: "λn(x*)".into(),
+                },
+            ],
+            ..LinePlot::default()
+        }
+        .into(),
+    );
+    let angle: Vec<f64> = s.angle_deg.iter().map(|a| a.unwrap_or(f64::NAN)).collect();
+    out.push(
+        LinePlot {
+            title: format!("angle to the predicted eigenvector, {title}"),
+            x_label: "step k".into(),
+            y_label: "angle (degrees)".into(),
+            log_y: true,
+            series: vec![line("angle(x_k − x*, q)", &steps, &angle)],
+            ..LinePlot::default()
+        }
+        .into(),
+    );
+    let cos: Vec<f64> = s.cos_updates.iter().map(|c| c.unwrap_or(f64::NAN)).collect();
+    out.push(
+        LinePlot {
+            title: format!("cos of consecutive updates, {title}"),
+            x_label: "step k".into(),
+            y_label: "cos⟨Δx_k, Δx_{k−1}⟩".into(),
+            series: vec![line("cos", &steps, &cos)],
+            hlines: vec![RefLine { value: 0.0, label: String::new() }],
+            ..LinePlot::default()
+        }
+        .into(),
+    );
+    out
+}
+
+fn line(label: &str, x: &[f64], y: &[f64]) -> Series {
+    Series {
+        label: label.into(),
+        x: x.to_vec(),
+        y: y.to_vec(),
+        kind: SeriesKind::Line,
+        color: None,
+    }
+}
+
+/// Contour of f over the trajectory's bounding box (with margin), trajectory on top.
+fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot {
+    let s = &r.observation.series;
+    let finite: Vec<&Vec<f64>> = s.x.iter().filter(|x| x.iter().all(|v| v.is_finite() && v.abs() < 1e3)).collect();
+    let bound = |i: usize| {
+        let (lo, hi) = finite.iter().fold((r.minimum.x[i], r.minimum.x[i]), |(lo, hi), x| (lo.min(x[i]), hi.max(x[i])));
+        let pad = 0.15 * (hi - lo).max(1e-3);
+        (lo - pad, hi + pad)
+    };
+    let (xr, yr) = (bound(0), bound(1));
+    let n = 120;
+    let mut values = vec![0.0; n * n];
+    for j in 0..n {
+        for i in 0..n {
+            let x = xr.0 + (xr.1 - xr.0) * i as f64 / (n - 1) as f64;
+            let y = yr.0 + (yr.1 - yr.0) * j as f64 / (n - 1) as f64;
+            values[j * n + i] = obj.value(&[x, y]);
+        }
+    }
+    let path = Series {
+        label: "GD".into(),
+        x: finite.iter().map(|x| x[0]).collect(),
+        y: finite.iter().map(|x| x[1]).collect(),
+        kind: SeriesKind::LinePoints,
+        color: Some(3),
+    };
+    ContourPlot {
+        title: format!("trajectory, {title}"),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        x_range: xr,
+        y_range: yr,
+        nx: n,
+        ny: n,
+        values,
+        levels: 20,
+        log_levels: false,
+        paths: vec![path],
+        markers: vec![(r.minimum.x[0], r.minimum.x[1], "x*".into())],
+    }
+}
+
+fn fmt_vec(v: &[f64]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x:+.6}")).collect();
+    format!("({})", parts.join(", "))
+}
+
+fn print_human(r: &DirectionReport) {
+    let m = &r.minimum;
+    let o = &r.observation;
+    println!("minimum x*        {}  ({}; ‖∇f‖ = {:.1e})", fmt_vec(&m.x), m.status.describe(), m.grad_norm);
+    println!("eigenvalues       {}", fmt_vec(&m.eigenvalues));
+    println!(
+        "thresholds        2/(λ1+λn) = {:.6}   2/λn = {:.6}   (η = {})",
+        r.prediction.thresholds.fixed_below, r.prediction.thresholds.stable_below, r.lr
+    );
+    println!("predicted regime  {}: {}", r.prediction.regime.as_str(), r.prediction.reason);
+    if let Some(p) = &r.predicted_direction {
+        println!("predicted limit   {}", fmt_vec(p));
+    }
+    println!(
+        "trajectory        {:?} after {} steps, final ‖x − x*‖ = {:.3e}{}",
+        o.status,
+        o.steps,
+        o.final_distance,
+        o.divergence.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+    );
+    if let (Some(d), Some(k), Some(mode)) = (&o.direction, o.read_at_step, o.mode) {
+        let what = if mode == gdscope_direction::Mode::Alternating { "(−1)^k v_k" } else { "v_k" };
+        println!(
+            "observed          {what} = {} at step {k} (‖x_k − x*‖ = {:.2e}), {:?} mode",
+            fmt_vec(d),
+            o.series.distance[k],
+            mode
+        );
+    }
+    if let Some(a) = r.angle_deg {
+        let sign = match r.sign_agrees {
+            Some(true) => "same sign",
+            Some(false) => "opposite sign",
+            None => "",
+        };
+        println!("angle to predicted {a:.3e}° ({sign})");
+    }
+    if let Some(c) = o.cosine_last {
+        println!("cos of updates    {c:+.6} (last before rounding)");
+    }
+    println!(
+        "sharpness         max {:.6} at step {} (2/η = {:.6}, above it at {} steps), final {:.6}, pattern {:?}",
+        o.sharpness_max,
+        o.sharpness_max_step,
+        2.0 / r.lr,
+        o.steps_above_two_over_lr,
+        o.sharpness_final,
+        o.sharpness_pattern
+    );
+    println!("verdict           {}: {}", r.verdict.as_str(), r.verdict_reason);
+}
+
+/// Creates the run directory of `out`, or the default one for `kind`.
+pub(crate) fn run_dir(out: Option<&Path>, kind: &str, overwrite: bool) -> Result<RunDir> {
+    let path = out.map_or_else(|| RunDir::default_path(kind), Path::to_path_buf);
+    RunDir::create(&path, overwrite).with_context(|| format!("cannot use {} as the run directory", path.display()))
+}

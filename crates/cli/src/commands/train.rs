@@ -1,0 +1,104 @@
+//! `gdscope train`: a training run from a TOML config, with curvature tracking, diagnostics,
+//! checkpoints and figures (docs/training.md).
+
+use std::path::PathBuf;
+
+use gdscope_train::config::TrainConfig;
+use gdscope_train::run::{self, RunReport};
+
+/// Arguments of `gdscope train`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// TOML config file; fields it omits take their defaults (the synthetic edge-of-stability demo).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Override one config field, e.g. `--set optimizer.lr=0.04 --set steps=500` (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Run directory (default: runs/train-<UTC time>). Must be new or empty.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint (only `--set steps=N` may be given).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    /// Print the resolved config (every default written out) and exit without training.
+    #[arg(long)]
+    print_config: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs (or resumes) the training run and prints its summary.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let report = if let Some(dir) = &args.resume {
+        let mut steps = None;
+        for s in &args.set {
+            match s.split_once('=') {
+                Some((k, v)) if k.trim() == "steps" => {
+                    steps = Some(v.trim().parse::<u64>().map_err(|_| {
+                        anyhow::anyhow!("--set {s}: steps must be a non-negative integer")
+                    })?);
+                }
+                _ => anyhow::bail!(
+                    "--set {s} cannot be used with --resume: a resumed run keeps its config (only --set steps=N may extend it)"
+                ),
+            }
+        }
+        anyhow::ensure!(!args.print_config, "--print-config cannot be combined with --resume; read DIR/config.toml");
+        run::resume(dir, steps, true)?
+    } else {
+        let config = match &args.config {
+            Some(path) => TrainConfig::load(path, &args.set)?,
+            None => TrainConfig::from_toml("", &args.set)?,
+        };
+        if args.print_config {
+            print!("{}", config.to_toml()?);
+            return Ok(());
+        }
+        let out = args.out.clone().unwrap_or_else(|| gdscope_io::RunDir::default_path("train"));
+        run::start(config, &out, true)?
+    };
+    print_report(&report, args.json)
+}
+
+fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()> {
+    let s = &report.summary;
+    if json {
+        let mut v = serde_json::to_value(s)?;
+        v["dir"] = serde_json::json!(report.dir);
+        println!("{v}");
+        return Ok(());
+    }
+    let fmt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.4}"));
+    println!("run:        {}", report.dir.display());
+    println!("status:     {}", serde_json::to_string(&s.status)?);
+    println!("steps:      {}", s.steps_run);
+    println!("final loss: {}", s.final_loss.map_or("—".into(), |v| format!("{v:.4e}")));
+    println!(
+        "sharpness:  initial {}  max {}  final {}  (threshold {})",
+        fmt(s.sharpness_initial),
+        fmt(s.sharpness_max),
+        fmt(s.sharpness_final),
+        fmt(s.threshold_final)
+    );
+    match s.edge.first_crossing_step {
+        Some(step) => println!(
+            "edge:       sharpness first reached {}·threshold at step {step}; after it median ratio {} (range {} – {})",
+            s.edge.crossing_fraction,
+            fmt(s.edge.median_ratio),
+            fmt(s.edge.min_ratio),
+            fmt(s.edge.max_ratio)
+        ),
+        None => println!("edge:       sharpness never reached {}·threshold", s.edge.crossing_fraction),
+    }
+    println!(
+        "time:       {:.1} s ({:.1} s eigen-solves, {} HVPs; {:.1} s gradient flow)",
+        s.timings.wall_s, s.timings.eigen_s, s.eigen_hvps, s.timings.flow_s
+    );
+    println!("files:");
+    for f in &report.files {
+        println!("  {}", f.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Figures are produced, decode, and carry their text. Set `GDSCOPE_PLOT_KEEP=DIR` to
+//! keep the rendered files for viewing.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use gdscope_plot::{
+    render_png, render_svg, save, CategoryMap, ContourPlot, Figure, Format, LinePlot, RefLine, Series,
+    SeriesKind, PANEL_SIZE,
+};
+
+fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
+    match std::env::var_os("GDSCOPE_PLOT_KEEP") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            PathBuf::from(d)
+        }
+        None => tmp.path().to_path_buf(),
+    }
+}
+
+/// Decodes a PNG file; returns (width, height, RGB bytes).
+fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn has_colour(rgb: &[u8], c: [u8; 3]) -> bool {
+    rgb.chunks_exact(3).any(|p| p == c)
+}
+
+fn sharpness_plot() -> LinePlot {
+    let steps: Vec<f64> = (0..200).map(f64::from).collect();
+    let sharp: Vec<f64> = steps
+        .iter()
+        .map(|&t| if t == 50.0 { f64::NAN } else { 20.0 * (1.0 - (-t / 40.0).exp()) + (t / 3.0).sin() })
+        .collect();
+    let loss: Vec<f64> = steps.iter().map(|&t| (-t / 30.0).exp()).collect();
+    LinePlot {
+        title: "Sharpness vs step (η = 0.1)".into(),
+        x_label: "step".into(),
+        y_label: "λ_max".into(),
+        series: vec![
+            Series { label: "sharpness".into(), x: steps.clone(), y: sharp, ..Default::default() },
+            Series {
+                label: "loss".into(),
+                x: steps,
+                y: loss,
+                kind: SeriesKind::LinePoints,
+                color: Some(2),
+            },
+        ],
+        hlines: vec![RefLine { value: 20.0, label: "2/η = 20".into() }],
+        vlines: vec![RefLine { value: 120.0, label: String::new() }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn line_plot_png_and_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stem = out_dir(&tmp).join("sharpness");
+    let files = save(&sharpness_plot().into(), &stem, &[Format::Png, Format::Svg]).unwrap();
+    assert_eq!(files, [stem.with_extension("png"), stem.with_extension("svg")]);
+    let (w, h, rgb) = decode(&files[0]);
+    assert_eq!((w, h), PANEL_SIZE);
+    assert!(has_colour(&rgb, [31, 119, 180]), "first series in palette blue");
+    assert!(has_colour(&rgb, [178, 24, 43]), "reference line in dark red");
+    assert!(has_colour(&rgb, [0, 0, 0]) || rgb.chunks_exact(3).any(|p| p[0] < 60), "text drawn");
+    let svg = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert!(svg.contains("Sharpness vs step (η = 0.1)"));
+    assert!(svg.contains("2/η = 20"));
+}
+
+#[test]
+fn log_axes_with_zeros_negatives_and_nan_do_not_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp);
+    let x: Vec<f64> = (0..100).map(f64::from).collect();
+    let y: Vec<f64> = x.iter().map(|&t| if t as u32 % 7 == 0 { 0.0 } else { 10f64.powf(-t / 10.0) }).collect();
+    let mut plot = LinePlot {
+        title: "angle to prediction".into(),
+        x_label: "step".into(),
+        y_label: "angle (deg)".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![Series { label: "angle".into(), x: x.clone(), y, ..Default::default() }],
+        hlines: vec![RefLine { value: -1.0, label: "invisible on log".into() }],
+        ..Default::default()
+    };
+    save(&plot.clone().into(), &dir.join("log"), &[Format::Png]).unwrap();
+    // Nothing positive at all, and an empty plot: still a figure.
+    plot.series[0].y = vec![0.0; 100];
+    save(&plot.clone().into(), &dir.join("log-zero"), &[Format::Png]).unwrap();
+    plot.series.clear();
+    save(&plot.into(), &dir.join("empty"), &[Format::Svg]).unwrap();
+}
+
+fn circle_contour() -> ContourPlot {
+    let n = 81;
+    let (lo, hi) = (-2.0, 2.0);
+    let mut values = Vec::with_capacity(n * n);
+    for j in 0..n {
+        for i in 0..n {
+            let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
+            let y = lo + (hi - lo) * j as f64 / (n - 1) as f64;
+            values.push(0.5 * x * x + 2.0 * y * y);
+        }
+    }
+    // GD on 0.5x² + 2y² with η = 0.45: x contracts, y alternates.
+    let (mut x, mut y) = (1.8, 1.2);
+    let (mut px, mut py) = (vec![x], vec![y]);
+    for _ in 0..30 {
+        x -= 0.45 * x;
+        y -= 0.45 * 4.0 * y;
+        px.push(x);
+        py.push(y);
+    }
+    ContourPlot {
+        title: "GD on 0.5x² + 2y²".into(),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        x_range: (lo, hi),
+        y_range: (lo, hi),
+        nx: n,
+        ny: n,
+        values,
+        levels: 12,
+        log_levels: true,
+        paths: vec![Series { label: "GD, η = 0.45".into(), x: px, y: py, kind: SeriesKind::LinePoints, color: Some(3) }],
+        markers: vec![(0.0, 0.0, "x*".into())],
+    }
+}
+
+#[test]
+fn contour_plot_with_trajectory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stem = out_dir(&tmp).join("contour");
+    let files = save(&circle_contour().into(), &stem, &[Format::Png, Format::Svg]).unwrap();
+    let (w, h, rgb) = decode(&files[0]);
+    assert_eq!((w, h), PANEL_SIZE);
+    assert!(has_colour(&rgb, [214, 39, 40]), "trajectory drawn in palette red");
+    let svg = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(svg.contains("GD on 0.5x² + 2y²") && svg.contains("x*"));
+    assert!(svg.len() < 3_000_000, "SVG is {} bytes", svg.len());
+}
+
+#[test]
+fn large_category_map_is_quick() {
+    let n = 1000;
+    let mut cells = Vec::with_capacity(n * n);
+    for j in 0..n {
+        for i in 0..n {
+            let (x, y) = (i as f64 / n as f64 - 0.5, j as f64 / n as f64 - 0.5);
+            let r = (x * x + y * y).sqrt();
+            cells.push(if r > 0.45 { 0 } else if (x * 40.0).sin() * (y * 40.0).cos() > 0.0 { 1 } else { 2 });
+        }
+    }
+    let map = CategoryMap {
+        title: "basin V_η".into(),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        x_range: (-1.0, 1.0),
+        y_range: (-1.0, 1.0),
+        nx: n,
+        ny: n,
+        cells,
+        categories: vec![
+            ("diverged".into(), [200, 200, 200]),
+            ("+q1".into(), [31, 119, 180]),
+            ("−q1".into(), [255, 127, 14]),
+        ],
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let files = save(&map.into(), &out_dir(&tmp).join("basin"), &[Format::Png]).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!("1000×1000 category map to PNG in {secs:.2} s");
+    assert!(secs < 20.0, "took {secs} s");
+    let (_, _, rgb) = decode(&files[0]);
+    for c in [[200, 200, 200], [31, 119, 180], [255, 127, 14]] {
+        assert!(has_colour(&rgb, c), "{c:?}");
+    }
+}
+
+#[test]
+fn grid_of_panels() {
+    let fig = Figure::Grid {
+        cols: 2,
+        panels: vec![sharpness_plot().into(), circle_contour().into(), sharpness_plot().into()],
+    };
+    let png = render_png(&fig, (300, 200)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = out_dir(&tmp).join("grid.png");
+    std::fs::write(&p, png).unwrap();
+    assert_eq!(decode(&p).0, 600);
+    assert_eq!(decode(&p).1, 400);
+    let svg = render_svg(&fig, (300, 200)).unwrap();
+    assert!(svg.contains("width=\"600\"") && svg.contains("height=\"400\""));
+}
+
+#[test]
+fn bad_figures_are_errors() {
+    let mut p = sharpness_plot();
+    p.series[0].y.pop();
+    let e = format!("{:#}", render_svg(&p.into(), PANEL_SIZE).unwrap_err());
+    assert!(e.contains("x values but"), "{e}");
+
+    let mut c = circle_contour();
+    c.values.pop();
+    assert!(render_png(&c.clone().into(), PANEL_SIZE).is_err());
+    c.nx = 1;
+    assert!(render_png(&c.into(), PANEL_SIZE).is_err());
+
+    let map = CategoryMap {
+        x_range: (0.0, 1.0),
+        y_range: (0.0, 1.0),
+        nx: 2,
+        ny: 1,
+        cells: vec![0, 3],
+        categories: vec![("a".into(), [0, 0, 0])],
+        ..Default::default()
+    };
+    let e = format!("{:#}", render_png(&map.into(), PANEL_SIZE).unwrap_err());
+    assert!(e.contains("category 3"), "{e}");
+
+    let e = render_png(&Figure::Grid { cols: 0, panels: vec![] }, PANEL_SIZE).unwrap_err();
+    assert!(e.to_string().contains("at least one column"));
+    let nested = Figure::Grid { cols: 1, panels: vec![Figure::Grid { cols: 1, panels: vec![] }] };
+    assert!(render_png(&nested, PANEL_SIZE).is_err());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no/such/dir/fig");
+    assert!(save(&sharpness_plot().into(), &missing, &[Format::Png]).is_err());
+}

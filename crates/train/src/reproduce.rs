@@ -1,0 +1,146 @@
+//! `gdscope reproduce eos` and `gdscope reproduce paper-fig3` (docs/training.md "Reproducing").
+//!
+//! - **eos**: the synthetic edge-of-stability demo of issue 4 item 8 (`examples/eos.toml`, equal
+//!   to the default config): the sharpness must first reach `0.95·2/η` and then hover with a
+//!   median `sharpness/(2/η)` in [0.95, 1.10].
+//! - **paper-fig3**: GD, SGD with momentum and Adam on a small CNN (`examples/paper-fig3-*.toml`;
+//!   CIFAR-10 when a path is given, else the synthetic image set): loss and cosine of
+//!   consecutive updates per optimizer, one row per optimizer as in the paper.
+
+use std::path::{Path, PathBuf};
+
+use gdscope_data::DataSpec;
+use gdscope_io::RunDir;
+use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
+use serde::Serialize;
+
+use crate::config::TrainConfig;
+use crate::run::{self, RunReport};
+
+/// Acceptance band of the median `sharpness / threshold` after the crossing.
+pub const EOS_BAND: (f64, f64) = (0.95, 1.10);
+
+/// The EoS demo config; `quick` shrinks it to a CI-speed smoke run (200 examples, a
+/// 20-32-32-4 MLP in f64, η = 0.5, 400 steps, sharpness every 10 steps) that shows the same
+/// crossing and hovering.
+pub fn eos_config(quick: bool) -> anyhow::Result<TrainConfig> {
+    let base = include_str!("../../../examples/eos.toml");
+    if !quick {
+        return TrainConfig::from_toml(base, &[]);
+    }
+    let quick: Vec<String> = [
+        "steps=400",
+        "dtype=\"f64\"",
+        "model.spec=\"mlp:20-32-32-4:gelu-tanh\"",
+        "data.n=200",
+        "optimizer.lr=0.5",
+        "tracking.every=10",
+        "tracking.eval_every=10",
+        "checkpoint.every=0",
+    ]
+    .map(String::from)
+    .to_vec();
+    TrainConfig::from_toml(base, &quick)
+}
+
+/// The verdict written into `summary.json` by [`reproduce_eos`].
+#[derive(Debug, Clone, Serialize)]
+pub struct EosVerdict {
+    /// Crossing happened and the median ratio lies in [`EOS_BAND`].
+    pub reproduced: bool,
+    /// The criterion in words.
+    pub criterion: String,
+}
+
+/// Runs the EoS demo into `out`; rewrites `summary.json` with the verdict added.
+pub fn reproduce_eos(out: &Path, quick: bool, progress: bool) -> anyhow::Result<(RunReport, EosVerdict)> {
+    let report = run::start(eos_config(quick)?, out, progress)?;
+    let e = &report.summary.edge;
+    let reproduced = e.first_crossing_step.is_some()
+        && e.median_ratio.is_some_and(|m| (EOS_BAND.0..=EOS_BAND.1).contains(&m));
+    let verdict = EosVerdict {
+        reproduced,
+        criterion: format!(
+            "sharpness reaches {}·2/η, then median sharpness/(2/η) within [{}, {}]",
+            e.crossing_fraction, EOS_BAND.0, EOS_BAND.1
+        ),
+    };
+    let mut json = serde_json::to_value(&report.summary)?;
+    json["eos"] = serde_json::to_value(&verdict)?;
+    RunDir::create(out, true)?.write_json("summary.json", &json)?;
+    Ok((report, verdict))
+}
+
+/// The three optimizers of paper Figure 3: (name, config).
+pub fn fig3_configs(cifar10: Option<&Path>, quick: bool) -> anyhow::Result<Vec<(&'static str, TrainConfig)>> {
+    let files = [
+        ("gd", include_str!("../../../examples/paper-fig3-gd.toml")),
+        ("sgd-momentum", include_str!("../../../examples/paper-fig3-momentum.toml")),
+        ("adam", include_str!("../../../examples/paper-fig3-adam.toml")),
+    ];
+    let mut overrides: Vec<String> = Vec::new();
+    if quick {
+        overrides.extend(["steps=60", "data.n=128", "data.test_n=64", "tracking.eval_every=20"].map(String::from));
+    }
+    files
+        .into_iter()
+        .map(|(name, text)| {
+            let mut c = TrainConfig::from_toml(text, &overrides)?;
+            if let Some(path) = cifar10 {
+                c.data = DataSpec::Cifar10 { path: path.to_path_buf(), n: 1000, classes: 4, test: true };
+                c.model.spec = "cnn:3x32x32-4:relu:width=8".into();
+            }
+            Ok((name, c))
+        })
+        .collect()
+}
+
+/// Runs the three Figure 3 optimizers into `out/<name>` and draws `out/fig3.{png,svg}`
+/// (a row per optimizer: loss, cosine of consecutive updates). Returns the reports and the
+/// figure files.
+pub fn reproduce_fig3(
+    out: &Path,
+    cifar10: Option<&Path>,
+    quick: bool,
+    progress: bool,
+) -> anyhow::Result<(Vec<(&'static str, RunReport)>, Vec<PathBuf>)> {
+    let run_dir = RunDir::create(out, false)?;
+    let mut reports = Vec::new();
+    let mut panels = Vec::new();
+    for (name, config) in fig3_configs(cifar10, quick)? {
+        let report = run::start(config, &out.join(name), progress)?;
+        let metrics = &report.metrics;
+        let steps: Vec<f64> = metrics.rows.iter().map(|r| r.step as f64).collect();
+        let series = |label: &str, y: Vec<f64>| Series {
+            label: label.into(),
+            x: steps.clone(),
+            y,
+            kind: SeriesKind::Line,
+            color: None,
+        };
+        panels.push(Figure::Line(LinePlot {
+            title: format!("{name}: training loss"),
+            x_label: "step".into(),
+            y_label: "loss".into(),
+            log_y: true,
+            series: vec![series("", metrics.rows.iter().map(|r| r.loss).collect())],
+            ..LinePlot::default()
+        }));
+        panels.push(Figure::Line(LinePlot {
+            title: format!("{name}: cosine of consecutive updates"),
+            x_label: "step".into(),
+            y_label: "cos(Δw_t, Δw_{t-1})".into(),
+            series: vec![series("", metrics.rows.iter().map(|r| r.update_cosine).collect())],
+            hlines: vec![RefLine { value: 1.0, label: String::new() }],
+            ..LinePlot::default()
+        }));
+        reports.push((name, report));
+    }
+    let summary: Vec<_> = reports
+        .iter()
+        .map(|(name, r)| serde_json::json!({ "optimizer": name, "dir": r.dir, "summary": r.summary }))
+        .collect();
+    run_dir.write_json("summary.json", &summary)?;
+    let files = gdscope_plot::save(&Figure::Grid { cols: 2, panels }, &out.join("fig3"), &[Format::Png, Format::Svg])?;
+    Ok((reports, files))
+}
