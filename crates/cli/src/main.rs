@@ -19,6 +19,8 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   gdscope data describe synthetic-linear:n=1000,d=20,k=4,seed=0
   gdscope info
+  gdscope plot runs/eos/metrics.parquet --y sharpness --hline 20=2/η --log-y
+  gdscope inspect runs/eos/metrics.parquet --csv metrics.csv
   gdscope direction --objective paper-fig2 --lr 0.95 --x0 0.2,0.2 --json
   gdscope sweep-lr --objective paper-fig1-perturbed --x0 0.05,0.04 --out runs/sweep
   gdscope basin --objective paper-fig2 --lr 0.95 --resolution 1000 --steps 1000 --json
@@ -27,6 +29,7 @@ const EXAMPLES: &str = "Examples:
   gdscope curvature --model mlp:20-64-4:gelu-tanh --data data.npz --params w.npy --top-k 3 --smallest 1 --trace --json
   gdscope probe --model mlp:20-64-4:gelu-tanh --data data.npz --params w.npy --u u.npy --v v.npy --out probe.npz
   gdscope bench --dtype both --json
+  gdscope reproduce eos --out runs/eos
   gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --out runs/eos-lr004
 ";
 
@@ -40,6 +43,10 @@ enum Command {
     Objectives(commands::objectives::Args),
     /// Print build and machine facts (SIMD level, threads, version).
     Info(commands::info::Args),
+    /// Plot columns of a metrics table (.parquet) to PNG/SVG, with log axes and reference lines.
+    Plot(commands::plot::Args),
+    /// Show what a .parquet, .npy or .npz file holds; convert Parquet to CSV.
+    Inspect(commands::inspect::Args),
     /// Loss, gradient, HVPs and third-order vector of a network at given parameters (.npz out).
     Probe(commands::probe::Args),
     /// Time the network engine on reference workload A (MLP 3072-256-256-4).
@@ -62,6 +69,8 @@ fn main() {
         Command::Data(a) => commands::data::run(a),
         Command::Curvature(a) => commands::curvature::run(a),
         Command::Info(a) => commands::info::run(a),
+        Command::Plot(a) => commands::plot::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
         Command::Objectives(a) => commands::objectives::run(a),
         Command::Probe(a) => commands::probe::run(a),
         Command::Bench(a) => commands::bench::run(a),

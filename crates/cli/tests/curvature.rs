@@ -14,9 +14,13 @@ const N: usize = 12;
 const P: usize = 3 * 5 + 5 + 5 * 2 + 2;
 
 fn inputs() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let x: Vec<f64> = (0..N * 3).map(|i| ((i * 7 % 11) as f64 / 5.0 - 1.0) * 1.3).collect();
+    let x: Vec<f64> = (0..N * 3)
+        .map(|i| ((i * 7 % 11) as f64 / 5.0 - 1.0) * 1.3)
+        .collect();
     let labels: Vec<f64> = (0..N).map(|i| (i % 2) as f64).collect();
-    let w: Vec<f64> = (0..P).map(|i| ((i * 13 % 17) as f64 / 8.0 - 1.0) * 0.9).collect();
+    let w: Vec<f64> = (0..P)
+        .map(|i| ((i * 13 % 17) as f64 / 8.0 - 1.0) * 0.9)
+        .collect();
     (x, labels, w)
 }
 
@@ -48,41 +52,87 @@ fn curvature(dir: &Path, extra: &[&str]) -> Value {
     let out = Command::cargo_bin("gdscope")
         .unwrap()
         .current_dir(dir)
-        .args(["curvature", "--model", SPEC, "--data", "data.npz", "--params", "w.npy", "--json"])
+        .args([
+            "curvature",
+            "--model",
+            SPEC,
+            "--data",
+            "data.npz",
+            "--params",
+            "w.npy",
+            "--json",
+        ])
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
 fn top_smallest_trace_and_density_match_the_dense_hessian() {
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());
-    let r = curvature(dir.path(), &["--top-k", "3", "--smallest", "2", "--trace", "--trace-hvps", "300", "--density"]);
+    let r = curvature(
+        dir.path(),
+        &[
+            "--top-k",
+            "3",
+            "--smallest",
+            "2",
+            "--trace",
+            "--trace-hvps",
+            "300",
+            "--density",
+        ],
+    );
     let dense = dense_eigenvalues(None);
     let top = floats(&r["top"]);
     for (i, t) in top.iter().enumerate() {
         let want = dense[P - 1 - i];
-        assert!((t - want).abs() < 1e-7 * want.abs().max(1.0), "top {i}: {t} vs {want}");
+        assert!(
+            (t - want).abs() < 1e-7 * want.abs().max(1.0),
+            "top {i}: {t} vs {want}"
+        );
     }
     assert!(floats(&r["residuals"]).iter().all(|&x| x < 1e-8));
     let smallest = floats(&r["smallest"]);
-    assert!((smallest[0] - dense[0]).abs() < 1e-7 && (smallest[1] - dense[1]).abs() < 1e-7, "{smallest:?} vs {dense:?}");
+    assert!(
+        (smallest[0] - dense[0]).abs() < 1e-7 && (smallest[1] - dense[1]).abs() < 1e-7,
+        "{smallest:?} vs {dense:?}"
+    );
     // Hutch++ with budget ≥ 3P is exact.
     let trace: f64 = dense.iter().sum();
-    assert!((r["trace"]["value"].as_f64().unwrap() - trace).abs() < 1e-8, "{}", r["trace"]);
+    assert!(
+        (r["trace"]["value"].as_f64().unwrap() - trace).abs() < 1e-8,
+        "{}",
+        r["trace"]
+    );
     // Each SLQ run's mean is a Rayleigh quotient, so it lies within the spectrum; the smoothed
     // density integrates to 1 over its grid.
     let mean = r["density"]["moment1"].as_f64().unwrap();
     assert!(mean > dense[0] && mean < dense[P - 1]);
-    let (grid, phi) = (floats(&r["density"]["grid"]), floats(&r["density"]["values"]));
-    let integral: f64 = phi.windows(2).zip(grid.windows(2)).map(|(f, g)| 0.5 * (f[0] + f[1]) * (g[1] - g[0])).sum();
+    let (grid, phi) = (
+        floats(&r["density"]["grid"]),
+        floats(&r["density"]["values"]),
+    );
+    let integral: f64 = phi
+        .windows(2)
+        .zip(grid.windows(2))
+        .map(|(f, g)| 0.5 * (f[0] + f[1]) * (g[1] - g[0]))
+        .sum();
     assert!((integral - 1.0).abs() < 1e-3, "{integral}");
     assert!(r["hvps"].as_u64().unwrap() > 0);
 }
@@ -92,11 +142,17 @@ fn layer_subset_is_the_principal_submatrix() {
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());
     // layer2 is the second Linear (index 2 after the activation): weights 5×2 and bias 2.
-    let r = curvature(dir.path(), &["--top-k", "2", "--layer", "layer2", "--out", "out"]);
+    let r = curvature(
+        dir.path(),
+        &["--top-k", "2", "--layer", "layer2", "--out", "out"],
+    );
     let dense = dense_eigenvalues(Some(20..P));
     let top = floats(&r["top"]);
     assert_eq!(r["dim"].as_u64().unwrap(), 12);
-    assert!((top[0] - dense[11]).abs() < 1e-8 && (top[1] - dense[10]).abs() < 1e-8, "{top:?} vs {dense:?}");
+    assert!(
+        (top[0] - dense[11]).abs() < 1e-8 && (top[1] - dense[10]).abs() < 1e-8,
+        "{top:?} vs {dense:?}"
+    );
     assert!(dir.path().join("out/curvature.json").exists());
 }
 
@@ -108,7 +164,15 @@ fn bad_inputs_fail_with_a_clear_message() {
         Command::cargo_bin("gdscope")
             .unwrap()
             .current_dir(dir.path())
-            .args(["curvature", "--model", SPEC, "--data", "data.npz", "--params", "w.npy"])
+            .args([
+                "curvature",
+                "--model",
+                SPEC,
+                "--data",
+                "data.npz",
+                "--params",
+                "w.npy",
+            ])
             .args(extra)
             .assert()
             .code(2)

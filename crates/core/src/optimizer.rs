@@ -159,12 +159,7 @@ impl OptimizerConfig {
     /// Checks every hyper-parameter: `lr > 0` finite, decays in `[0, 1)`, `eps ≥ 0` finite.
     pub fn validate(&self) -> Result<(), OptimizerError> {
         let lr = self.lr();
-        check(
-            "lr",
-            lr,
-            lr.is_finite() && lr > 0.0,
-            "a finite number > 0",
-        )?;
+        check("lr", lr, lr.is_finite() && lr > 0.0, "a finite number > 0")?;
         let decay = |name, b: f64| check(name, b, (0.0..1.0).contains(&b), "a number in [0, 1)");
         let eps_ok = |e: f64| check("eps", e, e.is_finite() && e >= 0.0, "a finite number >= 0");
         match *self {
@@ -197,7 +192,12 @@ impl OptimizerConfig {
     }
 }
 
-fn check(name: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<(), OptimizerError> {
+fn check(
+    name: &'static str,
+    value: f64,
+    ok: bool,
+    expected: &'static str,
+) -> Result<(), OptimizerError> {
     if ok {
         Ok(())
     } else {
@@ -239,7 +239,10 @@ impl Optimizer {
 
     /// Resumes from a saved state (for example a checkpoint).
     /// The buffers must have the lengths this optimizer uses for `state.dim` parameters.
-    pub fn with_state(config: OptimizerConfig, state: OptimizerState) -> Result<Self, OptimizerError> {
+    pub fn with_state(
+        config: OptimizerConfig,
+        state: OptimizerState,
+    ) -> Result<Self, OptimizerError> {
         config.validate()?;
         let (first, second) = buffer_lengths(&config, state.dim);
         if state.first_moment.len() != first || state.second_moment.len() != second {
@@ -286,9 +289,15 @@ impl Optimizer {
                 let bc2 = bias_correction(beta2, self.state.step);
                 Some(nu.iter().map(|v| (v / bc2).sqrt() + eps).collect())
             }
-            OptimizerConfig::Rmsprop { eps, .. } => Some(nu.iter().map(|v| v.sqrt() + eps).collect()),
-            OptimizerConfig::ScalarRmsprop { eps, .. } => Some(vec![nu[0].sqrt() + eps; self.state.dim]),
-            OptimizerConfig::Gd { .. } | OptimizerConfig::Polyak { .. } | OptimizerConfig::Nesterov { .. } => None,
+            OptimizerConfig::Rmsprop { eps, .. } => {
+                Some(nu.iter().map(|v| v.sqrt() + eps).collect())
+            }
+            OptimizerConfig::ScalarRmsprop { eps, .. } => {
+                Some(vec![nu[0].sqrt() + eps; self.state.dim])
+            }
+            OptimizerConfig::Gd { .. }
+            | OptimizerConfig::Polyak { .. }
+            | OptimizerConfig::Nesterov { .. } => None,
         }
     }
 
@@ -407,7 +416,10 @@ mod tests {
     fn steps(config: OptimizerConfig, grads: &[&[f64]]) -> Vec<Vec<f64>> {
         let mut opt = Optimizer::new(config).unwrap();
         let mut w = vec![0.0; grads[0].len()];
-        grads.iter().map(|g| opt.step(g, &mut w).unwrap().to_vec()).collect()
+        grads
+            .iter()
+            .map(|g| opt.step(g, &mut w).unwrap().to_vec())
+            .collect()
     }
 
     #[test]
@@ -419,11 +431,17 @@ mod tests {
     #[test]
     fn polyak_and_nesterov_by_hand() {
         // v1 = 1, v2 = 0.9·1 + 2 = 2.9.
-        let p = steps(OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 }, &[&[1.0], &[2.0]]);
+        let p = steps(
+            OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 },
+            &[&[1.0], &[2.0]],
+        );
         assert_relative_eq!(p[0][0], -0.1, max_relative = 1e-15);
         assert_relative_eq!(p[1][0], -0.29, max_relative = 1e-15);
         // Nesterov: −η(g + βv): −0.1(1 + 0.9) and −0.1(2 + 0.9·2.9).
-        let n = steps(OptimizerConfig::Nesterov { lr: 0.1, beta: 0.9 }, &[&[1.0], &[2.0]]);
+        let n = steps(
+            OptimizerConfig::Nesterov { lr: 0.1, beta: 0.9 },
+            &[&[1.0], &[2.0]],
+        );
         assert_relative_eq!(n[0][0], -0.19, max_relative = 1e-15);
         assert_relative_eq!(n[1][0], -0.461, max_relative = 1e-14);
     }
@@ -475,7 +493,12 @@ mod tests {
 
     #[test]
     fn preconditioners() {
-        assert_eq!(Optimizer::new(OptimizerConfig::gd(0.1)).unwrap().preconditioner(), None);
+        assert_eq!(
+            Optimizer::new(OptimizerConfig::gd(0.1))
+                .unwrap()
+                .preconditioner(),
+            None
+        );
         let mut adam = Optimizer::new(OptimizerConfig::Adam {
             lr: 0.1,
             beta1: 0.9,
@@ -528,13 +551,22 @@ mod tests {
             OptimizerConfig::gd(0.1),
             OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 },
             OptimizerConfig::Nesterov { lr: 0.1, beta: 0.9 },
-            OptimizerConfig::Polyak { lr: 0.05, beta: 0.5 },
+            OptimizerConfig::Polyak {
+                lr: 0.05,
+                beta: 0.5,
+            },
         ] {
             let s = cfg.stability_threshold();
             let below = final_abs_on_quadratic(cfg.clone(), 0.97 * s, 20_000);
             let above = final_abs_on_quadratic(cfg.clone(), 1.03 * s, 20_000);
-            assert!(below < 1e-3, "{cfg:?}: λ = 0.97·threshold should converge, |w| = {below}");
-            assert!(above > 1e3, "{cfg:?}: λ = 1.03·threshold should diverge, |w| = {above}");
+            assert!(
+                below < 1e-3,
+                "{cfg:?}: λ = 0.97·threshold should converge, |w| = {below}"
+            );
+            assert!(
+                above > 1e3,
+                "{cfg:?}: λ = 1.03·threshold should diverge, |w| = {above}"
+            );
         }
     }
 
@@ -580,6 +612,9 @@ mod tests {
             first_moment: vec![0.0],
             second_moment: vec![],
         };
-        assert!(Optimizer::with_state(OptimizerConfig::Polyak { lr: 0.1, beta: 0.5 }, bad_state).is_err());
+        assert!(
+            Optimizer::with_state(OptimizerConfig::Polyak { lr: 0.1, beta: 0.5 }, bad_state)
+                .is_err()
+        );
     }
 }

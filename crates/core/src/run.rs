@@ -74,8 +74,12 @@ impl std::fmt::Display for Divergence {
             Self::NonFiniteValue => write!(f, "f(x) is not finite"),
             Self::NonFiniteGradient => write!(f, "the gradient is not finite"),
             Self::NonFiniteIterate => write!(f, "the iterate is not finite"),
-            Self::NormBlowUp { norm } => write!(f, "‖x‖ = {norm:.3e} exceeded the divergence bound"),
-            Self::ValueBlowUp { value } => write!(f, "|f(x)| = {value:.3e} exceeded the divergence bound"),
+            Self::NormBlowUp { norm } => {
+                write!(f, "‖x‖ = {norm:.3e} exceeded the divergence bound")
+            }
+            Self::ValueBlowUp { value } => {
+                write!(f, "|f(x)| = {value:.3e} exceeded the divergence bound")
+            }
         }
     }
 }
@@ -256,7 +260,9 @@ mod tests {
     use nalgebra::DMatrix;
 
     fn quad(l1: f64, l2: f64) -> DenseQuadratic {
-        DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![l1, l2])))
+        DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![
+            l1, l2,
+        ])))
     }
 
     #[test]
@@ -272,7 +278,14 @@ mod tests {
             max_steps: 3,
             ..RunConfig::default()
         };
-        let out = run(&[1.0, 1.0], &mut FullBatch(&q), &mut opt, &cfg, &mut [&mut rec]).unwrap();
+        let out = run(
+            &[1.0, 1.0],
+            &mut FullBatch(&q),
+            &mut opt,
+            &cfg,
+            &mut [&mut rec],
+        )
+        .unwrap();
         assert_eq!(out.status, RunStatus::MaxSteps { steps: 3 });
         assert_eq!(seen.len(), 4);
         // x_k = (0.9^k, 0.6^k); Δx_k = x_{k+1} − x_k.
@@ -280,7 +293,9 @@ mod tests {
             let e = [0.9f64.powi(*k as i32), 0.6f64.powi(*k as i32)];
             assert!((x[0] - e[0]).abs() < 1e-15 && (x[1] - e[1]).abs() < 1e-15);
             match u {
-                Some(u) => assert!((u[0] + 0.1 * e[0]).abs() < 1e-15 && (u[1] + 0.4 * e[1]).abs() < 1e-15),
+                Some(u) => {
+                    assert!((u[0] + 0.1 * e[0]).abs() < 1e-15 && (u[1] + 0.4 * e[1]).abs() < 1e-15)
+                }
                 None => assert_eq!(*k, 3),
             }
         }
@@ -300,7 +315,14 @@ mod tests {
                 ControlFlow::Continue(())
             }
         };
-        let out = run(&[1.0, 0.0], &mut FullBatch(&q), &mut opt, &RunConfig::default(), &mut [&mut stop]).unwrap();
+        let out = run(
+            &[1.0, 0.0],
+            &mut FullBatch(&q),
+            &mut opt,
+            &RunConfig::default(),
+            &mut [&mut stop],
+        )
+        .unwrap();
         // x_k = 2^{-k}: first below 1e-3 at k = 10.
         assert!(matches!(out.status, RunStatus::Stopped { step: 10, .. }));
     }
@@ -330,7 +352,14 @@ mod tests {
             g.fill(f64::NAN);
             0.0
         };
-        let out = run(&[1.0], &mut nan, &mut opt.clone(), &RunConfig::default(), &mut []).unwrap();
+        let out = run(
+            &[1.0],
+            &mut nan,
+            &mut opt.clone(),
+            &RunConfig::default(),
+            &mut [],
+        )
+        .unwrap();
         assert_eq!(
             out.status,
             RunStatus::Diverged {

@@ -50,7 +50,12 @@ pub struct EigOptions {
 
 impl Default for EigOptions {
     fn default() -> Self {
-        Self { k: 1, tol: 1e-8, max_iters: 500, seed: 0 }
+        Self {
+            k: 1,
+            tol: 1e-8,
+            max_iters: 500,
+            seed: 0,
+        }
     }
 }
 
@@ -78,25 +83,44 @@ pub struct EigResult {
 ///
 /// Errors: `k = 0` or `k > n`, a non-positive or non-finite `tol`, `warm` with a row count
 /// other than `n`, or an operator that returns non-finite values.
-pub fn top_eigenpairs(op: &dyn LinearOperator, warm: Option<&Block>, opts: &EigOptions) -> Result<EigResult> {
+pub fn top_eigenpairs(
+    op: &dyn LinearOperator,
+    warm: Option<&Block>,
+    opts: &EigOptions,
+) -> Result<EigResult> {
     let n = op.dim();
     ensure(opts.k >= 1 && opts.k <= n, || {
-        format!("number of eigenpairs k = {} must be between 1 and the dimension {n}", opts.k)
+        format!(
+            "number of eigenpairs k = {} must be between 1 and the dimension {n}",
+            opts.k
+        )
     })?;
     ensure(opts.tol.is_finite() && opts.tol > 0.0, || {
-        format!("eigen-solver tolerance must be finite and positive, got {}", opts.tol)
+        format!(
+            "eigen-solver tolerance must be finite and positive, got {}",
+            opts.tol
+        )
     })?;
     if let Some(w) = warm {
         ensure(w.nrows() == n, || {
-            format!("warm-start block has {} rows but the operator has dimension {n}", w.nrows())
+            format!(
+                "warm-start block has {} rows but the operator has dimension {n}",
+                w.nrows()
+            )
         })?;
-        ensure(w.iter().all(|v| v.is_finite()), || "warm-start block has non-finite entries".into())?;
+        ensure(w.iter().all(|v| v.is_finite()), || {
+            "warm-start block has non-finite entries".into()
+        })?;
     }
     Lobpcg::new(op, opts).run(warm)
 }
 
 /// The `k` smallest algebraic eigenpairs (values ascending), by [`top_eigenpairs`] on `−A`.
-pub fn smallest_eigenpairs(op: &dyn LinearOperator, warm: Option<&Block>, opts: &EigOptions) -> Result<EigResult> {
+pub fn smallest_eigenpairs(
+    op: &dyn LinearOperator,
+    warm: Option<&Block>,
+    opts: &EigOptions,
+) -> Result<EigResult> {
     let mut r = top_eigenpairs(&Negated(op), warm, opts)?;
     r.values.iter_mut().for_each(|v| *v = -*v);
     Ok(r)
@@ -120,7 +144,12 @@ struct Ritz {
 
 impl<'a> Lobpcg<'a> {
     fn new(op: &'a dyn LinearOperator, opts: &'a EigOptions) -> Self {
-        Self { op, opts, m: opts.k, hvps: 0 }
+        Self {
+            op,
+            opts,
+            m: opts.k,
+            hvps: 0,
+        }
     }
 
     fn apply(&mut self, v: &Block) -> Result<Block> {
@@ -145,7 +174,9 @@ impl<'a> Lobpcg<'a> {
             let fresh = orthonormalize(gaussian_block(n, need, &mut rng), &x);
             x = concat(&[&x, &fresh]);
         }
-        ensure(x.ncols() == self.m, || "could not build an orthonormal start block".into())?;
+        ensure(x.ncols() == self.m, || {
+            "could not build an orthonormal start block".into()
+        })?;
         Ok(x)
     }
 
@@ -159,14 +190,21 @@ impl<'a> Lobpcg<'a> {
         let k = self.opts.k;
         let mut iterations = 0;
         loop {
-            let resid = &ritz.ax - &ritz.x * Block::from_diagonal(&nalgebra::DVector::from_column_slice(&ritz.values));
-            let rel: Vec<f64> =
-                resid.column_iter().zip(&ritz.values).map(|(r, l)| r.norm() / l.abs().max(1.0)).collect();
+            let resid = &ritz.ax
+                - &ritz.x
+                    * Block::from_diagonal(&nalgebra::DVector::from_column_slice(&ritz.values));
+            let rel: Vec<f64> = resid
+                .column_iter()
+                .zip(&ritz.values)
+                .map(|(r, l)| r.norm() / l.abs().max(1.0))
+                .collect();
             let done = rel[..k].iter().all(|&r| r < self.opts.tol);
             if done || iterations >= self.opts.max_iters {
                 return Ok(self.finish(ritz, rel, iterations, done));
             }
-            let active: Vec<usize> = (0..ritz.x.ncols()).filter(|&i| rel[i] >= self.opts.tol).collect();
+            let active: Vec<usize> = (0..ritz.x.ncols())
+                .filter(|&i| rel[i] >= self.opts.tol)
+                .collect();
             let w = orthonormalize(resid.select_columns(&active), &concat(&[&ritz.x, &p]));
             if w.ncols() == 0 {
                 // The residuals lie in span [X, P]: no new direction exists.
@@ -213,7 +251,14 @@ fn rayleigh_ritz(s: &Block, as_: &Block, m: usize) -> (Ritz, Block) {
     order.truncate(m);
     let coeffs = eig.eigenvectors.select_columns(&order);
     let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
-    (Ritz { x: s * &coeffs, ax: as_ * &coeffs, values }, coeffs)
+    (
+        Ritz {
+            x: s * &coeffs,
+            ax: as_ * &coeffs,
+            values,
+        },
+        coeffs,
+    )
 }
 
 /// Horizontal concatenation `[b₁ b₂ …]` of blocks with equal row counts.
@@ -245,12 +290,18 @@ mod tests {
     fn with_spectrum(values: &[f64], seed: u64) -> DMatrix<f64> {
         let n = values.len();
         let q = gaussian_block(n, n, &mut rng(seed)).qr().q();
-        let a = &q * DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(values)) * q.transpose();
+        let a = &q
+            * DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(values))
+            * q.transpose();
         (&a + a.transpose()) * 0.5
     }
 
     fn opts(k: usize) -> EigOptions {
-        EigOptions { k, tol: 1e-10, ..EigOptions::default() }
+        EigOptions {
+            k,
+            tol: 1e-10,
+            ..EigOptions::default()
+        }
     }
 
     /// Checks `r` against the dense decomposition: values, residuals, orthonormality,
@@ -258,10 +309,18 @@ mod tests {
     fn check_against_dense(a: &DMatrix<f64>, r: &EigResult, k: usize, tol: f64) {
         let dense = sym_eigen(a);
         let n = a.nrows();
-        assert!(r.converged, "not converged: {:?} after {} iterations", r.residuals, r.iterations);
+        assert!(
+            r.converged,
+            "not converged: {:?} after {} iterations",
+            r.residuals, r.iterations
+        );
         for i in 0..k {
             let want = dense.values[n - 1 - i];
-            assert!((r.values[i] - want).abs() < 1e-8 * want.abs().max(1.0), "λ{i}: {} vs {want}", r.values[i]);
+            assert!(
+                (r.values[i] - want).abs() < 1e-8 * want.abs().max(1.0),
+                "λ{i}: {} vs {want}",
+                r.values[i]
+            );
             assert!(r.residuals[i] < tol);
             let v = r.vectors.column(i);
             let av = a * v;
@@ -275,7 +334,9 @@ mod tests {
     #[test]
     fn large_negative_eigenvalue_does_not_displace_the_top() {
         // The hard spectrum of docs/stack.md: largest magnitude would pick −49.8.
-        let mut values: Vec<f64> = (0..200).map(|i| -40.0 + 80.0 * (i as f64) / 199.0 * 0.5).collect();
+        let mut values: Vec<f64> = (0..200)
+            .map(|i| -40.0 + 80.0 * (i as f64) / 199.0 * 0.5)
+            .collect();
         values.extend([50.0, 49.5, 49.0, 46.0, -49.8]);
         let a = with_spectrum(&values, 7);
         let q = DenseQuadratic::new(a.clone());
@@ -301,7 +362,9 @@ mod tests {
 
     #[test]
     fn warm_start_after_small_perturbation_is_much_cheaper() {
-        let values: Vec<f64> = (0..300).map(|i| 30.0 * (-(i as f64) / 40.0).exp() - 2.0).collect();
+        let values: Vec<f64> = (0..300)
+            .map(|i| 30.0 * (-(i as f64) / 40.0).exp() - 2.0)
+            .collect();
         let a = with_spectrum(&values, 11);
         let cold = top_eigenpairs(&a, None, &opts(3)).unwrap();
         let mut e = gaussian_block(300, 300, &mut rng(5));
@@ -335,18 +398,32 @@ mod tests {
         let a = DMatrix::<f64>::identity(4, 4);
         assert!(top_eigenpairs(&a, None, &opts(0)).is_err());
         assert!(top_eigenpairs(&a, None, &opts(5)).is_err());
-        let bad_tol = EigOptions { tol: f64::NAN, ..opts(1) };
+        let bad_tol = EigOptions {
+            tol: f64::NAN,
+            ..opts(1)
+        };
         assert!(top_eigenpairs(&a, None, &bad_tol).is_err());
         assert!(top_eigenpairs(&a, Some(&DMatrix::zeros(3, 1)), &opts(1)).is_err());
         let nan = DMatrix::from_element(4, 4, f64::NAN);
-        assert_eq!(top_eigenpairs(&nan, None, &opts(1)), Err(CurvatureError::NonFinite));
+        assert_eq!(
+            top_eigenpairs(&nan, None, &opts(1)),
+            Err(CurvatureError::NonFinite)
+        );
     }
 
     #[test]
     fn iteration_cap_reports_not_converged() {
         let values: Vec<f64> = (0..400).map(|i| 1.0 - (i as f64) * 1e-4).collect();
         let a = with_spectrum(&values, 2);
-        let r = top_eigenpairs(&a, None, &EigOptions { max_iters: 2, ..opts(2) }).unwrap();
+        let r = top_eigenpairs(
+            &a,
+            None,
+            &EigOptions {
+                max_iters: 2,
+                ..opts(2)
+            },
+        )
+        .unwrap();
         assert!(!r.converged && r.iterations == 2);
         assert!(r.residuals.iter().any(|&x| x >= 1e-10));
     }

@@ -84,7 +84,13 @@ impl<'a> HessianOperator<'a> {
                 obj.dim()
             )
         })?;
-        Ok(Self { obj, x, inv_sqrt_p: None, subset: None, hvps: AtomicUsize::new(0) })
+        Ok(Self {
+            obj,
+            x,
+            inv_sqrt_p: None,
+            subset: None,
+            hvps: AtomicUsize::new(0),
+        })
     }
 
     /// Use the effective Hessian `P^{-1/2} H P^{-1/2}`, `P = diag(p)`. Every `pᵢ` must be
@@ -108,11 +114,17 @@ impl<'a> HessianOperator<'a> {
     /// Restrict to the parameters `idx` (distinct, each `< n`, at least one).
     pub fn with_subset(mut self, idx: &'a [usize]) -> Result<Self> {
         let n = self.x.len();
-        ensure(!idx.is_empty(), || "parameter subset is empty; select at least one parameter".into())?;
+        ensure(!idx.is_empty(), || {
+            "parameter subset is empty; select at least one parameter".into()
+        })?;
         let mut seen = vec![false; n];
         for &i in idx {
-            ensure(i < n, || format!("parameter index {i} is out of range (the objective has {n})"))?;
-            ensure(!seen[i], || format!("parameter index {i} appears twice in the subset"))?;
+            ensure(i < n, || {
+                format!("parameter index {i} is out of range (the objective has {n})")
+            })?;
+            ensure(!seen[i], || {
+                format!("parameter index {i} appears twice in the subset")
+            })?;
             seen[i] = true;
         }
         self.subset = Some(idx);
@@ -182,9 +194,15 @@ mod tests {
         let x = [0.0; 3];
         let p = [4.0, 1.0, 0.25];
         let idx = [2, 0];
-        let op = HessianOperator::new(&q, &x).unwrap().with_preconditioner(&p).unwrap();
+        let op = HessianOperator::new(&q, &x)
+            .unwrap()
+            .with_preconditioner(&p)
+            .unwrap();
         let op = op.with_subset(&idx).unwrap();
-        let d = DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(3, p.iter().map(|v| 1.0 / v.sqrt())));
+        let d = DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(
+            3,
+            p.iter().map(|v| 1.0 / v.sqrt()),
+        ));
         let eff = &d * &q.a * &d;
         let expect = DMatrix::from_fn(2, 2, |r, c| eff[(idx[r], idx[c])]);
         let got = op.apply(&DMatrix::identity(2, 2));

@@ -55,7 +55,9 @@ mod tests {
     use super::*;
 
     fn orth_err(q: &Block) -> f64 {
-        (q.transpose() * q - Block::identity(q.ncols(), q.ncols())).abs().max()
+        (q.transpose() * q - Block::identity(q.ncols(), q.ncols()))
+            .abs()
+            .max()
     }
 
     #[test]

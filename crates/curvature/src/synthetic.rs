@@ -20,12 +20,16 @@ pub struct SpectrumOperator {
 impl SpectrumOperator {
     /// The operator with eigenvalues `values` (finite, at least one), reflection drawn from `seed`.
     pub fn new(values: &[f64], seed: u64) -> Result<Self> {
-        ensure(!values.is_empty() && values.iter().all(|v| v.is_finite()), || {
-            "spectrum must be non-empty and finite".into()
-        })?;
+        ensure(
+            !values.is_empty() && values.iter().all(|v| v.is_finite()),
+            || "spectrum must be non-empty and finite".into(),
+        )?;
         let g = gaussian_block(values.len(), 1, &mut rng(seed));
         let u = g.column(0).normalize();
-        Ok(Self { values: DVector::from_column_slice(values), u })
+        Ok(Self {
+            values: DVector::from_column_slice(values),
+            u,
+        })
     }
 
     /// The eigenvector for `values[i]`: `H eᵢ = eᵢ − 2uᵢu`.

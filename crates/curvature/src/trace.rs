@@ -34,7 +34,9 @@ pub struct TraceEstimate {
 
 /// Hutchinson's estimate of `tr(A)` from `samples ≥ 2` Rademacher probes.
 pub fn hutchinson(op: &dyn LinearOperator, samples: usize, seed: u64) -> Result<TraceEstimate> {
-    ensure(samples >= 2, || format!("Hutchinson needs at least 2 samples for a standard error, got {samples}"))?;
+    ensure(samples >= 2, || {
+        format!("Hutchinson needs at least 2 samples for a standard error, got {samples}")
+    })?;
     let mut rng = rng(seed);
     let mut quad = Vec::with_capacity(samples);
     let mut hvps = 0;
@@ -43,14 +45,24 @@ pub fn hutchinson(op: &dyn LinearOperator, samples: usize, seed: u64) -> Result<
         quad.extend(quadratic_forms(op, &z, &mut hvps)?);
     }
     let (value, std_error) = mean_and_std_error(&quad);
-    Ok(TraceEstimate { value, std_error, hvps })
+    Ok(TraceEstimate {
+        value,
+        std_error,
+        hvps,
+    })
 }
 
 /// Hutch++ estimate of `tr(A)` with a budget of `matvecs ≥ 4` operator applications
 /// (a third for the sketch, a third for the exact part, the rest for Hutchinson on the
 /// deflated remainder; fewer when the sketch spans the whole space, then the result is exact).
-pub fn hutch_plus_plus(op: &dyn LinearOperator, matvecs: usize, seed: u64) -> Result<TraceEstimate> {
-    ensure(matvecs >= 4, || format!("Hutch++ needs a budget of at least 4 operator applications, got {matvecs}"))?;
+pub fn hutch_plus_plus(
+    op: &dyn LinearOperator,
+    matvecs: usize,
+    seed: u64,
+) -> Result<TraceEstimate> {
+    ensure(matvecs >= 4, || {
+        format!("Hutch++ needs a budget of at least 4 operator applications, got {matvecs}")
+    })?;
     let n = op.dim();
     let sketch = (matvecs / 3).min(n);
     let probes = matvecs - 2 * (matvecs / 3);
@@ -59,9 +71,17 @@ pub fn hutch_plus_plus(op: &dyn LinearOperator, matvecs: usize, seed: u64) -> Re
     let s = gaussian_block(n, sketch, &mut rng);
     let q = orthonormalize(apply_checked(op, &s, &mut hvps)?, &Block::zeros(n, 0));
     let aq = apply_checked(op, &q, &mut hvps)?;
-    let exact: f64 = q.column_iter().zip(aq.column_iter()).map(|(a, b)| a.dot(&b)).sum();
+    let exact: f64 = q
+        .column_iter()
+        .zip(aq.column_iter())
+        .map(|(a, b)| a.dot(&b))
+        .sum();
     if q.ncols() == n {
-        return Ok(TraceEstimate { value: exact, std_error: 0.0, hvps });
+        return Ok(TraceEstimate {
+            value: exact,
+            std_error: 0.0,
+            hvps,
+        });
     }
     let mut quad = Vec::with_capacity(probes);
     while quad.len() < probes {
@@ -70,13 +90,20 @@ pub fn hutch_plus_plus(op: &dyn LinearOperator, matvecs: usize, seed: u64) -> Re
         quad.extend(quadratic_forms(op, &g, &mut hvps)?);
     }
     let (rest, std_error) = mean_and_std_error(&quad);
-    Ok(TraceEstimate { value: exact + rest, std_error, hvps })
+    Ok(TraceEstimate {
+        value: exact + rest,
+        std_error,
+        hvps,
+    })
 }
 
 /// `zᵢᵀAzᵢ` for each column of `z`.
 fn quadratic_forms(op: &dyn LinearOperator, z: &Block, hvps: &mut usize) -> Result<Vec<f64>> {
     let az = apply_checked(op, z, hvps)?;
-    Ok(z.column_iter().zip(az.column_iter()).map(|(a, b)| a.dot(&b)).collect())
+    Ok(z.column_iter()
+        .zip(az.column_iter())
+        .map(|(a, b)| a.dot(&b))
+        .collect())
 }
 
 /// Sample mean and its standard error `sd/√s` (sample standard deviation, `s − 1` divisor).
@@ -95,8 +122,11 @@ mod tests {
     fn test_matrix(n: usize, seed: u64) -> DMatrix<f64> {
         // A decaying spectrum with some negative curvature, like a network Hessian.
         let q = gaussian_block(n, n, &mut rng(seed)).qr().q();
-        let d: Vec<f64> = (0..n).map(|i| 20.0 * (-(i as f64) / 6.0).exp() - 0.3 * ((i % 7) as f64 / 7.0)).collect();
-        let a = &q * DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(&d)) * q.transpose();
+        let d: Vec<f64> = (0..n)
+            .map(|i| 20.0 * (-(i as f64) / 6.0).exp() - 0.3 * ((i % 7) as f64 / 7.0))
+            .collect();
+        let a =
+            &q * DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(&d)) * q.transpose();
         (&a + a.transpose()) * 0.5
     }
 
@@ -105,7 +135,11 @@ mod tests {
         let a = test_matrix(80, 1);
         for seed in 0..5 {
             let t = hutchinson(&a, 200, seed).unwrap();
-            assert!((t.value - a.trace()).abs() < 4.0 * t.std_error, "{t:?} vs {}", a.trace());
+            assert!(
+                (t.value - a.trace()).abs() < 4.0 * t.std_error,
+                "{t:?} vs {}",
+                a.trace()
+            );
             assert!(t.std_error > 0.0);
             assert_eq!(t.hvps, 200);
         }
@@ -117,8 +151,17 @@ mod tests {
         for seed in 0..5 {
             let h = hutchinson(&a, 90, seed).unwrap();
             let t = hutch_plus_plus(&a, 90, seed).unwrap();
-            assert!((t.value - a.trace()).abs() < 4.0 * t.std_error, "{t:?} vs {}", a.trace());
-            assert!(t.std_error < 0.2 * h.std_error, "{} vs {}", t.std_error, h.std_error);
+            assert!(
+                (t.value - a.trace()).abs() < 4.0 * t.std_error,
+                "{t:?} vs {}",
+                a.trace()
+            );
+            assert!(
+                t.std_error < 0.2 * h.std_error,
+                "{} vs {}",
+                t.std_error,
+                h.std_error
+            );
             assert_eq!(t.hvps, 90);
         }
     }
@@ -127,9 +170,15 @@ mod tests {
     fn mean_over_many_seeds_converges_to_the_trace() {
         // Unbiasedness checked on the average of independent estimates.
         let a = test_matrix(30, 3);
-        let runs: Vec<f64> = (0..400).map(|s| hutchinson(&a, 4, s).unwrap().value).collect();
+        let runs: Vec<f64> = (0..400)
+            .map(|s| hutchinson(&a, 4, s).unwrap().value)
+            .collect();
         let (m, se) = mean_and_std_error(&runs);
-        assert!((m - a.trace()).abs() < 4.0 * se, "{m} ± {se} vs {}", a.trace());
+        assert!(
+            (m - a.trace()).abs() < 4.0 * se,
+            "{m} ± {se} vs {}",
+            a.trace()
+        );
     }
 
     #[test]

@@ -31,7 +31,11 @@ struct CachedBlock {
 
 impl CachedBlock {
     fn from_block(b: &Block) -> Self {
-        Self { rows: b.nrows(), cols: b.ncols(), data: b.as_slice().to_vec() }
+        Self {
+            rows: b.nrows(),
+            cols: b.ncols(),
+            data: b.as_slice().to_vec(),
+        }
     }
     fn to_block(&self) -> Block {
         Block::from_column_slice(self.rows, self.cols, &self.data)
@@ -56,12 +60,26 @@ impl EigenTracker {
     /// A tracker starting with `options.k` pairs (`1 ≤ k ≤ k_max`, `fraction` finite and > 0).
     pub fn new(options: EigOptions, adaptive: AdaptiveK) -> Result<Self> {
         ensure(options.k >= 1 && options.k <= adaptive.k_max, || {
-            format!("tracked k = {} must be between 1 and k_max = {}", options.k, adaptive.k_max)
+            format!(
+                "tracked k = {} must be between 1 and k_max = {}",
+                options.k, adaptive.k_max
+            )
         })?;
-        ensure(adaptive.fraction.is_finite() && adaptive.fraction > 0.0, || {
-            format!("adaptive-k fraction must be finite and positive, got {}", adaptive.fraction)
-        })?;
-        Ok(Self { cache: None, k_min: options.k, options, adaptive })
+        ensure(
+            adaptive.fraction.is_finite() && adaptive.fraction > 0.0,
+            || {
+                format!(
+                    "adaptive-k fraction must be finite and positive, got {}",
+                    adaptive.fraction
+                )
+            },
+        )?;
+        Ok(Self {
+            cache: None,
+            k_min: options.k,
+            options,
+            adaptive,
+        })
     }
 
     /// The number of pairs the next [`track`](Self::track) starts with.
@@ -103,7 +121,12 @@ impl EigenTracker {
                 )
             })?;
         }
-        ensure(self.k_min <= n, || format!("cannot track {} eigenpairs of a {n}-dimensional operator", self.k_min))?;
+        ensure(self.k_min <= n, || {
+            format!(
+                "cannot track {} eigenpairs of a {n}-dimensional operator",
+                self.k_min
+            )
+        })?;
         let cut = self.adaptive.fraction * threshold;
         let k_cap = self.adaptive.k_max.min(n);
         self.options.k = self.options.k.clamp(self.k_min, k_cap);
@@ -127,7 +150,9 @@ impl EigenTracker {
             k -= 1;
         }
         self.options.k = k;
-        self.cache = Some(CachedBlock::from_block(&result.vectors.columns(0, k).clone_owned()));
+        self.cache = Some(CachedBlock::from_block(
+            &result.vectors.columns(0, k).clone_owned(),
+        ));
         Ok(result)
     }
 }
@@ -138,14 +163,27 @@ mod tests {
     use crate::synthetic::SpectrumOperator;
 
     fn spectrum(top: &[f64], n: usize) -> Vec<f64> {
-        let mut v: Vec<f64> = (0..n - top.len()).map(|i| -1.0 + 2.0 * i as f64 / n as f64).collect();
+        let mut v: Vec<f64> = (0..n - top.len())
+            .map(|i| -1.0 + 2.0 * i as f64 / n as f64)
+            .collect();
         v.extend_from_slice(top);
         v
     }
 
     fn tracker(k: usize, k_max: usize) -> EigenTracker {
-        let opts = EigOptions { k, tol: 1e-10, ..EigOptions::default() };
-        EigenTracker::new(opts, AdaptiveK { fraction: 0.75, k_max }).unwrap()
+        let opts = EigOptions {
+            k,
+            tol: 1e-10,
+            ..EigOptions::default()
+        };
+        EigenTracker::new(
+            opts,
+            AdaptiveK {
+                fraction: 0.75,
+                k_max,
+            },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -173,7 +211,11 @@ mod tests {
         assert_eq!(t.k(), 3);
         let again = t.track(&op, 10.0).unwrap();
         assert_eq!(again.values.len(), 3);
-        assert!(again.hvps <= 3, "re-solving the same operator warm took {} HVPs", again.hvps);
+        assert!(
+            again.hvps <= 3,
+            "re-solving the same operator warm took {} HVPs",
+            again.hvps
+        );
         assert!(first.hvps > 10 * again.hvps);
     }
 
@@ -190,9 +232,26 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors() {
-        let opts = EigOptions { k: 3, ..EigOptions::default() };
-        assert!(EigenTracker::new(opts.clone(), AdaptiveK { fraction: 0.5, k_max: 2 }).is_err());
-        assert!(EigenTracker::new(opts, AdaptiveK { fraction: f64::NAN, k_max: 5 }).is_err());
+        let opts = EigOptions {
+            k: 3,
+            ..EigOptions::default()
+        };
+        assert!(EigenTracker::new(
+            opts.clone(),
+            AdaptiveK {
+                fraction: 0.5,
+                k_max: 2
+            }
+        )
+        .is_err());
+        assert!(EigenTracker::new(
+            opts,
+            AdaptiveK {
+                fraction: f64::NAN,
+                k_max: 5
+            }
+        )
+        .is_err());
         let op = SpectrumOperator::new(&spectrum(&[3.0], 10), 0).unwrap();
         let mut t = tracker(1, 2);
         assert!(t.track(&op, 0.0).is_err());

@@ -223,20 +223,55 @@ impl Default for DataSpec {
 /// Kinds whose short form carries a path right after the kind.
 const PATH_KINDS: [&str; 3] = ["cifar10", "mnist", "npz"];
 
-/// Valid short-form kinds and their keys (for error messages).
-const KEYS: [(&str, &str); 11] = [
-    ("synthetic-linear", "n, d, k, test_n, seed"),
-    ("synthetic-mlp", "n, d, k, hidden, test_n, seed"),
-    ("regression", "n, d, outputs, noise, test_n, seed"),
-    ("gaussian-mixture", "n, d, k, separation, test_n, seed"),
-    ("chebyshev", "degree, n"),
-    ("moons", "n, noise, test_n, seed"),
-    ("circles", "n, noise, factor, test_n, seed"),
-    ("synthetic-images", "n, k, channels, size, test_n, seed"),
-    ("cifar10", "n, classes, test (after cifar10:PATH)"),
-    ("mnist", "n, classes, test (after mnist:PATH)"),
-    ("npz", "none (npz:PATH)"),
+/// Every kind with its short-form keys, in the order `Display` prints them (the path of
+/// path kinds comes first, as `KIND:PATH`).
+const KEYS: [(&str, &[&str]); 11] = [
+    ("synthetic-linear", &["n", "d", "k", "test_n", "seed"]),
+    (
+        "synthetic-mlp",
+        &["n", "d", "k", "hidden", "test_n", "seed"],
+    ),
+    (
+        "regression",
+        &["n", "d", "outputs", "noise", "test_n", "seed"],
+    ),
+    (
+        "gaussian-mixture",
+        &["n", "d", "k", "separation", "test_n", "seed"],
+    ),
+    ("chebyshev", &["degree", "n"]),
+    ("moons", &["n", "noise", "test_n", "seed"]),
+    ("circles", &["n", "noise", "factor", "test_n", "seed"]),
+    (
+        "synthetic-images",
+        &["n", "k", "channels", "size", "test_n", "seed"],
+    ),
+    ("cifar10", &["n", "classes", "test"]),
+    ("mnist", &["n", "classes", "test"]),
+    ("npz", &[]),
 ];
+
+/// The keys of `kind` (empty for unknown kinds).
+fn keys_of(kind: &str) -> &'static [&'static str] {
+    KEYS.iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, keys)| keys)
+}
+
+/// "valid keys for KIND: …" for error messages.
+fn valid_keys(kind: &str) -> String {
+    let keys = keys_of(kind);
+    let path = if PATH_KINDS.contains(&kind) {
+        format!(" (after {kind}:PATH)")
+    } else {
+        String::new()
+    };
+    if keys.is_empty() {
+        format!("{kind} takes no keys{path}")
+    } else {
+        format!("valid keys for {kind}: {}{path}", keys.join(", "))
+    }
+}
 
 impl DataSpec {
     /// The `kind` tag, e.g. `"synthetic-linear"`.
@@ -269,8 +304,9 @@ impl fmt::Display for DataSpec {
         if let Some(Value::String(path)) = map.remove("path") {
             write!(f, ":{path}")?;
         }
-        let pairs: Vec<String> = map
+        let pairs: Vec<String> = keys_of(self.kind())
             .iter()
+            .filter_map(|&key| map.get(key).map(|v| (key, v)))
             .map(|(key, v)| match v {
                 Value::String(s) => format!("{key}={s}"),
                 other => format!("{key}={other}"),
@@ -291,12 +327,13 @@ impl fmt::Display for DataSpec {
 pub fn parse_data_spec(s: &str) -> Result<DataSpec> {
     let s = s.trim();
     let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
-    let Some((_, keys)) = KEYS.iter().find(|(k, _)| *k == kind) else {
+    if !KEYS.iter().any(|(k, _)| *k == kind) {
         bail!(
             "unknown data kind `{kind}` in `{s}`; valid kinds: {}",
             kind_list()
         );
-    };
+    }
+    let keys = valid_keys(kind);
     let mut map = Map::new();
     map.insert("kind".into(), Value::String(kind.into()));
     let options = if PATH_KINDS.contains(&kind) {
@@ -311,17 +348,17 @@ pub fn parse_data_spec(s: &str) -> Result<DataSpec> {
     };
     for pair in options.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
-            bail!("`{pair}` in data spec `{s}` is not `key=value`; valid keys for {kind}: {keys}");
+            bail!("`{pair}` in data spec `{s}` is not `key=value`; {keys}");
         };
         let (key, value) = (key.trim(), value.trim());
         if key == "path" || key == "kind" || map.contains_key(key) {
-            bail!("key `{key}` given twice or not settable in data spec `{s}`; valid keys for {kind}: {keys}");
+            bail!("key `{key}` given twice or not settable in data spec `{s}`; {keys}");
         }
         map.insert(key.into(), scalar(value));
     }
     serde_json::from_value(Value::Object(map))
         .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("invalid data spec `{s}`; valid keys for {kind}: {keys}"))
+        .with_context(|| format!("invalid data spec `{s}`; {keys}"))
 }
 
 /// Splits `PATH[:key=value,...]` at the last `:` whose tail is a `key=value` list.
@@ -415,6 +452,36 @@ mod tests {
         );
     }
 
+    /// The key table behind `Display` and the error messages lists exactly the serde fields.
+    #[test]
+    fn key_table_matches_the_fields() {
+        for (kind, keys) in KEYS {
+            let text = if PATH_KINDS.contains(&kind) {
+                format!("{kind}:/p")
+            } else {
+                kind.to_string()
+            };
+            let spec = parse_data_spec(&text).unwrap();
+            let Value::Object(map) = serde_json::to_value(&spec).unwrap() else {
+                panic!()
+            };
+            let mut fields: Vec<&str> = map
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !["kind", "path"].contains(k))
+                .collect();
+            let mut listed = keys.to_vec();
+            fields.sort_unstable();
+            listed.sort_unstable();
+            assert_eq!(fields, listed, "{kind}");
+            assert_eq!(parse_data_spec(&spec.to_string()).unwrap(), spec);
+        }
+        assert_eq!(
+            DataSpec::default().to_string(),
+            "synthetic-linear:n=1000,d=20,k=4,test_n=0,seed=0"
+        );
+    }
+
     #[test]
     fn errors_list_what_is_valid() {
         let err = |s: &str| format!("{:#}", parse_data_spec(s).unwrap_err());
@@ -434,6 +501,7 @@ mod tests {
         assert!(err("moons:n=abc").contains("expected usize"));
         assert!(err("moons:n=3,n=4").contains("twice"));
         assert!(err("npz:/a.npz:path=/b").contains("twice or not settable"));
+        assert!(err("npz:/a.npz:n=3").contains("npz takes no keys"));
     }
 
     #[test]

@@ -123,7 +123,10 @@ impl BasinSpec {
     /// Start point number `index` (`i·N + j`).
     pub fn start(&self, index: usize) -> [f64; 2] {
         let n = self.resolution;
-        [Self::axis(self.x_range, n, index / n), Self::axis(self.y_range, n, index % n)]
+        [
+            Self::axis(self.x_range, n, index / n),
+            Self::axis(self.y_range, n, index % n),
+        ]
     }
 }
 
@@ -258,15 +261,12 @@ pub fn basin_map<G: BatchGradient>(
         total
     ];
     let t0 = Instant::now();
-    outcomes
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each_init(
-            || (grad.scratch(CHUNK), ChunkState::new(CHUNK)),
-            |(scratch, state), (c, out)| {
-                state.run(grad, scratch, spec, &target, c * CHUNK, out);
-            },
-        );
+    outcomes.par_chunks_mut(CHUNK).enumerate().for_each_init(
+        || (grad.scratch(CHUNK), ChunkState::new(CHUNK)),
+        |(scratch, state), (c, out)| {
+            state.run(grad, scratch, spec, &target, c * CHUNK, out);
+        },
+    );
     let elapsed_s = t0.elapsed().as_secs_f64();
     let mut counts = BasinCounts {
         total,
@@ -325,11 +325,11 @@ impl ChunkState {
         let m = out.len();
         for p in 0..m {
             let s = spec.start(first + p);
-            for i in 0..2 {
-                self.x[i][p] = s[i];
-                self.prev[i][p] = s[i];
-                self.keep[i][p] = s[i];
-                self.keep_prev[i][p] = s[i];
+            for (i, &si) in s.iter().enumerate() {
+                self.x[i][p] = si;
+                self.prev[i][p] = si;
+                self.keep[i][p] = si;
+                self.keep_prev[i][p] = si;
             }
             self.keep_step[p] = 0;
         }
@@ -342,7 +342,11 @@ impl ChunkState {
             {
                 let [x0, x1] = &self.x;
                 let [g0, g1] = &mut self.g;
-                grad.grad_batch(&[&x0[..m], &x1[..m]], &mut [&mut g0[..m], &mut g1[..m]], scratch);
+                grad.grad_batch(
+                    &[&x0[..m], &x1[..m]],
+                    &mut [&mut g0[..m], &mut g1[..m]],
+                    scratch,
+                );
             }
             for i in 0..2 {
                 let (x, g) = (&mut self.x[i][..m], &self.g[i][..m]);
@@ -394,12 +398,19 @@ impl ChunkState {
             return o;
         }
         let e = [self.keep[0][p] - t.x_star[0], self.keep[1][p] - t.x_star[1]];
-        let e1 = [self.keep_prev[0][p] - t.x_star[0], self.keep_prev[1][p] - t.x_star[1]];
+        let e1 = [
+            self.keep_prev[0][p] - t.x_star[0],
+            self.keep_prev[1][p] - t.x_star[1],
+        ];
         let s = e[0] * e1[0] + e[1] * e1[1];
         let within = |q: &[f64; 2]| line_angle_deg(&e, q).is_some_and(|a| a <= t.angle_tol_deg);
         if s > 0.0 && within(&t.q1) {
             let c = e[0] * t.q1[0] + e[1] * t.q1[1];
-            o.class = if c > 0.0 { BasinClass::PlusQ1 } else { BasinClass::MinusQ1 };
+            o.class = if c > 0.0 {
+                BasinClass::PlusQ1
+            } else {
+                BasinClass::MinusQ1
+            };
         } else if s < 0.0 && within(&t.qn) {
             o.class = BasinClass::AlternatingQn;
         }
@@ -458,11 +469,22 @@ mod tests {
         let min = examine_point(&Fig2, &[0.0, 0.0], &tol).unwrap();
         let big = basin_map(&Fig2Batch, &min, &spec(40, 0.95), &tol).unwrap();
         let slow = basin_map(&PointwiseGradient(&Fig2), &min, &spec(40, 0.95), &tol).unwrap();
-        let key = |m: &BasinMap| m.outcomes.iter().map(|o| (o.class, o.converged, o.read_at_step)).collect::<Vec<_>>();
-        assert!(key(&big) == key(&slow), "batch and pointwise kernels disagree");
+        let key = |m: &BasinMap| {
+            m.outcomes
+                .iter()
+                .map(|o| (o.class, o.converged, o.read_at_step))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            key(&big) == key(&slow),
+            "batch and pointwise kernels disagree"
+        );
         let c = &big.counts;
         assert_eq!(c.total, 1600);
-        assert_eq!(c.diverged + c.plus_q1 + c.minus_q1 + c.alternating_qn + c.other, 1600);
+        assert_eq!(
+            c.diverged + c.plus_q1 + c.minus_q1 + c.alternating_qn + c.other,
+            1600
+        );
         // η = 0.95 is alternating: every converged start oscillates along qn = (1, 0).
         assert!(c.alternating_qn > 0 && c.plus_q1 + c.minus_q1 == 0, "{c:?}");
         assert!(c.diverged > 0);

@@ -23,7 +23,7 @@ pub mod trajectory;
 #[cfg(test)]
 mod test_objectives;
 
-pub use minimum::{find_minimum, examine_point, MinimumReport, MinimumStatus};
+pub use minimum::{examine_point, find_minimum, MinimumReport, MinimumStatus};
 pub use predict::{predict, Prediction, Regime, Thresholds};
 pub use report::{analyze, DirectionReport, Verdict};
 pub use tolerances::Tolerances;

@@ -68,7 +68,11 @@ impl MinimumReport {
 }
 
 /// Classifies a given point `x*` (no search): spectrum, gradient norm, status.
-pub fn examine_point(obj: &dyn Objective, x: &[f64], tol: &Tolerances) -> Result<MinimumReport, DirectionError> {
+pub fn examine_point(
+    obj: &dyn Objective,
+    x: &[f64],
+    tol: &Tolerances,
+) -> Result<MinimumReport, DirectionError> {
     check_dim(obj, x, "minimum")?;
     let mut grad = vec![0.0; x.len()];
     let value = obj.value_grad(x, &mut grad);
@@ -130,7 +134,11 @@ fn check_dim(obj: &dyn Objective, x: &[f64], what: &'static str) -> Result<(), D
 const MAX_NEWTON_ITERATIONS: usize = 200;
 
 /// Damped Newton from `start` (see the module documentation), then [`examine_point`].
-pub fn find_minimum(obj: &dyn Objective, start: &[f64], tol: &Tolerances) -> Result<MinimumReport, DirectionError> {
+pub fn find_minimum(
+    obj: &dyn Objective,
+    start: &[f64],
+    tol: &Tolerances,
+) -> Result<MinimumReport, DirectionError> {
     check_dim(obj, start, "start point")?;
     let n = start.len();
     let mut x = start.to_vec();
@@ -166,7 +174,8 @@ pub fn find_minimum(obj: &dyn Objective, start: &[f64], tol: &Tolerances) -> Res
             // Rounding regime: f cannot see the decrease; accept a full step that reduces ‖∇f‖.
             axpy(&x, 1.0, &p, &mut trial);
             obj.value_grad(&trial, &mut trial_grad);
-            if !(norm(&trial_grad) < gnorm) {
+            let reduced = norm(&trial_grad) < gnorm;
+            if !reduced {
                 break;
             }
             t = 1.0;
@@ -184,17 +193,26 @@ pub fn find_minimum(obj: &dyn Objective, start: &[f64], tol: &Tolerances) -> Res
 }
 
 /// `p = −Q |Λ|_δ⁻¹ Qᵀ g`.
-fn newton_direction(obj: &dyn Objective, x: &[f64], grad: &[f64]) -> Result<Vec<f64>, DirectionError> {
+fn newton_direction(
+    obj: &dyn Objective,
+    x: &[f64],
+    grad: &[f64],
+) -> Result<Vec<f64>, DirectionError> {
     let eig = sym_eigen(&obj.hessian(x));
     if !eig.values.iter().all(|v| v.is_finite()) {
-        return Err(DirectionError::Newton(format!("the Hessian is not finite at {x:?}")));
+        return Err(DirectionError::Newton(format!(
+            "the Hessian is not finite at {x:?}"
+        )));
     }
     let delta = 1e-8 * eig.values.iter().fold(1.0_f64, |m, l| m.max(l.abs()));
     let g = nalgebra::DVector::from_column_slice(grad);
     let coeffs = eig.vectors.tr_mul(&g);
     let scaled = nalgebra::DVector::from_iterator(
         coeffs.len(),
-        coeffs.iter().zip(&eig.values).map(|(c, l)| -c / l.abs().max(delta)),
+        coeffs
+            .iter()
+            .zip(&eig.values)
+            .map(|(c, l)| -c / l.abs().max(delta)),
     );
     Ok((&eig.vectors * scaled).iter().copied().collect())
 }
@@ -227,7 +245,11 @@ mod tests {
             center: vec![1.5, -2.0],
         };
         let r = find_minimum(&s, &[1.2, -1.7], &Tolerances::default()).unwrap();
-        assert!((r.x[0] - 1.5).abs() < 1e-14 && (r.x[1] + 2.0).abs() < 1e-14, "{:?}", r.x);
+        assert!(
+            (r.x[0] - 1.5).abs() < 1e-14 && (r.x[1] + 2.0).abs() < 1e-14,
+            "{:?}",
+            r.x
+        );
         // (2, −4) is a critical point of f = x² + y²/2 + x²y + x³ that is not a minimum.
         let saddle = examine_point(&Fig2, &[2.0, -4.0], &Tolerances::default()).unwrap();
         assert_eq!(saddle.status, MinimumStatus::Saddle);

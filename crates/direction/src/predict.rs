@@ -98,7 +98,10 @@ pub fn predict(min: &MinimumReport, lr: f64, tol: &Tolerances) -> Prediction {
     if near(stable) {
         return make(
             Regime::Boundary,
-            format!("η = {lr} is at the stability threshold 2/λn = {stable} (relative tolerance {:e})", tol.boundary_rtol),
+            format!(
+                "η = {lr} is at the stability threshold 2/λn = {stable} (relative tolerance {:e})",
+                tol.boundary_rtol
+            ),
             None,
         );
     }
@@ -120,14 +123,20 @@ pub fn predict(min: &MinimumReport, lr: f64, tol: &Tolerances) -> Prediction {
     if lambda[1] - lambda[0] <= gap {
         return make(
             Regime::NotCovered,
-            format!("λ1 = λ2 (= {}): no strict gap at the bottom of the spectrum", lambda[0]),
+            format!(
+                "λ1 = λ2 (= {}): no strict gap at the bottom of the spectrum",
+                lambda[0]
+            ),
             None,
         );
     }
     if lambda[n - 1] - lambda[n - 2] <= gap {
         return make(
             Regime::NotCovered,
-            format!("λ(n−1) = λn (= {}): no strict gap at the top of the spectrum", lambda[n - 1]),
+            format!(
+                "λ(n−1) = λn (= {}): no strict gap at the top of the spectrum",
+                lambda[n - 1]
+            ),
             None,
         );
     }
@@ -166,7 +175,9 @@ mod tests {
             x: vec![0.0; n],
             value: 0.0,
             grad_norm: 0.0,
-            eigenvectors: (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect(),
+            eigenvectors: (0..n)
+                .map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect())
+                .collect(),
             eigenvalues,
             status,
             newton_iterations: None,
@@ -179,14 +190,23 @@ mod tests {
         let r = report(vec![1.0, 4.0], MinimumStatus::StrictMinimum);
         let tol = Tolerances::default();
         let p = predict(&r, 0.1, &tol);
-        assert_eq!(p.thresholds, Thresholds { fixed_below: 0.4, stable_below: 0.5 });
+        assert_eq!(
+            p.thresholds,
+            Thresholds {
+                fixed_below: 0.4,
+                stable_below: 0.5
+            }
+        );
         assert_eq!((p.regime, p.eigen_index), (Regime::Fixed, Some(0)));
         let p = predict(&r, 0.42, &tol);
         assert_eq!((p.regime, p.eigen_index), (Regime::Alternating, Some(1)));
         assert_eq!(predict(&r, 0.6, &tol).regime, Regime::Unstable);
         assert_eq!(predict(&r, 0.4, &tol).regime, Regime::Boundary);
         assert_eq!(predict(&r, 0.5, &tol).regime, Regime::Boundary);
-        assert_eq!(predict(&r, 0.4 * (1.0 + 1e-5), &tol).regime, Regime::Alternating);
+        assert_eq!(
+            predict(&r, 0.4 * (1.0 + 1e-5), &tol).regime,
+            Regime::Alternating
+        );
     }
 
     #[test]
@@ -202,17 +222,36 @@ mod tests {
     #[test]
     fn hypotheses_that_fail_are_not_covered_with_a_reason() {
         let tol = Tolerances::default();
-        let p = predict(&report(vec![1.0, 1.0, 3.0], MinimumStatus::StrictMinimum), 0.1, &tol);
+        let p = predict(
+            &report(vec![1.0, 1.0, 3.0], MinimumStatus::StrictMinimum),
+            0.1,
+            &tol,
+        );
         assert_eq!(p.regime, Regime::NotCovered);
         assert!(p.reason.contains("λ1 = λ2"), "{}", p.reason);
-        let p = predict(&report(vec![1.0, 3.0, 3.0], MinimumStatus::StrictMinimum), 0.1, &tol);
+        let p = predict(
+            &report(vec![1.0, 3.0, 3.0], MinimumStatus::StrictMinimum),
+            0.1,
+            &tol,
+        );
         assert!(p.reason.contains("λ(n−1) = λn"), "{}", p.reason);
-        let p = predict(&report(vec![0.0, 3.0], MinimumStatus::Degenerate), 0.1, &tol);
+        let p = predict(
+            &report(vec![0.0, 3.0], MinimumStatus::Degenerate),
+            0.1,
+            &tol,
+        );
         assert_eq!(p.regime, Regime::NotCovered);
         assert!(p.reason.contains("not a strict minimum"));
-        assert_eq!(predict(&report(vec![2.0], MinimumStatus::StrictMinimum), 0.1, &tol).regime, Regime::NotCovered);
+        assert_eq!(
+            predict(&report(vec![2.0], MinimumStatus::StrictMinimum), 0.1, &tol).regime,
+            Regime::NotCovered
+        );
         // Instability does not need the gaps.
-        let p = predict(&report(vec![1.0, 1.0, 3.0], MinimumStatus::StrictMinimum), 0.7, &tol);
+        let p = predict(
+            &report(vec![1.0, 1.0, 3.0], MinimumStatus::StrictMinimum),
+            0.7,
+            &tol,
+        );
         assert_eq!(p.regime, Regime::Unstable);
     }
 }

@@ -117,7 +117,10 @@ pub fn analyze_at(
             && observation.final_distance <= tol.converged_rtol * norm(&min.x).max(1.0));
     let (verdict, mut verdict_reason) = judge(&prediction, &observation, converges, angle_deg, tol);
     if verdict == Verdict::Disagrees {
-        if let (Some(ratio), Some(r)) = (competing_ratio(&min.eigenvalues, lr), observation.read_at_step) {
+        if let (Some(ratio), Some(r)) = (
+            competing_ratio(&min.eigenvalues, lr),
+            observation.read_at_step,
+        ) {
             verdict_reason.push_str(&format!(
                 "; linear theory: competing directions shrink by (second |μ| / top |μ|)^r = {ratio:.4}^{r} = {:.2e} \
                  relative to the predicted one by the reading (a value near 1 means the reading came too early)",
@@ -156,13 +159,19 @@ fn judge(
 ) -> (Verdict, String) {
     let expected_mode = match p.regime {
         Regime::Boundary | Regime::NotCovered => {
-            return (Verdict::NotCovered, format!("outside Theorem 1: {}", p.reason));
+            return (
+                Verdict::NotCovered,
+                format!("outside Theorem 1: {}", p.reason),
+            );
         }
         Regime::Unstable => {
             return if converges {
                 (Verdict::Disagrees, "η > 2/λn but GD converged to x*".into())
             } else {
-                (Verdict::Agrees, "η > 2/λn and GD does not converge to x*".into())
+                (
+                    Verdict::Agrees,
+                    "η > 2/λn and GD does not converge to x*".into(),
+                )
             };
         }
         Regime::Fixed => Mode::Fixed,
@@ -356,8 +365,26 @@ mod tests {
 
     #[test]
     fn bad_learning_rate_is_an_error() {
-        assert!(analyze(&Fig1, &[0.3, 0.2], 0.0, 10, None, &[0.3, 0.2], &Tolerances::default()).is_err());
-        assert!(analyze(&Fig1, &[0.3], 0.1, 10, None, &[0.3, 0.2], &Tolerances::default()).is_err());
+        assert!(analyze(
+            &Fig1,
+            &[0.3, 0.2],
+            0.0,
+            10,
+            None,
+            &[0.3, 0.2],
+            &Tolerances::default()
+        )
+        .is_err());
+        assert!(analyze(
+            &Fig1,
+            &[0.3],
+            0.1,
+            10,
+            None,
+            &[0.3, 0.2],
+            &Tolerances::default()
+        )
+        .is_err());
     }
 
     /// A random positive-definite quadratic in n = 3 dimensions with spectrum
@@ -375,7 +402,9 @@ mod tests {
                 // Rotation from a random axis (Rodrigues), angle = |axis|.
                 let rot = nalgebra::Rotation3::new(nalgebra::Vector3::from(axis));
                 let q = nalgebra::DMatrix::from_fn(3, 3, |i, j| rot[(i, j)]);
-                let a = &q * nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_row_slice(&lambda)) * q.transpose();
+                let a = &q
+                    * nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_row_slice(&lambda))
+                    * q.transpose();
                 let a = (&a + a.transpose()) * 0.5;
                 let cubic = cubic.into_iter().map(|(c, v)| (c, v.to_vec())).collect();
                 (QuadCubic { a, cubic }, lambda)

@@ -61,7 +61,13 @@ pub fn lr_grid(lo: f64, hi: f64, count: usize, log: bool) -> Result<Vec<f64>, Di
     }
     let t = |i: usize| i as f64 / (count - 1) as f64;
     Ok((0..count)
-        .map(|i| if log { lo * (hi / lo).powf(t(i)) } else { lo + (hi - lo) * t(i) })
+        .map(|i| {
+            if log {
+                lo * (hi / lo).powf(t(i))
+            } else {
+                lo + (hi - lo) * t(i)
+            }
+        })
         .collect())
 }
 
@@ -79,7 +85,8 @@ pub fn sweep(
             let r = analyze_at(obj, min, x0, lr, steps, tol)?;
             let o = &r.observation;
             let converged = o.status == TrajectoryStatus::Converged
-                || o.final_distance <= tol.converged_rtol * gdscope_core::linalg::norm(&min.x).max(1.0);
+                || o.final_distance
+                    <= tol.converged_rtol * gdscope_core::linalg::norm(&min.x).max(1.0);
             let observed = match (o.status, o.mode) {
                 (TrajectoryStatus::Diverged, _) => ObservedRegime::Diverged,
                 (_, Some(Mode::Fixed)) if converged => ObservedRegime::Fixed,
@@ -121,7 +128,12 @@ mod tests {
                 // Unstable at x*: the cubic terms may carry GD far away or to infinity.
                 &[ObservedRegime::Diverged, ObservedRegime::NotConverged]
             };
-            assert!(expected.contains(&row.observed), "η = {}: {:?}", row.lr, row.observed);
+            assert!(
+                expected.contains(&row.observed),
+                "η = {}: {:?}",
+                row.lr,
+                row.observed
+            );
             assert_eq!(row.verdict, Verdict::Agrees, "η = {}", row.lr);
         }
     }

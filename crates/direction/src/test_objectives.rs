@@ -164,7 +164,10 @@ mod tests {
         let mut g = vec![0.0; n];
         obj.value_grad(x, &mut g);
         let fd = (fp - fm) / (2.0 * h);
-        assert!((fd - gdscope_core::linalg::dot(&g, &v)).abs() < 1e-8, "gradient");
+        assert!(
+            (fd - gdscope_core::linalg::dot(&g, &v)).abs() < 1e-8,
+            "gradient"
+        );
         let mut hv = vec![0.0; n];
         obj.hvp(x, &v, &mut hv);
         for i in 0..n {
@@ -177,7 +180,10 @@ mod tests {
         obj.third_order(x, &u, &v, &mut t);
         // d/ds [H(x + s v) u] at s = 0 is ∇³f[u, v, ·] = third_order(u, v).
         for i in 0..n {
-            assert!(((hp[i] - hm[i]) / (2.0 * h) - t[i]).abs() < 1e-8, "third order");
+            assert!(
+                ((hp[i] - hm[i]) / (2.0 * h) - t[i]).abs() < 1e-8,
+                "third order"
+            );
         }
     }
 
@@ -187,9 +193,18 @@ mod tests {
         check_derivatives(&Fig1, &x);
         check_derivatives(&Fig1Perturbed, &x);
         check_derivatives(&Fig2, &x);
-        check_derivatives(&Shifted { center: vec![1.0, 2.0] }, &x);
+        check_derivatives(
+            &Shifted {
+                center: vec![1.0, 2.0],
+            },
+            &x,
+        );
         let qc = QuadCubic {
-            a: nalgebra::DMatrix::from_row_slice(3, 3, &[2.0, 0.5, 0.0, 0.5, 1.0, 0.2, 0.0, 0.2, 3.0]),
+            a: nalgebra::DMatrix::from_row_slice(
+                3,
+                3,
+                &[2.0, 0.5, 0.0, 0.5, 1.0, 0.2, 0.0, 0.2, 3.0],
+            ),
             cubic: vec![(0.7, vec![1.0, -0.5, 0.3]), (-0.4, vec![0.2, 0.9, -1.0])],
         };
         check_derivatives(&qc, &[0.1, -0.3, 0.25]);

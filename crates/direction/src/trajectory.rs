@@ -136,7 +136,11 @@ impl Observer for Recorder<'_> {
     fn observe(&mut self, s: &StepInfo<'_>) -> ControlFlow<StopReason> {
         let e: Vec<f64> = s.x.iter().zip(self.x_star).map(|(a, b)| a - b).collect();
         let d = norm(&e);
-        let sharp = sym_eigen(&self.obj.hessian(s.x)).values.last().copied().unwrap_or(f64::NAN);
+        let sharp = sym_eigen(&self.obj.hessian(s.x))
+            .values
+            .last()
+            .copied()
+            .unwrap_or(f64::NAN);
         let cos = match (&self.last_update, s.update) {
             (Some(prev), Some(cur)) => cosine(cur, prev),
             _ => None,
@@ -148,7 +152,9 @@ impl Observer for Recorder<'_> {
         series.distance.push(d);
         series.sharpness.push(sharp);
         series.cos_updates.push(cos);
-        series.angle_deg.push(self.predicted.and_then(|q| line_angle_deg(&e, q)));
+        series
+            .angle_deg
+            .push(self.predicted.and_then(|q| line_angle_deg(&e, q)));
         if d <= self.floor {
             ControlFlow::Break(StopReason::Converged {
                 detail: format!("‖x_k − x*‖ = {d:.3e} ≤ {:.1e}", self.floor),
@@ -197,12 +203,18 @@ pub fn trace(
     let (status, steps, divergence) = match outcome.status {
         RunStatus::Stopped { step, .. } => (TrajectoryStatus::Converged, step, None),
         RunStatus::MaxSteps { steps } => (TrajectoryStatus::MaxSteps, steps, None),
-        RunStatus::Diverged { step, reason } => (TrajectoryStatus::Diverged, step, Some(reason.to_string())),
+        RunStatus::Diverged { step, reason } => {
+            (TrajectoryStatus::Diverged, step, Some(reason.to_string()))
+        }
     };
     let read = if status == TrajectoryStatus::Diverged {
         None
     } else {
-        series.distance.iter().rposition(|&d| d > floor).filter(|&r| r >= 1)
+        series
+            .distance
+            .iter()
+            .rposition(|&d| d > floor)
+            .filter(|&r| r >= 1)
     };
     let (mode, direction) = match read {
         Some(r) => read_direction(&series.x[r], &series.x[r - 1], &min.x, r),
@@ -210,14 +222,15 @@ pub fn trace(
     };
     let last = series.distance.len().saturating_sub(1);
     let cos_end = read.unwrap_or(last);
-    let cosine_last = series.cos_updates[..=cos_end.min(last)].iter().rev().find_map(|c| *c);
-    let two_over_lr = 2.0 / lr;
-    let (sharpness_max_step, sharpness_max) = series
-        .sharpness
+    let cosine_last = series.cos_updates[..=cos_end.min(last)]
         .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (k, s)| if s > best.1 { (k, s) } else { best });
+        .rev()
+        .find_map(|c| *c);
+    let two_over_lr = 2.0 / lr;
+    let (sharpness_max_step, sharpness_max) = series.sharpness.iter().copied().enumerate().fold(
+        (0, f64::NEG_INFINITY),
+        |best, (k, s)| if s > best.1 { (k, s) } else { best },
+    );
     let lambda_n = min.eigenvalues.last().copied().unwrap_or(f64::NAN);
     let pattern_end = read.unwrap_or(last);
     Ok(Observation {
@@ -232,14 +245,23 @@ pub fn trace(
         sharpness_max,
         sharpness_max_step,
         sharpness_final: series.sharpness.last().copied().unwrap_or(f64::NAN),
-        steps_above_two_over_lr: series.sharpness.iter().filter(|&&s| s > two_over_lr).count(),
+        steps_above_two_over_lr: series
+            .sharpness
+            .iter()
+            .filter(|&&s| s > two_over_lr)
+            .count(),
         sharpness_pattern: sharpness_pattern(&series.sharpness[..=pattern_end.min(last)], lambda_n),
         series,
     })
 }
 
 /// Mode and direction from `x_r`, `x_{r−1}` (see the module documentation).
-fn read_direction(xr: &[f64], xr1: &[f64], x_star: &[f64], r: usize) -> (Option<Mode>, Option<Vec<f64>>) {
+fn read_direction(
+    xr: &[f64],
+    xr1: &[f64],
+    x_star: &[f64],
+    r: usize,
+) -> (Option<Mode>, Option<Vec<f64>>) {
     let e: Vec<f64> = xr.iter().zip(x_star).map(|(a, b)| a - b).collect();
     let e1: Vec<f64> = xr1.iter().zip(x_star).map(|(a, b)| a - b).collect();
     let d = norm(&e);
@@ -247,8 +269,16 @@ fn read_direction(xr: &[f64], xr1: &[f64], x_star: &[f64], r: usize) -> (Option<
     if d == 0.0 || s == 0.0 || !s.is_finite() {
         return (None, None);
     }
-    let mode = if s > 0.0 { Mode::Fixed } else { Mode::Alternating };
-    let sign = if mode == Mode::Alternating && r % 2 == 1 { -1.0 } else { 1.0 };
+    let mode = if s > 0.0 {
+        Mode::Fixed
+    } else {
+        Mode::Alternating
+    };
+    let sign = if mode == Mode::Alternating && r % 2 == 1 {
+        -1.0
+    } else {
+        1.0
+    };
     (Some(mode), Some(e.iter().map(|v| sign * v / d).collect()))
 }
 
@@ -272,7 +302,10 @@ pub fn sharpness_pattern(sharpness: &[f64], lambda_n: f64) -> SharpnessPattern {
     if pairs.len() < 3 {
         return SharpnessPattern::Undetermined;
     }
-    let flips = pairs.iter().filter(|(a, b)| a.signum() != b.signum()).count();
+    let flips = pairs
+        .iter()
+        .filter(|(a, b)| a.signum() != b.signum())
+        .count();
     let shrinking = pairs.iter().filter(|(a, b)| b.abs() <= a.abs()).count();
     let most = |count: usize| count * 10 >= pairs.len() * 9;
     if most(flips) {
@@ -305,7 +338,16 @@ mod tests {
     fn quadratic_reads_the_exact_direction_late() {
         let tol = Tolerances::default();
         let min = examine_point(&Fig1, &[0.0, 0.0], &tol).unwrap();
-        let obs = trace(&Fig1, &min, &[-0.3, 0.2], 0.1, 10_000, Some(&[1.0, 0.0]), &tol).unwrap();
+        let obs = trace(
+            &Fig1,
+            &min,
+            &[-0.3, 0.2],
+            0.1,
+            10_000,
+            Some(&[1.0, 0.0]),
+            &tol,
+        )
+        .unwrap();
         assert_eq!(obs.status, TrajectoryStatus::Converged);
         assert_eq!(obs.mode, Some(Mode::Fixed));
         let r = obs.read_at_step.unwrap();
@@ -320,13 +362,26 @@ mod tests {
     fn figure2_large_lr_alternates_and_sharpness_exceeds_two_over_lr() {
         let tol = Tolerances::default();
         let min = examine_point(&Fig2, &[0.0, 0.0], &tol).unwrap();
-        let obs = trace(&Fig2, &min, &[0.2, 0.2], 0.95, 10_000, Some(&[1.0, 0.0]), &tol).unwrap();
+        let obs = trace(
+            &Fig2,
+            &min,
+            &[0.2, 0.2],
+            0.95,
+            10_000,
+            Some(&[1.0, 0.0]),
+            &tol,
+        )
+        .unwrap();
         assert_eq!(obs.status, TrajectoryStatus::Converged);
         assert_eq!(obs.mode, Some(Mode::Alternating));
         let v = obs.direction.unwrap();
         assert!(v[0].abs() > 1.0 - 1e-9, "{v:?}");
         assert_eq!(obs.sharpness_pattern, SharpnessPattern::Alternating);
-        assert!(obs.sharpness_max > 2.0 / 0.95, "max sharpness {}", obs.sharpness_max);
+        assert!(
+            obs.sharpness_max > 2.0 / 0.95,
+            "max sharpness {}",
+            obs.sharpness_max
+        );
         assert!(obs.steps_above_two_over_lr >= 1);
         assert!(obs.cosine_last.unwrap() < -0.999_999);
     }
@@ -335,7 +390,16 @@ mod tests {
     fn figure2_small_lr_sharpness_is_monotone() {
         let tol = Tolerances::default();
         let min = examine_point(&Fig2, &[0.0, 0.0], &tol).unwrap();
-        let obs = trace(&Fig2, &min, &[0.3, 0.2], 0.1, 10_000, Some(&[0.0, 1.0]), &tol).unwrap();
+        let obs = trace(
+            &Fig2,
+            &min,
+            &[0.3, 0.2],
+            0.1,
+            10_000,
+            Some(&[0.0, 1.0]),
+            &tol,
+        )
+        .unwrap();
         assert_eq!(obs.mode, Some(Mode::Fixed));
         let v = obs.direction.unwrap();
         assert!(v[1].abs() > 1.0 - 1e-9, "{v:?}");

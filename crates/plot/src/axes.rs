@@ -23,7 +23,7 @@ impl Axis {
         }
     }
 
-    fn from_space(self, s: f64) -> f64 {
+    fn data_at(self, s: f64) -> f64 {
         if self.log {
             10f64.powf(s)
         } else {
@@ -34,7 +34,11 @@ impl Axis {
     /// A range covering `values` (those the axis admits) and `extra`, padded by 5% of the
     /// span (of the decades on a log axis); a sensible default when nothing is admissible.
     pub fn fit(values: impl IntoIterator<Item = f64>, log: bool) -> Axis {
-        let probe = Axis { lo: 1.0, hi: 1.0, log };
+        let probe = Axis {
+            lo: 1.0,
+            hi: 1.0,
+            log,
+        };
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in values.into_iter().filter(|&v| probe.admits(v)) {
             let s = probe.to_space(v);
@@ -51,8 +55,8 @@ impl Axis {
             (lo, hi) = (lo - pad, hi + pad);
         }
         Axis {
-            lo: probe.from_space(lo),
-            hi: probe.from_space(hi),
+            lo: probe.data_at(lo),
+            hi: probe.data_at(hi),
             log,
         }
     }
@@ -68,7 +72,7 @@ pub(crate) struct Frame {
 impl Frame {
     /// Splits the polyline through `xs`, `ys` into the pieces that are visible: a point
     /// the axes cannot show breaks the line, and segments are cut at the frame's edges
-    /// (Liang–Barsky in axis space).
+    /// (Liang–Barsky in axis space). Pieces of a single point are dropped.
     pub fn clip_polyline(&self, xs: &[f64], ys: &[f64]) -> Vec<Vec<(f64, f64)>> {
         let (x0, x1) = (self.x.to_space(self.x.lo), self.x.to_space(self.x.hi));
         let (y0, y1) = (self.y.to_space(self.y.lo), self.y.to_space(self.y.hi));
@@ -116,10 +120,11 @@ impl Frame {
         }
         pieces
             .into_iter()
+            .filter(|piece| piece.len() >= 2)
             .map(|piece| {
                 piece
                     .into_iter()
-                    .map(|(sx, sy)| (self.x.from_space(sx), self.y.from_space(sy)))
+                    .map(|(sx, sy)| (self.x.data_at(sx), self.y.data_at(sy)))
                     .collect()
             })
             .collect()
@@ -140,6 +145,51 @@ impl Frame {
     }
 }
 
+/// A corner of the frame, for placing the legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Corner {
+    UpperRight,
+    UpperLeft,
+    LowerRight,
+    LowerLeft,
+}
+
+impl Frame {
+    /// The corner whose quarter-size box (40% of each axis) holds the fewest of the
+    /// given points; ties go to upper right, upper left, lower right, lower left.
+    pub fn emptiest_corner<'a>(
+        &self,
+        points: impl IntoIterator<Item = (&'a [f64], &'a [f64])>,
+    ) -> Corner {
+        let frac = |a: &Axis, v: f64| {
+            (a.to_space(v) - a.to_space(a.lo)) / (a.to_space(a.hi) - a.to_space(a.lo))
+        };
+        let mut counts = [0usize; 4];
+        for (xs, ys) in points {
+            for (&x, &y) in xs.iter().zip(ys) {
+                if !(self.x.admits(x) && self.y.admits(y)) {
+                    continue;
+                }
+                let (u, v) = (frac(&self.x, x), frac(&self.y, y));
+                let (right, left, top, bottom) = (u >= 0.6, u <= 0.4, v >= 0.6, v <= 0.4);
+                for (k, inside) in [top && right, top && left, bottom && right, bottom && left]
+                    .into_iter()
+                    .enumerate()
+                {
+                    counts[k] += usize::from(inside);
+                }
+            }
+        }
+        let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
+        [
+            Corner::UpperRight,
+            Corner::UpperLeft,
+            Corner::LowerRight,
+            Corner::LowerLeft,
+        ][best]
+    }
+}
+
 /// Liang–Barsky: the part of segment `a→b` inside `[x0,x1]×[y0,y1]`, if any.
 fn clip_segment(
     a: (f64, f64),
@@ -149,7 +199,12 @@ fn clip_segment(
 ) -> Option<((f64, f64), (f64, f64))> {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [(-dx, a.0 - x0), (dx, x1 - a.0), (-dy, a.1 - y0), (dy, y1 - a.1)] {
+    for (p, q) in [
+        (-dx, a.0 - x0),
+        (dx, x1 - a.0),
+        (-dy, a.1 - y0),
+        (dy, y1 - a.1),
+    ] {
         if p == 0.0 {
             if q < 0.0 {
                 return None;
@@ -191,7 +246,10 @@ mod tests {
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.len(), w.len(), "{got:?}");
             for (a, b) in g.iter().zip(w) {
-                assert!((a.0 - b.0).abs() < 1e-12 && (a.1 - b.1).abs() < 1e-12, "{got:?}");
+                assert!(
+                    (a.0 - b.0).abs() < 1e-12 && (a.1 - b.1).abs() < 1e-12,
+                    "{got:?}"
+                );
             }
         }
     }
@@ -210,7 +268,10 @@ mod tests {
 
     #[test]
     fn clipping_breaks_at_gaps_and_edges() {
-        let f = Frame { x: lin(0.0, 10.0), y: lin(0.0, 10.0) };
+        let f = Frame {
+            x: lin(0.0, 10.0),
+            y: lin(0.0, 10.0),
+        };
         let xs = [1.0, 2.0, f64::NAN, 4.0, 5.0, 20.0, 6.0, 7.0];
         let ys = [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 5.0, 5.0];
         assert_pieces(
@@ -219,7 +280,7 @@ mod tests {
                 vec![(1.0, 1.0), (2.0, 2.0)],
                 vec![(4.0, 4.0), (5.0, 5.0), (10.0, 5.0)],
                 vec![(10.0, 5.0), (6.0, 5.0), (7.0, 5.0)],
-            ]
+            ],
         );
         // A segment that crosses the frame entirely is kept as its visible chord.
         assert_pieces(
@@ -230,12 +291,45 @@ mod tests {
     }
 
     #[test]
+    fn legend_goes_where_the_data_are_not() {
+        let f = Frame {
+            x: lin(0.0, 10.0),
+            y: lin(0.0, 10.0),
+        };
+        let rising: Vec<f64> = (0..=10).map(f64::from).collect();
+        assert_eq!(
+            f.emptiest_corner([(&rising[..], &rising[..])]),
+            Corner::UpperLeft
+        );
+        let falling: Vec<f64> = rising.iter().map(|v| 10.0 - v).collect();
+        assert_eq!(
+            f.emptiest_corner([(&rising[..], &falling[..])]),
+            Corner::UpperRight
+        );
+        let top = vec![9.0; 11];
+        assert_eq!(
+            f.emptiest_corner([(&rising[..], &top[..])]),
+            Corner::LowerRight
+        );
+    }
+
+    #[test]
     fn log_axes_skip_non_positive_points() {
-        let f = Frame { x: lin(0.0, 10.0), y: Axis { lo: 1e-3, hi: 1e3, log: true } };
+        let f = Frame {
+            x: lin(0.0, 10.0),
+            y: Axis {
+                lo: 1e-3,
+                hi: 1e3,
+                log: true,
+            },
+        };
         let pieces = f.clip_polyline(&[1.0, 2.0, 3.0, 4.0], &[1.0, 0.0, 10.0, 100.0]);
         assert_eq!(pieces.len(), 1);
         assert_eq!(pieces[0].len(), 2);
         assert!((pieces[0][1].1 - 100.0).abs() < 1e-9);
-        assert_eq!(f.visible_points(&[1.0, 2.0], &[-1.0, 5.0]), vec![(2.0, 5.0)]);
+        assert_eq!(
+            f.visible_points(&[1.0, 2.0], &[-1.0, 5.0]),
+            vec![(2.0, 5.0)]
+        );
     }
 }

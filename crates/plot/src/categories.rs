@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::axes::Corner;
 use crate::contour::check_grid;
 use crate::line::{build, legend, mesh};
 use crate::raster::paint;
@@ -12,9 +13,23 @@ use crate::CategoryMap;
 
 /// Draws `map` into `area`. The image is sampled once per output pixel (nearest cell),
 /// so a 1000×1000 map costs no more than a small one.
-pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, map: &CategoryMap) -> Result<()> {
-    check_grid("category map", map.x_range, map.y_range, (map.nx, map.ny), map.cells.len(), 1)?;
-    if let Some(&bad) = map.cells.iter().find(|&&c| usize::from(c) >= map.categories.len()) {
+pub(crate) fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    map: &CategoryMap,
+) -> Result<()> {
+    check_grid(
+        "category map",
+        map.x_range,
+        map.y_range,
+        (map.nx, map.ny),
+        map.cells.len(),
+        1,
+    )?;
+    if let Some(&bad) = map
+        .cells
+        .iter()
+        .find(|&&c| usize::from(c) >= map.categories.len())
+    {
         bail!(
             "category map: a cell holds category {bad} but only {} categories are named",
             map.categories.len()
@@ -39,7 +54,7 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, map: &Cate
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
     }
     if !map.categories.is_empty() {
-        legend(&mut chart)?;
+        legend(&mut chart, Corner::UpperRight)?;
     }
     Ok(())
 }

@@ -32,14 +32,27 @@ pub(crate) fn check_grid(
         bail!("{what}: the grid is {nx}×{ny}; it needs at least {min_points} points per axis");
     }
     if nx.checked_mul(ny) != Some(len) {
-        bail!("{what}: a {nx}×{ny} grid needs {} values but {len} were given", nx.saturating_mul(ny));
+        bail!(
+            "{what}: a {nx}×{ny} grid needs {} values but {len} were given",
+            nx.saturating_mul(ny)
+        );
     }
     Ok(())
 }
 
 /// Draws `plot` into `area`.
-pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &ContourPlot) -> Result<()> {
-    check_grid("contour plot", plot.x_range, plot.y_range, (plot.nx, plot.ny), plot.values.len(), 2)?;
+pub(crate) fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    plot: &ContourPlot,
+) -> Result<()> {
+    check_grid(
+        "contour plot",
+        plot.x_range,
+        plot.y_range,
+        (plot.nx, plot.ny),
+        plot.values.len(),
+        2,
+    )?;
     check_series(&plot.paths)?;
     let grid = Grid {
         x_range: plot.x_range,
@@ -52,8 +65,16 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Con
     let (x0, x1) = plot.x_range;
     let (y0, y1) = plot.y_range;
     let frame = Frame {
-        x: Axis { lo: x0, hi: x1, log: false },
-        y: Axis { lo: y0, hi: y1, log: false },
+        x: Axis {
+            lo: x0,
+            hi: x1,
+            log: false,
+        },
+        y: Axis {
+            lo: y0,
+            hi: y1,
+            log: false,
+        },
     };
     let mut chart = build(area, &plot.title, x0..x1, y0..y1)?;
     let bands = lv.len().max(1) as f64;
@@ -79,7 +100,8 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Con
         }
     }
     if labelled {
-        legend(&mut chart)?;
+        let corner = frame.emptiest_corner(plot.paths.iter().map(|s| (&s.x[..], &s.y[..])));
+        legend(&mut chart, corner)?;
     }
     Ok(())
 }
@@ -90,7 +112,10 @@ fn interpolate(g: &Grid<'_>, x: f64, y: f64) -> Option<f64> {
     let fj = (y - g.y_range.0) / (g.y_range.1 - g.y_range.0) * (g.ny - 1) as f64;
     let i = (fi.floor().max(0.0) as usize).min(g.nx - 2);
     let j = (fj.floor().max(0.0) as usize).min(g.ny - 2);
-    let (s, t) = ((fi - i as f64).clamp(0.0, 1.0), (fj - j as f64).clamp(0.0, 1.0));
+    let (s, t) = (
+        (fi - i as f64).clamp(0.0, 1.0),
+        (fj - j as f64).clamp(0.0, 1.0),
+    );
     let v = |a: usize, b: usize| g.values[b * g.nx + a];
     let value = (1.0 - t) * ((1.0 - s) * v(i, j) + s * v(i + 1, j))
         + t * ((1.0 - s) * v(i, j + 1) + s * v(i + 1, j + 1));
@@ -112,14 +137,27 @@ mod tests {
                 values.push(f(i as f64, -1.0 + j as f64));
             }
         }
-        let g = Grid { x_range: (0.0, 2.0), y_range: (-1.0, 2.0), nx, ny, values: &values };
+        let g = Grid {
+            x_range: (0.0, 2.0),
+            y_range: (-1.0, 2.0),
+            nx,
+            ny,
+            values: &values,
+        };
         for (x, y) in [(0.0, -1.0), (0.3, 0.7), (1.9, 1.99), (2.0, 2.0), (1.0, 0.5)] {
             let got = interpolate(&g, x, y).unwrap();
-            assert!((got - f(x, y)).abs() < 1e-12, "({x}, {y}): {got} vs {}", f(x, y));
+            assert!(
+                (got - f(x, y)).abs() < 1e-12,
+                "({x}, {y}): {got} vs {}",
+                f(x, y)
+            );
         }
         let mut holes = values.clone();
         holes[0] = f64::NAN;
-        let g = Grid { values: &holes, ..g };
+        let g = Grid {
+            values: &holes,
+            ..g
+        };
         assert_eq!(interpolate(&g, 0.2, -0.8), None);
         assert!(interpolate(&g, 1.5, 1.5).is_some());
     }
@@ -130,7 +168,9 @@ mod tests {
         assert!(check_grid("c", (1.0, 1.0), (0.0, 1.0), (2, 2), 4, 2).is_err());
         assert!(check_grid("c", (0.0, f64::NAN), (0.0, 1.0), (2, 2), 4, 2).is_err());
         assert!(check_grid("c", (0.0, 1.0), (0.0, 1.0), (1, 4), 4, 2).is_err());
-        let e = check_grid("c", (0.0, 1.0), (0.0, 1.0), (2, 3), 4, 2).unwrap_err().to_string();
+        let e = check_grid("c", (0.0, 1.0), (0.0, 1.0), (2, 3), 4, 2)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs 6 values but 4"), "{e}");
         assert!(check_grid("c", (0.0, 1.0), (0.0, 1.0), (usize::MAX, 3), 4, 1).is_err());
     }

@@ -119,7 +119,10 @@ pub enum Figure {
     Contour(ContourPlot),
     Categories(CategoryMap),
     /// Panels laid out row by row, `cols` per row, each panel at full panel size.
-    Grid { cols: usize, panels: Vec<Figure> },
+    Grid {
+        cols: usize,
+        panels: Vec<Figure>,
+    },
 }
 
 impl From<LinePlot> for Figure {
@@ -145,6 +148,19 @@ impl From<CategoryMap> for Figure {
 pub enum Format {
     Png,
     Svg,
+}
+
+impl std::str::FromStr for Format {
+    type Err = anyhow::Error;
+
+    /// Parses `png` or `svg` (any case).
+    fn from_str(s: &str) -> anyhow::Result<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "png" => Ok(Format::Png),
+            "svg" => Ok(Format::Svg),
+            _ => anyhow::bail!("unknown figure format '{s}'; use png or svg"),
+        }
+    }
 }
 
 impl Format {

@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::axes::{Axis, Frame};
+use crate::axes::{Axis, Corner, Frame};
 use crate::font::FAMILY;
 use crate::render::de;
 use crate::style::{palette, reference, tick};
@@ -15,7 +15,10 @@ use crate::{LinePlot, RefLine, Series, SeriesKind};
 pub(crate) type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
 
 /// Draws `plot` into `area`.
-pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &LinePlot) -> Result<()> {
+pub(crate) fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    plot: &LinePlot,
+) -> Result<()> {
     check_series(&plot.series)?;
     let xs = plot.series.iter().flat_map(|s| s.x.iter().copied());
     let ys = plot.series.iter().flat_map(|s| s.y.iter().copied());
@@ -32,7 +35,13 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Lin
     }
 }
 
-fn chart<DB, X, Y>(area: &DrawingArea<DB, Shift>, plot: &LinePlot, frame: &Frame, x: X, y: Y) -> Result<()>
+fn chart<DB, X, Y>(
+    area: &DrawingArea<DB, Shift>,
+    plot: &LinePlot,
+    frame: &Frame,
+    x: X,
+    y: Y,
+) -> Result<()>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
@@ -45,7 +54,8 @@ where
     let mut labelled = draw_series(&mut chart, &plot.series, frame)?;
     labelled |= draw_ref_lines(&mut chart, &plot.hlines, &plot.vlines, frame)?;
     if labelled {
-        legend(&mut chart)?;
+        let corner = frame.emptiest_corner(plot.series.iter().map(|s| (&s.x[..], &s.y[..])));
+        legend(&mut chart, corner)?;
     }
     Ok(())
 }
@@ -87,7 +97,11 @@ where
 }
 
 /// Grid lines, tick labels ([`tick`]) and axis descriptions.
-pub(crate) fn mesh<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, x_label: &str, y_label: &str) -> Result<()>
+pub(crate) fn mesh<'a, DB, X, Y>(
+    chart: &mut Chart<'a, DB, X, Y>,
+    x_label: &str,
+    y_label: &str,
+) -> Result<()>
 where
     DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -125,7 +139,9 @@ where
         let dot = color.filled();
         if matches!(s.kind, SeriesKind::Line | SeriesKind::LinePoints) {
             for piece in frame.clip_polyline(&s.x, &s.y) {
-                chart.draw_series(LineSeries::new(piece, line)).map_err(de)?;
+                chart
+                    .draw_series(LineSeries::new(piece, line))
+                    .map_err(de)?;
             }
         }
         if matches!(s.kind, SeriesKind::Points | SeriesKind::LinePoints) {
@@ -196,8 +212,8 @@ where
     Ok(any_label)
 }
 
-/// The legend box in the upper right corner.
-pub(crate) fn legend<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>) -> Result<()>
+/// The legend box in the given corner.
+pub(crate) fn legend<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, corner: Corner) -> Result<()>
 where
     DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
@@ -205,11 +221,15 @@ where
 {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(match corner {
+            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.35))
         .label_font((FAMILY, 15))
         .draw()
         .map_err(de)
 }
-

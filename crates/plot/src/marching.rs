@@ -57,13 +57,23 @@ impl Grid<'_> {
 
     /// The segments of one cell as pairs of crossed edges.
     fn cell_segments(&self, i: usize, j: usize, level: f64, out: &mut Vec<(Edge, Edge)>) {
-        let c = [self.v(i, j), self.v(i + 1, j), self.v(i + 1, j + 1), self.v(i, j + 1)];
+        let c = [
+            self.v(i, j),
+            self.v(i + 1, j),
+            self.v(i + 1, j + 1),
+            self.v(i, j + 1),
+        ];
         if c.iter().any(|v| !v.is_finite()) {
             return;
         }
         let up = c.map(|v| v >= level);
         // Edges in order bottom, right, top, left; edge k joins corners k and k+1.
-        let edges = [Edge::H(i, j), Edge::V(i + 1, j), Edge::H(i, j + 1), Edge::V(i, j)];
+        let edges = [
+            Edge::H(i, j),
+            Edge::V(i + 1, j),
+            Edge::H(i, j + 1),
+            Edge::V(i, j),
+        ];
         let crossed: Vec<Edge> = (0..4)
             .filter(|&k| up[k] != up[(k + 1) % 4])
             .map(|k| edges[k])
@@ -90,7 +100,11 @@ impl Grid<'_> {
     /// they start). Requires `nx, ny ≥ 2` and `values.len() == nx * ny`; returns nothing
     /// otherwise.
     pub fn contour_lines(&self, level: f64) -> Vec<Vec<(f64, f64)>> {
-        if self.nx < 2 || self.ny < 2 || self.values.len() != self.nx * self.ny || !level.is_finite() {
+        if self.nx < 2
+            || self.ny < 2
+            || self.values.len() != self.nx * self.ny
+            || !level.is_finite()
+        {
             return Vec::new();
         }
         let mut segs = Vec::new();
@@ -154,12 +168,21 @@ fn chain(segs: &[(Edge, Edge)]) -> Vec<Vec<Edge>> {
 /// `log`, geometrically spaced inside the range of the positive finite values. Empty when
 /// there is no such range.
 pub fn levels(values: &[f64], count: usize, log: bool) -> Vec<f64> {
-    let admitted = values.iter().copied().filter(|v| v.is_finite() && (!log || *v > 0.0));
-    let (lo, hi) = admitted.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-    if !(lo < hi) {
+    let admitted = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && (!log || *v > 0.0));
+    let (lo, hi) = admitted.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    if lo >= hi {
         return Vec::new();
     }
-    let (a, b) = if log { (lo.log10(), hi.log10()) } else { (lo, hi) };
+    let (a, b) = if log {
+        (lo.log10(), hi.log10())
+    } else {
+        (lo, hi)
+    };
     (1..=count)
         .map(|k| {
             let s = a + (b - a) * k as f64 / (count + 1) as f64;
@@ -192,7 +215,13 @@ mod tests {
     fn circle_gives_one_closed_loop_on_the_circle() {
         let n = 41;
         let values = circle_grid(n);
-        let g = Grid { x_range: (-2.0, 2.0), y_range: (-2.0, 2.0), nx: n, ny: n, values: &values };
+        let g = Grid {
+            x_range: (-2.0, 2.0),
+            y_range: (-2.0, 2.0),
+            nx: n,
+            ny: n,
+            values: &values,
+        };
         let lines = g.contour_lines(1.0);
         assert_eq!(lines.len(), 1, "one loop expected");
         let l = &lines[0];
@@ -216,20 +245,32 @@ mod tests {
             }
             turn += d;
         }
-        assert!((turn.abs() - 2.0 * std::f64::consts::PI).abs() < 1e-9, "turn {turn}");
+        assert!(
+            (turn.abs() - 2.0 * std::f64::consts::PI).abs() < 1e-9,
+            "turn {turn}"
+        );
     }
 
     #[test]
     fn level_leaving_the_grid_gives_open_lines_on_the_border() {
         let n = 21;
         let values = circle_grid(n);
-        let g = Grid { x_range: (-2.0, 2.0), y_range: (-2.0, 2.0), nx: n, ny: n, values: &values };
+        let g = Grid {
+            x_range: (-2.0, 2.0),
+            y_range: (-2.0, 2.0),
+            nx: n,
+            ny: n,
+            values: &values,
+        };
         // r = 2.2 leaves the square [-2, 2]² through its four sides near the corners.
         let lines = g.contour_lines(2.2 * 2.2);
         assert_eq!(lines.len(), 4);
         for l in &lines {
             for &p in [l.first().unwrap(), l.last().unwrap()] {
-                assert!((p.0.abs() - 2.0).abs() < 1e-12 || (p.1.abs() - 2.0).abs() < 1e-12, "{p:?}");
+                assert!(
+                    (p.0.abs() - 2.0).abs() < 1e-12 || (p.1.abs() - 2.0).abs() < 1e-12,
+                    "{p:?}"
+                );
             }
         }
         assert!(g.contour_lines(100.0).is_empty());
@@ -247,21 +288,40 @@ mod tests {
                 values.push(x * y);
             }
         }
-        let g = Grid { x_range: (-1.0, 1.0), y_range: (-1.0, 1.0), nx: n, ny: n, values: &values };
+        let g = Grid {
+            x_range: (-1.0, 1.0),
+            y_range: (-1.0, 1.0),
+            nx: n,
+            ny: n,
+            values: &values,
+        };
         let lines = g.contour_lines(0.01);
         assert_eq!(lines.len(), 2);
         for l in &lines {
-            assert!(l.iter().all(|&(x, y)| x * y > 0.0), "branches stay in their quadrants");
+            assert!(
+                l.iter().all(|&(x, y)| x * y > 0.0),
+                "branches stay in their quadrants"
+            );
         }
-        values[4 * n + 4] = f64::NAN;
-        let g = Grid { values: &values, ..g };
+        let mut holed = values.clone();
+        holed[4 * n + 4] = f64::NAN;
+        let g = Grid {
+            values: &holed,
+            ..g
+        };
         assert!(!g.contour_lines(0.5).is_empty());
     }
 
     #[test]
     fn degenerate_inputs_give_nothing() {
         let v = [1.0, 2.0];
-        let g = Grid { x_range: (0.0, 1.0), y_range: (0.0, 1.0), nx: 2, ny: 1, values: &v };
+        let g = Grid {
+            x_range: (0.0, 1.0),
+            y_range: (0.0, 1.0),
+            nx: 2,
+            ny: 1,
+            values: &v,
+        };
         assert!(g.contour_lines(1.5).is_empty());
         let g = Grid { nx: 2, ny: 2, ..g };
         assert!(g.contour_lines(1.5).is_empty(), "length mismatch");

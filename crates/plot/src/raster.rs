@@ -19,14 +19,17 @@ pub(crate) fn paint<DB: DrawingBackend>(
         let mut start = 0u32;
         let mut current = colour(0.5 / f64::from(w), v);
         for col in 1..=w {
-            let next = (col < w).then(|| colour((f64::from(col) + 0.5) / f64::from(w), v)).flatten();
+            let next = (col < w)
+                .then(|| colour((f64::from(col) + 0.5) / f64::from(w), v))
+                .flatten();
             if col == w || next != current {
                 if let Some([r, g, b]) = current {
                     let rect = Rectangle::new(
                         [(start as i32, row as i32), (col as i32, row as i32 + 1)],
                         RGBColor(r, g, b).filled(),
                     );
-                    area.draw(&rect).map_err(|e| anyhow!("drawing failed: {e}"))?;
+                    area.draw(&rect)
+                        .map_err(|e| anyhow!("drawing failed: {e}"))?;
                 }
                 start = col;
                 current = next;

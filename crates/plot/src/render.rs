@@ -24,7 +24,12 @@ pub fn save(fig: &Figure, stem: &Path, formats: &[Format]) -> Result<Vec<PathBuf
 }
 
 /// [`save`] with a given panel size in pixels.
-pub fn save_sized(fig: &Figure, stem: &Path, formats: &[Format], panel: (u32, u32)) -> Result<Vec<PathBuf>> {
+pub fn save_sized(
+    fig: &Figure,
+    stem: &Path,
+    formats: &[Format],
+    panel: (u32, u32),
+) -> Result<Vec<PathBuf>> {
     let mut written = Vec::with_capacity(formats.len());
     for &format in formats {
         let mut name = OsString::from(stem.as_os_str());
@@ -108,7 +113,12 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
         Figure::Categories(m) => categories::draw(area, m),
         Figure::Grid { cols, panels } => {
             let (cols, rows) = layout(*cols, panels.len())?;
-            for (k, (cell, panel)) in area.split_evenly((rows, cols)).iter().zip(panels).enumerate() {
+            for (k, (cell, panel)) in area
+                .split_evenly((rows, cols))
+                .iter()
+                .zip(panels)
+                .enumerate()
+            {
                 draw(cell, panel).with_context(|| format!("panel {}", k + 1))?;
             }
             Ok(())

@@ -23,7 +23,11 @@ pub(crate) fn palette(i: usize) -> RGBColor {
 
 /// Colours of reference lines: dark red, then grey and purple.
 pub(crate) fn reference(i: usize) -> RGBColor {
-    const REF: [RGBColor; 3] = [RGBColor(178, 24, 43), RGBColor(90, 90, 90), RGBColor(118, 42, 131)];
+    const REF: [RGBColor; 3] = [
+        RGBColor(178, 24, 43),
+        RGBColor(90, 90, 90),
+        RGBColor(118, 42, 131),
+    ];
     REF[i % REF.len()]
 }
 
@@ -42,7 +46,11 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 
 /// Viridis at `t ∈ [0, 1]` (clamped), linearly interpolated between the samples.
 pub(crate) fn viridis(t: f64) -> [u8; 3] {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let s = t * (VIRIDIS.len() - 1) as f64;
     let k = (s.floor() as usize).min(VIRIDIS.len() - 2);
     let f = s - k as f64;

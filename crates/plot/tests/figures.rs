@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gdscope_plot::{
-    render_png, render_svg, save, CategoryMap, ContourPlot, Figure, Format, LinePlot, RefLine, Series,
-    SeriesKind, PANEL_SIZE,
+    render_png, render_svg, save, CategoryMap, ContourPlot, Figure, Format, LinePlot, RefLine,
+    Series, SeriesKind, PANEL_SIZE,
 };
 
 fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
@@ -38,7 +38,13 @@ fn sharpness_plot() -> LinePlot {
     let steps: Vec<f64> = (0..200).map(f64::from).collect();
     let sharp: Vec<f64> = steps
         .iter()
-        .map(|&t| if t == 50.0 { f64::NAN } else { 20.0 * (1.0 - (-t / 40.0).exp()) + (t / 3.0).sin() })
+        .map(|&t| {
+            if t == 50.0 {
+                f64::NAN
+            } else {
+                20.0 * (1.0 - (-t / 40.0).exp()) + (t / 3.0).sin()
+            }
+        })
         .collect();
     let loss: Vec<f64> = steps.iter().map(|&t| (-t / 30.0).exp()).collect();
     LinePlot {
@@ -46,7 +52,12 @@ fn sharpness_plot() -> LinePlot {
         x_label: "step".into(),
         y_label: "λ_max".into(),
         series: vec![
-            Series { label: "sharpness".into(), x: steps.clone(), y: sharp, ..Default::default() },
+            Series {
+                label: "sharpness".into(),
+                x: steps.clone(),
+                y: sharp,
+                ..Default::default()
+            },
             Series {
                 label: "loss".into(),
                 x: steps,
@@ -55,8 +66,14 @@ fn sharpness_plot() -> LinePlot {
                 color: Some(2),
             },
         ],
-        hlines: vec![RefLine { value: 20.0, label: "2/η = 20".into() }],
-        vlines: vec![RefLine { value: 120.0, label: String::new() }],
+        hlines: vec![RefLine {
+            value: 20.0,
+            label: "2/η = 20".into(),
+        }],
+        vlines: vec![RefLine {
+            value: 120.0,
+            label: String::new(),
+        }],
         ..Default::default()
     }
 }
@@ -66,12 +83,24 @@ fn line_plot_png_and_svg() {
     let tmp = tempfile::tempdir().unwrap();
     let stem = out_dir(&tmp).join("sharpness");
     let files = save(&sharpness_plot().into(), &stem, &[Format::Png, Format::Svg]).unwrap();
-    assert_eq!(files, [stem.with_extension("png"), stem.with_extension("svg")]);
+    assert_eq!(
+        files,
+        [stem.with_extension("png"), stem.with_extension("svg")]
+    );
     let (w, h, rgb) = decode(&files[0]);
     assert_eq!((w, h), PANEL_SIZE);
-    assert!(has_colour(&rgb, [31, 119, 180]), "first series in palette blue");
-    assert!(has_colour(&rgb, [178, 24, 43]), "reference line in dark red");
-    assert!(has_colour(&rgb, [0, 0, 0]) || rgb.chunks_exact(3).any(|p| p[0] < 60), "text drawn");
+    assert!(
+        has_colour(&rgb, [31, 119, 180]),
+        "first series in palette blue"
+    );
+    assert!(
+        has_colour(&rgb, [178, 24, 43]),
+        "reference line in dark red"
+    );
+    assert!(
+        has_colour(&rgb, [0, 0, 0]) || rgb.chunks_exact(3).any(|p| p[0] < 60),
+        "text drawn"
+    );
     let svg = std::fs::read_to_string(&files[1]).unwrap();
     assert!(svg.starts_with("<svg"));
     assert!(svg.contains("Sharpness vs step (η = 0.1)"));
@@ -83,15 +112,32 @@ fn log_axes_with_zeros_negatives_and_nan_do_not_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp);
     let x: Vec<f64> = (0..100).map(f64::from).collect();
-    let y: Vec<f64> = x.iter().map(|&t| if t as u32 % 7 == 0 { 0.0 } else { 10f64.powf(-t / 10.0) }).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|&t| {
+            if t as u32 % 7 == 0 {
+                0.0
+            } else {
+                10f64.powf(-t / 10.0)
+            }
+        })
+        .collect();
     let mut plot = LinePlot {
         title: "angle to prediction".into(),
         x_label: "step".into(),
         y_label: "angle (deg)".into(),
         log_x: true,
         log_y: true,
-        series: vec![Series { label: "angle".into(), x: x.clone(), y, ..Default::default() }],
-        hlines: vec![RefLine { value: -1.0, label: "invisible on log".into() }],
+        series: vec![Series {
+            label: "angle".into(),
+            x: x.clone(),
+            y,
+            ..Default::default()
+        }],
+        hlines: vec![RefLine {
+            value: -1.0,
+            label: "invisible on log".into(),
+        }],
         ..Default::default()
     };
     save(&plot.clone().into(), &dir.join("log"), &[Format::Png]).unwrap();
@@ -133,7 +179,13 @@ fn circle_contour() -> ContourPlot {
         values,
         levels: 12,
         log_levels: true,
-        paths: vec![Series { label: "GD, η = 0.45".into(), x: px, y: py, kind: SeriesKind::LinePoints, color: Some(3) }],
+        paths: vec![Series {
+            label: "GD, η = 0.45".into(),
+            x: px,
+            y: py,
+            kind: SeriesKind::LinePoints,
+            color: Some(3),
+        }],
         markers: vec![(0.0, 0.0, "x*".into())],
     }
 }
@@ -145,7 +197,10 @@ fn contour_plot_with_trajectory() {
     let files = save(&circle_contour().into(), &stem, &[Format::Png, Format::Svg]).unwrap();
     let (w, h, rgb) = decode(&files[0]);
     assert_eq!((w, h), PANEL_SIZE);
-    assert!(has_colour(&rgb, [214, 39, 40]), "trajectory drawn in palette red");
+    assert!(
+        has_colour(&rgb, [214, 39, 40]),
+        "trajectory drawn in palette red"
+    );
     let svg = std::fs::read_to_string(&files[1]).unwrap();
     assert!(svg.contains("GD on 0.5x² + 2y²") && svg.contains("x*"));
     assert!(svg.len() < 3_000_000, "SVG is {} bytes", svg.len());
@@ -159,7 +214,13 @@ fn large_category_map_is_quick() {
         for i in 0..n {
             let (x, y) = (i as f64 / n as f64 - 0.5, j as f64 / n as f64 - 0.5);
             let r = (x * x + y * y).sqrt();
-            cells.push(if r > 0.45 { 0 } else if (x * 40.0).sin() * (y * 40.0).cos() > 0.0 { 1 } else { 2 });
+            cells.push(if r > 0.45 {
+                0
+            } else if (x * 40.0).sin() * (y * 40.0).cos() > 0.0 {
+                1
+            } else {
+                2
+            });
         }
     }
     let map = CategoryMap {
@@ -193,7 +254,11 @@ fn large_category_map_is_quick() {
 fn grid_of_panels() {
     let fig = Figure::Grid {
         cols: 2,
-        panels: vec![sharpness_plot().into(), circle_contour().into(), sharpness_plot().into()],
+        panels: vec![
+            sharpness_plot().into(),
+            circle_contour().into(),
+            sharpness_plot().into(),
+        ],
     };
     let png = render_png(&fig, (300, 200)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -230,9 +295,22 @@ fn bad_figures_are_errors() {
     let e = format!("{:#}", render_png(&map.into(), PANEL_SIZE).unwrap_err());
     assert!(e.contains("category 3"), "{e}");
 
-    let e = render_png(&Figure::Grid { cols: 0, panels: vec![] }, PANEL_SIZE).unwrap_err();
+    let e = render_png(
+        &Figure::Grid {
+            cols: 0,
+            panels: vec![],
+        },
+        PANEL_SIZE,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("at least one column"));
-    let nested = Figure::Grid { cols: 1, panels: vec![Figure::Grid { cols: 1, panels: vec![] }] };
+    let nested = Figure::Grid {
+        cols: 1,
+        panels: vec![Figure::Grid {
+            cols: 1,
+            panels: vec![],
+        }],
+    };
     assert!(render_png(&nested, PANEL_SIZE).is_err());
 
     let tmp = tempfile::tempdir().unwrap();

@@ -53,8 +53,8 @@ pub struct EosVerdict {
 }
 
 /// Runs the EoS demo into `out`; rewrites `summary.json` with the verdict added.
-pub fn reproduce_eos(out: &Path, quick: bool, progress: bool) -> anyhow::Result<(RunReport, EosVerdict)> {
-    let report = run::start(eos_config(quick)?, out, progress)?;
+pub fn reproduce_eos(out: &Path, quick: bool, overwrite: bool, progress: bool) -> anyhow::Result<(RunReport, EosVerdict)> {
+    let report = run::start(eos_config(quick)?, out, overwrite, progress)?;
     let e = &report.summary.edge;
     let reproduced = e.first_crossing_step.is_some()
         && e.median_ratio.is_some_and(|m| (EOS_BAND.0..=EOS_BAND.1).contains(&m));
@@ -102,13 +102,14 @@ pub fn reproduce_fig3(
     out: &Path,
     cifar10: Option<&Path>,
     quick: bool,
+    overwrite: bool,
     progress: bool,
 ) -> anyhow::Result<(Vec<(&'static str, RunReport)>, Vec<PathBuf>)> {
-    let run_dir = RunDir::create(out, false)?;
+    let run_dir = RunDir::create(out, overwrite)?;
     let mut reports = Vec::new();
     let mut panels = Vec::new();
     for (name, config) in fig3_configs(cifar10, quick)? {
-        let report = run::start(config, &out.join(name), progress)?;
+        let report = run::start(config, &out.join(name), overwrite, progress)?;
         let metrics = &report.metrics;
         let steps: Vec<f64> = metrics.rows.iter().map(|r| r.step as f64).collect();
         let series = |label: &str, y: Vec<f64>| Series {

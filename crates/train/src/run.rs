@@ -31,9 +31,9 @@ pub struct RunReport {
     pub metrics: Metrics,
 }
 
-/// Starts a new run of `config` in `dir` (which must not hold another run).
-pub fn start(config: TrainConfig, dir: &Path, progress: bool) -> anyhow::Result<RunReport> {
-    let run_dir = RunDir::create(dir, false)?;
+/// Starts a new run of `config` in `dir`, which must not hold another run unless `overwrite`.
+pub fn start(config: TrainConfig, dir: &Path, overwrite: bool, progress: bool) -> anyhow::Result<RunReport> {
+    let run_dir = RunDir::create(dir, overwrite)?;
     run_dir.write_bytes("config.toml", config.to_toml()?.as_bytes())?;
     let net = NetworkProblem::build(&config)?;
     let w0 = net.init_weights(&config);

@@ -21,10 +21,10 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Range of the first variable, `a,b`.
-    #[arg(long, value_name = "a,b", value_delimiter = ',', allow_negative_numbers = true, default_values_t = [-0.5, 0.5])]
+    #[arg(long, value_name = "a,b", value_delimiter = ',', allow_hyphen_values = true, default_values_t = [-0.5, 0.5])]
     x_range: Vec<f64>,
     /// Range of the second variable, `c,d`.
-    #[arg(long, value_name = "c,d", value_delimiter = ',', allow_negative_numbers = true, default_values_t = [-0.5, 0.5])]
+    #[arg(long, value_name = "c,d", value_delimiter = ',', allow_hyphen_values = true, default_values_t = [-0.5, 0.5])]
     y_range: Vec<f64>,
     /// Starts per axis (N × N starts, NumPy linspace on both axes).
     #[arg(long, default_value_t = 200)]
@@ -36,7 +36,12 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     steps: usize,
     /// The minimum x* (default: the known minimum, else damped Newton from the box centre).
-    #[arg(long, value_name = "a,b", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     minimum: Option<Vec<f64>>,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -113,7 +118,10 @@ pub fn run(args: Args) -> Result<()> {
         (Some(x), _) => examine_point(obj, x, &tol)?,
         (None, Some(x)) => find_minimum(obj, x, &tol)?,
         (None, None) => {
-            let centre = [0.5 * (spec.x_range[0] + spec.x_range[1]), 0.5 * (spec.y_range[0] + spec.y_range[1])];
+            let centre = [
+                0.5 * (spec.x_range[0] + spec.x_range[1]),
+                0.5 * (spec.y_range[0] + spec.y_range[1]),
+            ];
             find_minimum(obj, &centre, &tol)?
         }
     };
@@ -136,8 +144,17 @@ pub fn run(args: Args) -> Result<()> {
         run.write_toml("config.toml", &serde_json::json!({"command": "basin", "objective": &resolved, "spec": &spec, "minimum": &min.x, "tolerances": &tol}))?;
         run.write_json("summary.json", &summary)?;
         run.write_metrics("outcomes", &outcomes_table(&map)?, args.csv)?;
-        let title = format!("basin of {} at η = {} ({})", resolved.name, args.lr, prediction.regime.as_str());
-        gdscope_plot::save(&image(&map, title).into(), &run.file("basin"), &[Format::Png, Format::Svg])?;
+        let title = format!(
+            "basin of {} at η = {} ({})",
+            resolved.name,
+            args.lr,
+            prediction.regime.as_str()
+        );
+        gdscope_plot::save(
+            &image(&map, title).into(),
+            &run.file("basin"),
+            &[Format::Png, Format::Svg],
+        )?;
         if !args.json {
             println!("run written to {}", run.path.display());
         }
@@ -148,7 +165,12 @@ pub fn run(args: Args) -> Result<()> {
         let c = &map.counts;
         println!(
             "{}×{} starts, {} steps, η = {} ({}), x* = {:?}",
-            spec.resolution, spec.resolution, spec.steps, spec.lr, prediction.regime.as_str(), min.x
+            spec.resolution,
+            spec.resolution,
+            spec.steps,
+            spec.lr,
+            prediction.regime.as_str(),
+            min.x
         );
         println!(
             "diverged {}  +q1 {}  −q1 {}  alternating ±qn {}  other {}",
@@ -170,10 +192,28 @@ fn outcomes_table(map: &BasinMap) -> Result<Table> {
     let mut t = Table::new();
     t.push_f64("x0", starts.iter().map(|s| s[0]).collect())?;
     t.push_f64("y0", starts.iter().map(|s| s[1]).collect())?;
-    t.push_str("class", map.outcomes.iter().map(|o| o.class.as_str().to_string()).collect())?;
-    t.push_bool("converged", map.outcomes.iter().map(|o| o.converged).collect())?;
-    t.push_f64("final_distance", map.outcomes.iter().map(|o| o.final_distance).collect())?;
-    t.push_i64("read_at_step", map.outcomes.iter().map(|o| i64::from(o.read_at_step)).collect())?;
+    t.push_str(
+        "class",
+        map.outcomes
+            .iter()
+            .map(|o| o.class.as_str().to_string())
+            .collect(),
+    )?;
+    t.push_bool(
+        "converged",
+        map.outcomes.iter().map(|o| o.converged).collect(),
+    )?;
+    t.push_f64(
+        "final_distance",
+        map.outcomes.iter().map(|o| o.final_distance).collect(),
+    )?;
+    t.push_i64(
+        "read_at_step",
+        map.outcomes
+            .iter()
+            .map(|o| i64::from(o.read_at_step))
+            .collect(),
+    )?;
     Ok(t)
 }
 
@@ -193,7 +233,11 @@ fn image(map: &BasinMap, title: String) -> CategoryMap {
         BasinClass::Other => [120, 120, 120],
     };
     let half = |r: [f64; 2]| {
-        let d = if n > 1 { 0.5 * (r[1] - r[0]) / (n - 1) as f64 } else { 0.5 };
+        let d = if n > 1 {
+            0.5 * (r[1] - r[0]) / (n - 1) as f64
+        } else {
+            0.5
+        };
         (r[0] - d, r[1] + d)
     };
     CategoryMap {
@@ -205,6 +249,9 @@ fn image(map: &BasinMap, title: String) -> CategoryMap {
         nx: n,
         ny: n,
         cells,
-        categories: BasinClass::ALL.iter().map(|&c| (c.as_str().to_string(), colour(c))).collect(),
+        categories: BasinClass::ALL
+            .iter()
+            .map(|&c| (c.as_str().to_string(), colour(c)))
+            .collect(),
     }
 }

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
-use gdscope_core::Objective;
 use gdscope_curvature::{
-    hutch_plus_plus, hutchinson, smallest_eigenpairs, spectral_density, top_eigenpairs, EigOptions, EigResult,
-    HessianOperator, LinearOperator, SlqOptions, SpectralDensity, TraceEstimate,
+    hutch_plus_plus, hutchinson, smallest_eigenpairs, spectral_density, top_eigenpairs, EigOptions,
+    EigResult, HessianOperator, LinearOperator, SlqOptions, SpectralDensity, TraceEstimate,
 };
 use gdscope_nn::NetworkObjective;
+use gdscope_plot::{Format, LinePlot, Series};
 use serde_json::{json, Value};
 
 use crate::network_args::NetworkArgs;
@@ -72,14 +72,19 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Directory for `curvature.json` and, with --density, `density.png` and `density.csv`.
+    /// Directory for `curvature.json` and, with --density, `density.png` (log scale) and
+    /// `density.csv`.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
 /// Runs the requested computations and reports them.
 pub fn run(args: Args) -> Result<()> {
-    ensure!(args.tol.is_finite() && args.tol > 0.0, "--tol must be a positive number, got {}", args.tol);
+    ensure!(
+        args.tol.is_finite() && args.tol > 0.0,
+        "--tol must be a positive number, got {}",
+        args.tol
+    );
     let (obj, w) = args.net.build()?;
     let subset = match &args.layer {
         Some(name) => Some(layer_indices(&obj, name)?),
@@ -93,10 +98,19 @@ pub fn run(args: Args) -> Result<()> {
     ensure!(
         args.top_k >= 1 && args.top_k <= n,
         "--top-k must be between 1 and the number of parameters{} ({n}), got {}",
-        if subset.is_some() { " in the layer" } else { "" },
+        if subset.is_some() {
+            " in the layer"
+        } else {
+            ""
+        },
         args.top_k
     );
-    let opts = |k| EigOptions { k, tol: args.tol, max_iters: args.max_iters, seed: args.seed };
+    let opts = |k| EigOptions {
+        k,
+        tol: args.tol,
+        max_iters: args.max_iters,
+        seed: args.seed,
+    };
     let top = top_eigenpairs(&op, None, &opts(args.top_k)).context("top eigenvalues")?;
     let mut report = json!({
         "model": args.net.model,
@@ -111,7 +125,10 @@ pub fn run(args: Args) -> Result<()> {
     });
     let mut warnings = not_converged("top", &top);
     if let Some(k) = args.smallest {
-        ensure!(k >= 1 && k <= n, "--smallest must be between 1 and {n}, got {k}");
+        ensure!(
+            k >= 1 && k <= n,
+            "--smallest must be between 1 and {n}, got {k}"
+        );
         let s = smallest_eigenpairs(&op, None, &opts(k)).context("smallest eigenvalues")?;
         warnings.extend(not_converged("smallest", &s));
         report["smallest"] = json!(s.values);
@@ -124,8 +141,15 @@ pub fn run(args: Args) -> Result<()> {
                                   "method": format!("{:?}", args.trace_method).to_lowercase() });
     }
     let density = if args.density {
-        let d = spectral_density(&op, &SlqOptions { runs: args.density_runs, steps: args.density_steps, seed: args.seed })
-            .context("spectral density")?;
+        let d = spectral_density(
+            &op,
+            &SlqOptions {
+                runs: args.density_runs,
+                steps: args.density_steps,
+                seed: args.seed,
+            },
+        )
+        .context("spectral density")?;
         let (grid, phi, sigma) = smoothed(&d, &args)?;
         report["density"] = json!({ "sigma": sigma, "grid": grid, "values": phi, "hvps": d.hvps,
                                     "runs": d.runs, "moment1": d.moment(1), "moment2": d.moment(2) });
@@ -159,7 +183,10 @@ fn layer_indices(obj: &NetworkObjective, name: &str) -> Result<Vec<usize>> {
         .collect();
     if idx.is_empty() {
         let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
-        bail!("--layer {name}: no such layer or tensor; available: {}", names.join(", "));
+        bail!(
+            "--layer {name}: no such layer or tensor; available: {}",
+            names.join(", ")
+        );
     }
     Ok(idx)
 }
@@ -179,7 +206,10 @@ fn smoothed(d: &SpectralDensity, args: &Args) -> Result<(Vec<f64>, Vec<f64>, f64
         Some(s) => s,
         None => ((hi - lo) / args.density_steps as f64).max(1e-6 * hi.abs().max(lo.abs()).max(1.0)),
     };
-    ensure!(sigma.is_finite() && sigma > 0.0, "--sigma must be a positive number, got {sigma}");
+    ensure!(
+        sigma.is_finite() && sigma > 0.0,
+        "--sigma must be a positive number, got {sigma}"
+    );
     let grid = d.grid(1000, 5.0 * sigma)?;
     let phi = d.density_on_grid(&grid, sigma)?;
     Ok((grid, phi, sigma))
@@ -197,7 +227,11 @@ fn not_converged(what: &str, r: &EigResult) -> Vec<String> {
     )]
 }
 
-fn write_outputs(dir: &std::path::Path, report: &Value, density: Option<&(Vec<f64>, Vec<f64>)>) -> Result<()> {
+fn write_outputs(
+    dir: &std::path::Path,
+    report: &Value,
+    density: Option<&(Vec<f64>, Vec<f64>)>,
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("curvature.json");
     gdscope_io::write_atomic(&path, serde_json::to_string_pretty(report)?.as_bytes())
@@ -208,16 +242,41 @@ fn write_outputs(dir: &std::path::Path, report: &Value, density: Option<&(Vec<f6
             csv.push_str(&format!("{x},{y}\n"));
         }
         let path = dir.join("density.csv");
-        gdscope_io::write_atomic(&path, csv.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        gdscope_io::write_atomic(&path, csv.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        let plot = LinePlot {
+            title: "Hessian spectral density (SLQ)".into(),
+            x_label: "eigenvalue".into(),
+            y_label: "density".into(),
+            log_y: true,
+            series: vec![Series {
+                x: grid.clone(),
+                y: phi.clone(),
+                ..Series::default()
+            }],
+            ..LinePlot::default()
+        };
+        gdscope_plot::save(&plot.into(), &dir.join("density"), &[Format::Png])?;
     }
     Ok(())
 }
 
 fn print_text(r: &Value) {
     let list = |v: &Value| {
-        v.as_array().map(|a| a.iter().map(|x| format!("{:.10e}", x.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>())
+        v.as_array().map(|a| {
+            a.iter()
+                .map(|x| format!("{:.10e}", x.as_f64().unwrap_or(f64::NAN)))
+                .collect::<Vec<_>>()
+        })
     };
-    println!("parameters: {}{}", r["dim"], r["layer"].as_str().map(|l| format!(" (layer {l})")).unwrap_or_default());
+    println!(
+        "parameters: {}{}",
+        r["dim"],
+        r["layer"]
+            .as_str()
+            .map(|l| format!(" (layer {l})"))
+            .unwrap_or_default()
+    );
     if let Some(top) = list(&r["top"]) {
         println!("top eigenvalues:      {}", top.join("  "));
     }
@@ -228,10 +287,20 @@ fn print_text(r: &Value) {
         println!("smallest eigenvalues: {}", s.join("  "));
     }
     if let Some(t) = r.get("trace") {
-        println!("trace:                {} ± {} ({})", t["value"], t["std_error"], t["method"].as_str().unwrap_or(""));
+        println!(
+            "trace:                {} ± {} ({})",
+            t["value"],
+            t["std_error"],
+            t["method"].as_str().unwrap_or("")
+        );
     }
     if let Some(d) = r.get("density") {
-        println!("density:              {} runs, sigma {}, mean eigenvalue {}", d["runs"].as_array().map_or(0, Vec::len), d["sigma"], d["moment1"]);
+        println!(
+            "density:              {} runs, sigma {}, mean eigenvalue {}",
+            d["runs"].as_array().map_or(0, Vec::len),
+            d["sigma"],
+            d["moment1"]
+        );
     }
     println!("hvps:                 {}", r["hvps"]);
 }

@@ -21,13 +21,23 @@ pub struct Args {
     #[arg(long)]
     lr: f64,
     /// Start point x0 (default: the built-in's start).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     x0: Option<Vec<f64>>,
     /// Maximum number of GD steps (the run stops earlier once ‖x_k − x*‖ reaches rounding).
     #[arg(long, default_value_t = 100_000)]
     steps: usize,
     /// The minimum x* (default: damped Newton from the known minimum or from x0).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     minimum: Option<Vec<f64>>,
     /// Print exactly one JSON object (schema in docs/direction.md).
     #[arg(long)]
@@ -107,7 +117,11 @@ pub(crate) fn start_point(x0: Option<&[f64]>, resolved: &ResolvedObjective) -> R
     let x0 = match (x0, &resolved.default_x0) {
         (Some(x), _) => x.to_vec(),
         (None, Some(x)) => x.clone(),
-        (None, None) => bail!("no start point: give --x0 a,b,.. ({} values, one per variable {})", resolved.vars.len(), resolved.vars.join(",")),
+        (None, None) => bail!(
+            "no start point: give --x0 a,b,.. ({} values, one per variable {})",
+            resolved.vars.len(),
+            resolved.vars.join(",")
+        ),
     };
     if x0.len() != resolved.vars.len() {
         bail!(
@@ -152,8 +166,17 @@ pub(crate) fn metrics_table(r: &DirectionReport) -> Result<Table> {
     t.push_f64("value", s.value.clone())?;
     t.push_f64("distance", s.distance.clone())?;
     t.push_f64("sharpness", s.sharpness.clone())?;
-    t.push_f64("cos_updates", s.cos_updates.iter().map(|c| c.unwrap_or(f64::NAN)).collect())?;
-    t.push_f64("angle_deg", s.angle_deg.iter().map(|c| c.unwrap_or(f64::NAN)).collect())?;
+    t.push_f64(
+        "cos_updates",
+        s.cos_updates
+            .iter()
+            .map(|c| c.unwrap_or(f64::NAN))
+            .collect(),
+    )?;
+    t.push_f64(
+        "angle_deg",
+        s.angle_deg.iter().map(|c| c.unwrap_or(f64::NAN)).collect(),
+    )?;
     for i in 0..r.x0.len() {
         t.push_f64(&format!("x{i}"), s.x.iter().map(|x| x[i]).collect())?;
     }
@@ -177,7 +200,10 @@ pub(crate) fn panels(obj: &dyn Objective, r: &DirectionReport, name: &str) -> Ve
             y_label: "λn(x_k)".into(),
             series: vec![line("λn(x_k)", &steps, &s.sharpness)],
             hlines: vec![
-                RefLine { value: 2.0 / r.lr, label: "2/η".into() },
+                RefLine {
+                    value: 2.0 / r.lr,
+                    label: "2/η".into(),
+                },
                 RefLine {
                     value: r.minimum.eigenvalues.last().copied().unwrap_or(f64::NAN),
                     label: "λn(x*)".into(),
@@ -199,14 +225,21 @@ pub(crate) fn panels(obj: &dyn Objective, r: &DirectionReport, name: &str) -> Ve
         }
         .into(),
     );
-    let cos: Vec<f64> = s.cos_updates.iter().map(|c| c.unwrap_or(f64::NAN)).collect();
+    let cos: Vec<f64> = s
+        .cos_updates
+        .iter()
+        .map(|c| c.unwrap_or(f64::NAN))
+        .collect();
     out.push(
         LinePlot {
             title: format!("cos of consecutive updates, {title}"),
             x_label: "step k".into(),
             y_label: "cos⟨Δx_k, Δx_{k−1}⟩".into(),
             series: vec![line("cos", &steps, &cos)],
-            hlines: vec![RefLine { value: 0.0, label: String::new() }],
+            hlines: vec![RefLine {
+                value: 0.0,
+                label: String::new(),
+            }],
             ..LinePlot::default()
         }
         .into(),
@@ -227,9 +260,16 @@ fn line(label: &str, x: &[f64], y: &[f64]) -> Series {
 /// Contour of f over the trajectory's bounding box (with margin), trajectory on top.
 fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot {
     let s = &r.observation.series;
-    let finite: Vec<&Vec<f64>> = s.x.iter().filter(|x| x.iter().all(|v| v.is_finite() && v.abs() < 1e3)).collect();
+    let finite: Vec<&Vec<f64>> =
+        s.x.iter()
+            .filter(|x| x.iter().all(|v| v.is_finite() && v.abs() < 1e3))
+            .collect();
     let bound = |i: usize| {
-        let (lo, hi) = finite.iter().fold((r.minimum.x[i], r.minimum.x[i]), |(lo, hi), x| (lo.min(x[i]), hi.max(x[i])));
+        let (lo, hi) = finite
+            .iter()
+            .fold((r.minimum.x[i], r.minimum.x[i]), |(lo, hi), x| {
+                (lo.min(x[i]), hi.max(x[i]))
+            });
         let pad = 0.15 * (hi - lo).max(1e-3);
         (lo - pad, hi + pad)
     };
@@ -274,13 +314,22 @@ fn fmt_vec(v: &[f64]) -> String {
 fn print_human(r: &DirectionReport) {
     let m = &r.minimum;
     let o = &r.observation;
-    println!("minimum x*        {}  ({}; ‖∇f‖ = {:.1e})", fmt_vec(&m.x), m.status.describe(), m.grad_norm);
+    println!(
+        "minimum x*        {}  ({}; ‖∇f‖ = {:.1e})",
+        fmt_vec(&m.x),
+        m.status.describe(),
+        m.grad_norm
+    );
     println!("eigenvalues       {}", fmt_vec(&m.eigenvalues));
     println!(
         "thresholds        2/(λ1+λn) = {:.6}   2/λn = {:.6}   (η = {})",
         r.prediction.thresholds.fixed_below, r.prediction.thresholds.stable_below, r.lr
     );
-    println!("predicted regime  {}: {}", r.prediction.regime.as_str(), r.prediction.reason);
+    println!(
+        "predicted regime  {}: {}",
+        r.prediction.regime.as_str(),
+        r.prediction.reason
+    );
     if let Some(p) = &r.predicted_direction {
         println!("predicted limit   {}", fmt_vec(p));
     }
@@ -289,10 +338,17 @@ fn print_human(r: &DirectionReport) {
         o.status,
         o.steps,
         o.final_distance,
-        o.divergence.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+        o.divergence
+            .as_ref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
     );
     if let (Some(d), Some(k), Some(mode)) = (&o.direction, o.read_at_step, o.mode) {
-        let what = if mode == gdscope_direction::Mode::Alternating { "(−1)^k v_k" } else { "v_k" };
+        let what = if mode == gdscope_direction::Mode::Alternating {
+            "(−1)^k v_k"
+        } else {
+            "v_k"
+        };
         println!(
             "observed          {what} = {} at step {k} (‖x_k − x*‖ = {:.2e}), {:?} mode",
             fmt_vec(d),
@@ -320,11 +376,16 @@ fn print_human(r: &DirectionReport) {
         o.sharpness_final,
         o.sharpness_pattern
     );
-    println!("verdict           {}: {}", r.verdict.as_str(), r.verdict_reason);
+    println!(
+        "verdict           {}: {}",
+        r.verdict.as_str(),
+        r.verdict_reason
+    );
 }
 
 /// Creates the run directory of `out`, or the default one for `kind`.
 pub(crate) fn run_dir(out: Option<&Path>, kind: &str, overwrite: bool) -> Result<RunDir> {
     let path = out.map_or_else(|| RunDir::default_path(kind), Path::to_path_buf);
-    RunDir::create(&path, overwrite).with_context(|| format!("cannot use {} as the run directory", path.display()))
+    RunDir::create(&path, overwrite)
+        .with_context(|| format!("cannot use {} as the run directory", path.display()))
 }

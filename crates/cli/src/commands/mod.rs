@@ -11,3 +11,6 @@ pub mod basin;
 pub mod direction;
 pub mod reproduce;
 pub mod sweep_lr;
+pub mod reproduce_train;
+pub mod inspect;
+pub mod plot;

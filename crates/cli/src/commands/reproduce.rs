@@ -18,6 +18,10 @@ pub enum Target {
     PaperFig1,
     /// Chen et al. Figure 2: x² + y²/2 + x²y + x³ at η = 0.1 and 0.95 (sharpness, angle, cosine).
     PaperFig2,
+    /// Chen et al. Figure 3: GD, SGD with momentum and Adam on a small CNN (loss, cosine of updates).
+    PaperFig3,
+    /// The synthetic edge-of-stability demo: MLP 20-256-256-4, full-batch GD η = 0.08, 3000 steps.
+    Eos,
 }
 
 /// Arguments of `gdscope reproduce`.
@@ -31,6 +35,12 @@ pub struct Args {
     /// Allow --out to replace the files of an existing run.
     #[arg(long)]
     overwrite: bool,
+    /// eos, paper-fig3: a smaller, CI-speed version of the run.
+    #[arg(long)]
+    quick: bool,
+    /// paper-fig3: train on CIFAR-10 (binary version) in this directory instead of synthetic images.
+    #[arg(long, value_name = "PATH")]
+    cifar10: Option<PathBuf>,
 }
 
 /// One panel row: a built-in objective, a learning rate and a start.
@@ -43,24 +53,63 @@ struct Case {
 /// Runs `gdscope reproduce`.
 pub fn run(args: Args) -> Result<()> {
     let (kind, cases): (&str, Vec<Case>) = match args.name {
+        Target::Eos => {
+            return super::reproduce_train::eos(args.out.as_deref(), args.quick, args.overwrite)
+        }
+        Target::PaperFig3 => {
+            return super::reproduce_train::paper_fig3(
+                args.out.as_deref(),
+                args.cifar10.as_ref(),
+                args.quick,
+                args.overwrite,
+            )
+        }
         Target::PaperFig1 => (
             "paper-fig1",
             vec![
-                Case { objective: "paper-fig1", lr: 0.1, x0: [0.3, 0.2] },
-                Case { objective: "paper-fig1", lr: 0.42, x0: [0.3, 0.2] },
-                Case { objective: "paper-fig1-perturbed", lr: 0.1, x0: [0.3, 0.2] },
-                Case { objective: "paper-fig1-perturbed", lr: 0.42, x0: [0.1, 0.05] },
+                Case {
+                    objective: "paper-fig1",
+                    lr: 0.1,
+                    x0: [0.3, 0.2],
+                },
+                Case {
+                    objective: "paper-fig1",
+                    lr: 0.42,
+                    x0: [0.3, 0.2],
+                },
+                Case {
+                    objective: "paper-fig1-perturbed",
+                    lr: 0.1,
+                    x0: [0.3, 0.2],
+                },
+                Case {
+                    objective: "paper-fig1-perturbed",
+                    lr: 0.42,
+                    x0: [0.1, 0.05],
+                },
             ],
         ),
         Target::PaperFig2 => (
             "paper-fig2",
             vec![
-                Case { objective: "paper-fig2", lr: 0.1, x0: [0.3, 0.2] },
-                Case { objective: "paper-fig2", lr: 0.95, x0: [0.2, 0.2] },
+                Case {
+                    objective: "paper-fig2",
+                    lr: 0.1,
+                    x0: [0.3, 0.2],
+                },
+                Case {
+                    objective: "paper-fig2",
+                    lr: 0.95,
+                    x0: [0.2, 0.2],
+                },
             ],
         ),
     };
-    let run = run_dir(args.out.as_deref(), &format!("reproduce-{kind}"), args.overwrite)?;
+    let run = run_dir(
+        args.out.as_deref(),
+        &format!("reproduce-{kind}"),
+        args.overwrite,
+    )?;
     let tol = Tolerances::default();
     let mut summaries = Vec::new();
     let mut all_agree = true;
@@ -70,7 +119,10 @@ pub fn run(args: Args) -> Result<()> {
         let start = b.minimum.clone().unwrap_or_else(|| case.x0.to_vec());
         let report = analyze(&obj, &case.x0, case.lr, 100_000, None, &start, &tol)?;
         let stem = format!("panel{}-{}-lr{}", i + 1, case.objective, case.lr);
-        let fig = Figure::Grid { cols: 2, panels: panels(&obj, &report, case.objective) };
+        let fig = Figure::Grid {
+            cols: 2,
+            panels: panels(&obj, &report, case.objective),
+        };
         gdscope_plot::save(&fig, &run.file(&stem), &[Format::Png, Format::Svg])?;
         all_agree &= report.verdict == Verdict::Agrees;
         println!(
@@ -88,7 +140,19 @@ pub fn run(args: Args) -> Result<()> {
         s["objective"] = serde_json::json!(case.objective);
         summaries.push(s);
     }
-    run.write_json("summary.json", &serde_json::json!({"figure": kind, "all_agree": all_agree, "panels": summaries}))?;
-    println!("{} panels written to {} — {}", cases.len(), run.path.display(), if all_agree { "all agree" } else { "NOT all agree" });
+    run.write_json(
+        "summary.json",
+        &serde_json::json!({"figure": kind, "all_agree": all_agree, "panels": summaries}),
+    )?;
+    println!(
+        "{} panels written to {} — {}",
+        cases.len(),
+        run.path.display(),
+        if all_agree {
+            "all agree"
+        } else {
+            "NOT all agree"
+        }
+    );
     Ok(())
 }

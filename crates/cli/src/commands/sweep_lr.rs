@@ -18,7 +18,12 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Learning-rate range `lo,hi` (default: 0.05·2/λn to 1.2·2/λn).
-    #[arg(long, value_name = "lo,hi", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "lo,hi",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     lr_range: Option<Vec<f64>>,
     /// Number of learning rates.
     #[arg(long, default_value_t = 40)]
@@ -27,13 +32,23 @@ pub struct Args {
     #[arg(long)]
     log: bool,
     /// Start point x0 (default: the built-in's start).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     x0: Option<Vec<f64>>,
     /// Maximum GD steps per learning rate.
     #[arg(long, default_value_t = 20_000)]
     steps: usize,
     /// The minimum x* (default: damped Newton from the known minimum or from x0).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     minimum: Option<Vec<f64>>,
     /// Print the table as one JSON object.
     #[arg(long)]
@@ -81,11 +96,18 @@ pub fn run(args: Args) -> Result<()> {
     let thresholds = predict(&min, 1.0, &tol).thresholds;
     let (lo, hi) = match args.lr_range.as_deref() {
         Some([lo, hi]) => (*lo, *hi),
-        Some(v) => bail!("--lr-range takes two numbers lo,hi (got {} values)", v.len()),
-        None if thresholds.stable_below.is_finite() && thresholds.stable_below > 0.0 => {
-            (0.05 * thresholds.stable_below, 1.2 * thresholds.stable_below)
-        }
-        None => bail!("x* is not a strict minimum ({}), so there is no default range: give --lr-range lo,hi", min.status.describe()),
+        Some(v) => bail!(
+            "--lr-range takes two numbers lo,hi (got {} values)",
+            v.len()
+        ),
+        None if thresholds.stable_below.is_finite() && thresholds.stable_below > 0.0 => (
+            0.05 * thresholds.stable_below,
+            1.2 * thresholds.stable_below,
+        ),
+        None => bail!(
+            "x* is not a strict minimum ({}), so there is no default range: give --lr-range lo,hi",
+            min.status.describe()
+        ),
     };
     let lrs = lr_grid(lo, hi, args.count, args.log)?;
     let rows = sweep(obj, &min, &x0, &lrs, args.steps, &tol)?;
@@ -98,21 +120,33 @@ pub fn run(args: Args) -> Result<()> {
         )?;
         run.write_metrics("sweep", &table(&rows)?, args.csv)?;
         run.write_json("summary.json", &serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows}))?;
-        gdscope_plot::save(&figure(&rows, &resolved.name, thresholds).into(), &run.file("sweep"), &[Format::Png, Format::Svg])?;
+        gdscope_plot::save(
+            &figure(&rows, &resolved.name, thresholds).into(),
+            &run.file("sweep"),
+            &[Format::Png, Format::Svg],
+        )?;
         if !args.json {
             println!("run written to {}", run.path.display());
         }
     }
     if args.json {
-        println!("{}", serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows}));
+        println!(
+            "{}",
+            serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows})
+        );
     } else {
         println!(
             "x* = {:?}, λ = {:?}; 2/(λ1+λn) = {:.6}, 2/λn = {:.6}",
             min.x, min.eigenvalues, thresholds.fixed_below, thresholds.stable_below
         );
-        println!("{:>12}  {:>12}  {:>14}  {:>11}  {}", "η", "predicted", "observed", "angle (°)", "verdict");
+        println!(
+            "{:>12}  {:>12}  {:>14}  {:>11}  {}",
+            "η", "predicted", "observed", "angle (°)", "verdict"
+        );
         for r in &rows {
-            let angle = r.angle_deg.map_or_else(|| "-".to_string(), |a| format!("{a:.2e}"));
+            let angle = r
+                .angle_deg
+                .map_or_else(|| "-".to_string(), |a| format!("{a:.2e}"));
             println!(
                 "{:>12.6}  {:>12}  {:>14}  {:>11}  {}",
                 r.lr,
@@ -129,29 +163,81 @@ pub fn run(args: Args) -> Result<()> {
 fn table(rows: &[SweepRow]) -> Result<Table> {
     let mut t = Table::new();
     t.push_f64("lr", rows.iter().map(|r| r.lr).collect())?;
-    t.push_str("predicted", rows.iter().map(|r| r.predicted.as_str().to_string()).collect())?;
-    t.push_str("observed", rows.iter().map(|r| format!("{:?}", r.observed).to_lowercase()).collect())?;
-    t.push_f64("angle_deg", rows.iter().map(|r| r.angle_deg.unwrap_or(f64::NAN)).collect())?;
-    t.push_f64("cosine_last", rows.iter().map(|r| r.cosine_last.unwrap_or(f64::NAN)).collect())?;
-    t.push_f64("sharpness_max", rows.iter().map(|r| r.sharpness_max).collect())?;
-    t.push_str("verdict", rows.iter().map(|r| r.verdict.as_str().to_string()).collect())?;
+    t.push_str(
+        "predicted",
+        rows.iter()
+            .map(|r| r.predicted.as_str().to_string())
+            .collect(),
+    )?;
+    t.push_str(
+        "observed",
+        rows.iter()
+            .map(|r| format!("{:?}", r.observed).to_lowercase())
+            .collect(),
+    )?;
+    t.push_f64(
+        "angle_deg",
+        rows.iter()
+            .map(|r| r.angle_deg.unwrap_or(f64::NAN))
+            .collect(),
+    )?;
+    t.push_f64(
+        "cosine_last",
+        rows.iter()
+            .map(|r| r.cosine_last.unwrap_or(f64::NAN))
+            .collect(),
+    )?;
+    t.push_f64(
+        "sharpness_max",
+        rows.iter().map(|r| r.sharpness_max).collect(),
+    )?;
+    t.push_str(
+        "verdict",
+        rows.iter()
+            .map(|r| r.verdict.as_str().to_string())
+            .collect(),
+    )?;
     Ok(t)
 }
 
 fn figure(rows: &[SweepRow], name: &str, t: gdscope_direction::Thresholds) -> LinePlot {
     let lr: Vec<f64> = rows.iter().map(|r| r.lr).collect();
-    let series = |label: &str, y: Vec<f64>, kind, color| Series { label: label.into(), x: lr.clone(), y, kind, color: Some(color) };
+    let series = |label: &str, y: Vec<f64>, kind, color| Series {
+        label: label.into(),
+        x: lr.clone(),
+        y,
+        kind,
+        color: Some(color),
+    };
     LinePlot {
-        title: format!("{name}: regime vs η (0 fixed, 1 alternating, 2 unstable/diverged, 3 other)"),
+        title: format!(
+            "{name}: regime vs η (0 fixed, 1 alternating, 2 unstable/diverged, 3 other)"
+        ),
         x_label: "learning rate η".into(),
         y_label: "regime".into(),
         series: vec![
-            series("predicted", rows.iter().map(|r| regime_code(r.predicted)).collect(), SeriesKind::Line, 0),
-            series("observed", rows.iter().map(|r| observed_code(r.observed)).collect(), SeriesKind::Points, 3),
+            series(
+                "predicted",
+                rows.iter().map(|r| regime_code(r.predicted)).collect(),
+                SeriesKind::Line,
+                0,
+            ),
+            series(
+                "observed",
+                rows.iter().map(|r| observed_code(r.observed)).collect(),
+                SeriesKind::Points,
+                3,
+            ),
         ],
         vlines: vec![
-            RefLine { value: t.fixed_below, label: "2/(λ1+λn)".into() },
-            RefLine { value: t.stable_below, label: "2/λn".into() },
+            RefLine {
+                value: t.fixed_below,
+                label: "2/(λ1+λn)".into(),
+            },
+            RefLine {
+                value: t.stable_below,
+                label: "2/λn".into(),
+            },
         ],
         ..LinePlot::default()
     }

@@ -21,6 +21,9 @@ pub struct Args {
     /// Continue the run in DIR from its last checkpoint (only `--set steps=N` may be given).
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
+    /// Allow --out to replace the files of an existing run directory.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// Print the resolved config (every default written out) and exit without training.
     #[arg(long)]
     print_config: bool,
@@ -57,12 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
         let out = args.out.clone().unwrap_or_else(|| gdscope_io::RunDir::default_path("train"));
-        run::start(config, &out, true)?
+        run::start(config, &out, args.overwrite, true)?
     };
     print_report(&report, args.json)
 }
 
-fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()> {
+pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()> {
     let s = &report.summary;
     if json {
         let mut v = serde_json::to_value(s)?;

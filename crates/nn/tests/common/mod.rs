@@ -50,12 +50,13 @@ pub fn dist(a: &[f64], b: &[f64]) -> f64 {
     norm(&a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<_>>())
 }
 
-/// Asserts that `exact` is the derivative that central differences approximate, with an error
-/// that shrinks like h² (ratio ≈ 4 when h halves) — or is already at rounding level.
-pub fn assert_eps_squared(what: &str, f: &dyn Fn(&[f64]) -> Vec<f64>, w: &[f64], u: &[f64], exact: &[f64]) {
+/// Asserts that `exact` is the derivative that central differences with steps `2h` and `h`
+/// approximate, with an error that shrinks like h² (ratio ≈ 4 when h halves) — or is already
+/// at rounding level.
+pub fn assert_eps_squared(what: &str, f: &dyn Fn(&[f64]) -> Vec<f64>, w: &[f64], u: &[f64], exact: &[f64], h: f64) {
     let scale = norm(exact).max(1e-3);
-    let e1 = dist(&central(f, w, u, 2e-3), exact);
-    let e2 = dist(&central(f, w, u, 1e-3), exact);
+    let e1 = dist(&central(f, w, u, 2.0 * h), exact);
+    let e2 = dist(&central(f, w, u, h), exact);
     if e1 < 1e-9 * scale {
         return; // piecewise-polynomial region (relu): differences are exact up to rounding
     }

@@ -1,0 +1,168 @@
+//! `gdscope plot`: draw columns of a metrics table (any run's `metrics.parquet`) against
+//! one another, with optional log axes and reference lines, to PNG and/or SVG. Rows where
+//! a y column is NaN ("not measured") are left out of that column's line.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use gdscope_io::{read_parquet, Column, Table};
+use gdscope_plot::{Format, LinePlot, RefLine, Series};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Metrics table (.parquet), e.g. runs/eos/metrics.parquet.
+    pub table: PathBuf,
+    /// Column for the x axis [default: `step` when present, else the row number].
+    #[arg(long)]
+    pub x: Option<String>,
+    /// Columns to plot, comma separated [default: every other numeric column].
+    #[arg(long, value_delimiter = ',')]
+    pub y: Vec<String>,
+    /// Logarithmic x axis (non-positive values are skipped).
+    #[arg(long)]
+    pub log_x: bool,
+    /// Logarithmic y axis (non-positive values are skipped).
+    #[arg(long)]
+    pub log_y: bool,
+    /// Horizontal reference line VALUE or VALUE=LABEL, repeatable (e.g. --hline 20=2/η).
+    #[arg(long)]
+    pub hline: Vec<String>,
+    /// Vertical reference line VALUE or VALUE=LABEL, repeatable.
+    #[arg(long)]
+    pub vline: Vec<String>,
+    /// Figure title [default: the table's file name].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Output path without extension [default: next to the table, named after the y columns].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Figure formats, comma separated: png, svg.
+    #[arg(long, value_delimiter = ',', default_value = "png,svg")]
+    pub format: Vec<Format>,
+    /// Replace figures that already exist.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let table = read_parquet(&args.table)?;
+    let x_name = match &args.x {
+        Some(x) => Some(x.clone()),
+        None => table.column("step").map(|_| "step".to_string()),
+    };
+    let x = match &x_name {
+        Some(name) => numeric(&table, name)?,
+        None => (0..table.nrows()).map(|r| r as f64).collect(),
+    };
+    let y_names: Vec<String> = if args.y.is_empty() {
+        table
+            .columns()
+            .filter(|(n, c)| {
+                Some(*n) != x_name.as_deref() && matches!(c, Column::F64(_) | Column::I64(_))
+            })
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        args.y.clone()
+    };
+    if y_names.is_empty() {
+        bail!(
+            "{} has no numeric column to plot besides the x axis; name one with --y",
+            args.table.display()
+        );
+    }
+    // NaN marks "not measured" in gdscope tables: such rows are dropped per column, so
+    // a quantity measured every k steps is drawn as one line through its measurements.
+    let series = y_names
+        .iter()
+        .map(|name| {
+            let y = numeric(&table, name)?;
+            let (xs, ys) = x.iter().zip(&y).filter(|(_, v)| !v.is_nan()).unzip();
+            Ok(Series {
+                label: name.clone(),
+                x: xs,
+                y: ys,
+                ..Default::default()
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let file_name = args
+        .table
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let plot = LinePlot {
+        title: args.title.clone().unwrap_or(file_name),
+        x_label: x_name.unwrap_or_else(|| "row".into()),
+        y_label: if y_names.len() == 1 {
+            y_names[0].clone()
+        } else {
+            String::new()
+        },
+        log_x: args.log_x,
+        log_y: args.log_y,
+        series,
+        hlines: args
+            .hline
+            .iter()
+            .map(|s| ref_line(s, "--hline"))
+            .collect::<Result<_>>()?,
+        vlines: args
+            .vline
+            .iter()
+            .map(|s| ref_line(s, "--vline"))
+            .collect::<Result<_>>()?,
+    };
+    let stem = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.table.with_file_name(y_names.join("-")));
+    if !args.overwrite {
+        for f in &args.format {
+            let mut name = stem.clone().into_os_string();
+            name.push(format!(".{}", f.extension()));
+            let path = PathBuf::from(name);
+            if path.exists() {
+                bail!(
+                    "{} already exists; pass --overwrite or choose another --out",
+                    path.display()
+                );
+            }
+        }
+    }
+    for path in gdscope_plot::save(&plot.into(), &stem, &args.format)? {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// A column as f64 values (integers are converted), or an error naming the choices.
+fn numeric(table: &Table, name: &str) -> Result<Vec<f64>> {
+    match table.column(name) {
+        Some(Column::F64(v)) => Ok(v.clone()),
+        Some(Column::I64(v)) => Ok(v.iter().map(|&i| i as f64).collect()),
+        Some(c) => bail!(
+            "column '{name}' holds {} values, which cannot be plotted",
+            c.type_name()
+        ),
+        None => bail!(
+            "the table has no column '{name}'; its columns are: {}",
+            table.names().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Parses `VALUE` or `VALUE=LABEL`.
+fn ref_line(spec: &str, flag: &str) -> Result<RefLine> {
+    let (value, label) = spec.split_once('=').unwrap_or((spec, ""));
+    let value: f64 = value.trim().parse().with_context(|| {
+        format!("{flag} '{spec}': expected VALUE or VALUE=LABEL with a number VALUE")
+    })?;
+    Ok(RefLine {
+        value,
+        label: if label.is_empty() {
+            format!("{value}")
+        } else {
+            label.to_string()
+        },
+    })
+}

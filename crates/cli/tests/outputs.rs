@@ -1,0 +1,179 @@
+//! `gdscope plot` and `gdscope inspect` on small files.
+
+use assert_cmd::Command;
+use gdscope_io::npy::{write_npz, NdArray};
+use gdscope_io::{write_parquet, Table};
+use predicates::prelude::*;
+
+fn gdscope() -> Command {
+    Command::cargo_bin("gdscope").unwrap()
+}
+
+fn metrics(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut t = Table::new();
+    t.push_i64("step", (0..50).collect()).unwrap();
+    t.push_f64(
+        "loss",
+        (0..50).map(|k| (-f64::from(k) / 10.0).exp()).collect(),
+    )
+    .unwrap();
+    t.push_f64(
+        "sharpness",
+        (0..50)
+            .map(|k| {
+                if k % 5 == 0 {
+                    10.0 + f64::from(k) / 10.0
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect(),
+    )
+    .unwrap();
+    t.push_str("status", vec!["ok".to_string(); 50]).unwrap();
+    let p = dir.join("metrics.parquet");
+    write_parquet(&p, &t).unwrap();
+    p
+}
+
+#[test]
+fn plot_writes_png_and_svg_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = metrics(dir.path());
+    let stem = dir.path().join("fig");
+    gdscope()
+        .arg("plot")
+        .arg(&table)
+        .args([
+            "--y",
+            "sharpness,loss",
+            "--log-y",
+            "--hline",
+            "20=2/η",
+            "--title",
+            "EoS run",
+            "--out",
+        ])
+        .arg(&stem)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fig.png").and(predicate::str::contains("fig.svg")));
+    let png = std::fs::read(dir.path().join("fig.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(dir.path().join("fig.svg")).unwrap();
+    assert!(svg.contains("EoS run") && svg.contains("2/η"));
+    gdscope()
+        .arg("plot")
+        .arg(&table)
+        .arg("--out")
+        .arg(&stem)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists; pass --overwrite"));
+    // Default: every numeric column against step, named after them, next to the table.
+    gdscope()
+        .arg("plot")
+        .arg(&table)
+        .args(["--format", "svg"])
+        .assert()
+        .success();
+    assert!(dir.path().join("loss-sharpness.svg").exists());
+}
+
+#[test]
+fn plot_bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = metrics(dir.path());
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--y", "nope"],
+            "no column 'nope'; its columns are: step, loss, sharpness, status",
+        ),
+        (&["--y", "status"], "holds str values"),
+        (&["--hline", "abc"], "expected VALUE or VALUE=LABEL"),
+        (&["--format", "jpg"], "unknown figure format 'jpg'"),
+    ];
+    for (flags, msg) in cases {
+        gdscope()
+            .arg("plot")
+            .arg(&table)
+            .args(flags)
+            .arg("--out")
+            .arg(dir.path().join("x"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(msg));
+    }
+    gdscope()
+        .args(["plot", "/no/such/file.parquet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot open Parquet file /no/such/file.parquet",
+        ));
+}
+
+#[test]
+fn inspect_tables_and_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = metrics(dir.path());
+    let csv = dir.path().join("m.csv");
+    gdscope()
+        .arg("inspect")
+        .arg(&table)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("50 rows, 4 columns").and(predicate::str::contains("NaN 40")),
+        );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("step,loss,sharpness,status\n0,1.0,10.0,ok\n1,"),
+        "{text}"
+    );
+
+    let out = gdscope()
+        .arg("inspect")
+        .arg(&table)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"], 50);
+    assert_eq!(v["columns"][2]["stats"]["nan"], 40);
+    assert_eq!(v["columns"][2]["stats"]["max"], 14.5);
+
+    let npz = dir.path().join("d.npz");
+    let x = NdArray::from_f64(vec![2, 2], vec![1.0, -3.0, f64::NAN, 2.0]).unwrap();
+    write_npz(&npz, &[("x", &x)]).unwrap();
+    let out = gdscope()
+        .arg("inspect")
+        .arg(&npz)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["arrays"]["x"]["shape"], serde_json::json!([2, 2]));
+    assert_eq!(v["arrays"]["x"]["stats"]["min"], -3.0);
+
+    gdscope()
+        .arg("inspect")
+        .arg(&npz)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--csv converts Parquet tables only",
+        ));
+    let bad = dir.path().join("bad.npy");
+    std::fs::write(&bad, b"not numpy").unwrap();
+    gdscope()
+        .arg("inspect")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.npy").and(predicate::str::contains("magic")));
+}
