@@ -55,7 +55,11 @@ impl NetworkArgs {
         let model = Model::<f64>::from_spec(&self.model)?;
         let (d, k, p) = (model.in_width(), model.out_width(), model.num_params());
         let (x, y, n) = load_data(&self.data, d, k)?;
-        let params = read_vector(&self.params, p, &format!("parameter vector for `{}`", self.model))?;
+        let params = read_vector(
+            &self.params,
+            p,
+            &format!("parameter vector for `{}`", self.model),
+        )?;
         let loss = match self.loss {
             LossArg::Mse => Loss::Mse,
             LossArg::Ce => Loss::CrossEntropy,
@@ -86,8 +90,12 @@ pub fn read_vector(path: &Path, len: usize, what: &str) -> Result<Vec<f64>> {
 pub fn load_data(path: &Path, d: usize, k: usize) -> Result<(Vec<f64>, Vec<f64>, usize)> {
     let mut arrays = read_npz(path)?;
     let file = path.display();
-    let x = arrays.remove("x").with_context(|| format!("{file}: no array named `x` (inputs, shape n×{d})"))?;
-    let y = arrays.remove("y").with_context(|| format!("{file}: no array named `y` (targets n×{k} or n labels)"))?;
+    let x = arrays
+        .remove("x")
+        .with_context(|| format!("{file}: no array named `x` (inputs, shape n×{d})"))?;
+    let y = arrays
+        .remove("y")
+        .with_context(|| format!("{file}: no array named `y` (targets n×{k} or n labels)"))?;
     let (n, xd) = x.dims2(&format!("{file}: `x`"))?;
     ensure!(
         xd == d,

@@ -23,7 +23,12 @@ pub struct ObjectiveArgs {
     #[arg(long, value_name = "NAME")]
     pub objective: Option<String>,
     /// quadratic: Hessian eigenvalues at the minimum 0, comma-separated (default 1,2,..,n).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub spectrum: Option<Vec<f64>>,
     /// quadratic: rotate the eigenbasis by a random orthogonal matrix from this seed.
     #[arg(long, value_name = "N")]
@@ -131,7 +136,11 @@ mod tests {
     #[test]
     fn exactly_one_source() {
         let none = ObjectiveArgs::default();
-        assert!(none.resolve().unwrap_err().to_string().contains("no objective"));
+        assert!(none
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("no objective"));
         let both = ObjectiveArgs {
             expr: Some("x".into()),
             objective: Some("paper-fig2".into()),
@@ -168,6 +177,10 @@ mod tests {
             vars: Some(vec!["x".into()]),
             ..Default::default()
         };
-        assert!(b.resolve().unwrap_err().to_string().contains("--vars goes with --expr"));
+        assert!(b
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("--vars goes with --expr"));
     }
 }

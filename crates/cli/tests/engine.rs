@@ -19,7 +19,11 @@ fn fixture() -> std::collections::BTreeMap<String, NdArray> {
 
 fn write_case(dir: &Path, f: &std::collections::BTreeMap<String, NdArray>, c: usize, labels: bool) {
     let x = &f[&format!("c{c}_x")];
-    let y = if labels { f[&format!("c{c}_labels")].clone() } else { f[&format!("c{c}_y")].clone() };
+    let y = if labels {
+        f[&format!("c{c}_labels")].clone()
+    } else {
+        f[&format!("c{c}_y")].clone()
+    };
     write_npz(&dir.join("data.npz"), &[("x", x), ("y", &y)]).unwrap();
     for name in ["w", "u", "v"] {
         let a = &f[&format!("c{c}_{name}")];
@@ -28,20 +32,30 @@ fn write_case(dir: &Path, f: &std::collections::BTreeMap<String, NdArray>, c: us
 }
 
 fn rel(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
     num / b.iter().map(|y| y * y).sum::<f64>().sqrt()
 }
 
 #[test]
 fn probe_matches_jax_reference_in_f64() {
     let f = fixture();
-    for (c, spec, loss, labels) in [(0, "mlp:5-7-6-3:gelu-tanh", "mse", false), (1, "mlp:5-7-3:tanh", "ce", true)] {
+    for (c, spec, loss, labels) in [
+        (0, "mlp:5-7-6-3:gelu-tanh", "mse", false),
+        (1, "mlp:5-7-3:tanh", "ce", true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         write_case(dir.path(), &f, c, labels);
         let out = dir.path().join("out.npz");
         gdscope()
             .current_dir(dir.path())
-            .args(["probe", "--model", spec, "--data", "data.npz", "--params", "w.npy", "--u", "u.npy"])
+            .args([
+                "probe", "--model", spec, "--data", "data.npz", "--params", "w.npy", "--u", "u.npy",
+            ])
             .args(["--v", "v.npy", "--loss", loss, "--out", "out.npz"])
             .assert()
             .success()
@@ -65,7 +79,15 @@ fn probe_f32_is_close_and_omits_unrequested_outputs() {
     write_case(dir.path(), &f, 0, false);
     gdscope()
         .current_dir(dir.path())
-        .args(["probe", "--model", "mlp:5-7-6-3:gelu-tanh", "--data", "data.npz", "--params", "w.npy"])
+        .args([
+            "probe",
+            "--model",
+            "mlp:5-7-6-3:gelu-tanh",
+            "--data",
+            "data.npz",
+            "--params",
+            "w.npy",
+        ])
         .args(["--u", "u.npy", "--dtype", "f32", "--out", "o.npz"])
         .assert()
         .success();
@@ -82,27 +104,39 @@ fn probe_reports_shape_mismatches_clearly() {
     let run = |model: &str, extra: &[&str]| {
         gdscope()
             .current_dir(dir.path())
-            .args(["probe", "--model", model, "--data", "data.npz", "--params", "w.npy", "--out", "o.npz"])
+            .args([
+                "probe", "--model", model, "--data", "data.npz", "--params", "w.npy", "--out",
+                "o.npz",
+            ])
             .args(extra)
             .assert()
             .code(2)
     };
     run("mlp:4-7-6-3:gelu-tanh", &[]).stderr(predicate::str::contains("input width is 4"));
-    run("mlp:5-7-6-2:gelu-tanh", &[]).stderr(predicate::str::contains("data.npz: `y`").and(predicate::str::contains("[8, 2]")));
+    run("mlp:5-7-6-2:gelu-tanh", &[])
+        .stderr(predicate::str::contains("data.npz: `y`").and(predicate::str::contains("[8, 2]")));
     run("mlp:5-7-6-3:gelu-tanh", &["--u", "data.npz"]).stderr(predicate::str::contains("error:"));
     write_npy(&dir.path().join("short.npy"), &[3], &[1.0, 2.0, 3.0]).unwrap();
-    run("mlp:5-7-6-3:gelu-tanh", &["--v", "short.npy"]).stderr(predicate::str::contains("short.npy: expected a flat direction v"));
+    run("mlp:5-7-6-3:gelu-tanh", &["--v", "short.npy"]).stderr(predicate::str::contains(
+        "short.npy: expected a flat direction v",
+    ));
     run("mlp:5-7-6-3:swish", &[]).stderr(predicate::str::contains("unknown activation `swish`"));
 }
 
 #[test]
 fn bench_json_has_every_operation_and_dtype() {
-    let out = gdscope().args(["bench", "--json", "--n", "4", "--repeats", "1"]).assert().success();
+    let out = gdscope()
+        .args(["bench", "--json", "--n", "4", "--repeats", "1"])
+        .assert()
+        .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     for op in ["loss_grad", "hvp", "hvp_block3", "third_order"] {
         for dt in ["f32", "f64"] {
-            assert!(v[op][dt].as_f64().is_some_and(|t| t > 0.0), "{op} {dt}: {text}");
+            assert!(
+                v[op][dt].as_f64().is_some_and(|t| t > 0.0),
+                "{op} {dt}: {text}"
+            );
         }
     }
     gdscope()

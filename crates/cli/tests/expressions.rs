@@ -12,8 +12,22 @@ fn gdscope() -> Command {
 fn lists_every_builtin() {
     let out = gdscope().args(["objectives", "--json"]).assert().success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    let names: Vec<&str> = v["objectives"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["quadratic", "rosenbrock", "paper-fig1", "paper-fig1-perturbed", "paper-fig2"]);
+    let names: Vec<&str> = v["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "quadratic",
+            "rosenbrock",
+            "paper-fig1",
+            "paper-fig1-perturbed",
+            "paper-fig2"
+        ]
+    );
     gdscope()
         .arg("objectives")
         .assert()
@@ -24,7 +38,14 @@ fn lists_every_builtin() {
 #[test]
 fn evaluates_paper_fig2_exactly() {
     let out = gdscope()
-        .args(["objectives", "--objective", "paper-fig2", "--at", "0.1,-0.2", "--json"])
+        .args([
+            "objectives",
+            "--objective",
+            "paper-fig2",
+            "--at",
+            "0.1,-0.2",
+            "--json",
+        ])
         .assert()
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -33,7 +54,9 @@ fn evaluates_paper_fig2_exactly() {
     assert!((g[0] - (2.0 * x + 2.0 * x * y + 3.0 * x * x)).abs() < 1e-15);
     assert!((g[1] - (y + x * x)).abs() < 1e-15);
     let h: Vec<Vec<f64>> = serde_json::from_value(v["hessian"].clone()).unwrap();
-    assert!((h[0][0] - (2.0 + 2.0 * y + 6.0 * x)).abs() < 1e-14 && (h[0][1] - 2.0 * x).abs() < 1e-15);
+    assert!(
+        (h[0][0] - (2.0 + 2.0 * y + 6.0 * x)).abs() < 1e-14 && (h[0][1] - 2.0 * x).abs() < 1e-15
+    );
     let eig: Vec<f64> = serde_json::from_value(v["eigenvalues"].clone()).unwrap();
     assert!(eig[0] <= eig[1]);
 }
@@ -41,7 +64,20 @@ fn evaluates_paper_fig2_exactly() {
 #[test]
 fn rotated_quadratic_has_the_requested_spectrum_at_its_minimum() {
     let out = gdscope()
-        .args(["objectives", "--objective", "quadratic", "--spectrum", "0.5,2,9", "--rotate-seed", "7", "--cubic", "-0.4", "--at", "0,0,0", "--json"])
+        .args([
+            "objectives",
+            "--objective",
+            "quadratic",
+            "--spectrum",
+            "0.5,2,9",
+            "--rotate-seed",
+            "7",
+            "--cubic",
+            "-0.4",
+            "--at",
+            "0,0,0",
+            "--json",
+        ])
         .assert()
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -54,7 +90,15 @@ fn rotated_quadratic_has_the_requested_spectrum_at_its_minimum() {
 #[test]
 fn expression_with_explicit_variable_order() {
     gdscope()
-        .args(["objectives", "--expr", "x*y^2", "--vars", "y,x", "--at", "2,3"])
+        .args([
+            "objectives",
+            "--expr",
+            "x*y^2",
+            "--vars",
+            "y,x",
+            "--at",
+            "2,3",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("gradient    [12, 4]"));
@@ -66,28 +110,70 @@ fn parse_error_shows_caret_and_exits_nonzero() {
         .args(["objectives", "--expr", "x + * y", "--at", "1,2"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("found `*`").and(predicate::str::contains("  x + * y\n      ^")));
+        .stderr(
+            predicate::str::contains("found `*`")
+                .and(predicate::str::contains("  x + * y\n      ^")),
+        );
 }
 
 #[test]
 fn unknown_names_are_listed() {
     gdscope()
-        .args(["objectives", "--expr", "foo(x) + y*bar", "--vars", "x,y", "--at", "1,2"])
+        .args([
+            "objectives",
+            "--expr",
+            "foo(x) + y*bar",
+            "--vars",
+            "x,y",
+            "--at",
+            "1,2",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown names: foo, bar; known functions: exp, log"));
+        .stderr(predicate::str::contains(
+            "unknown names: foo, bar; known functions: exp, log",
+        ));
 }
 
 #[test]
 fn bad_input_gets_clear_errors() {
     let cases: &[(&[&str], &str)] = &[
-        (&["objectives", "--objective", "nope"], "unknown objective `nope`"),
-        (&["objectives", "--expr", "x", "--objective", "paper-fig2"], "not both"),
-        (&["objectives", "--expr", "x^2 + y"], "give the point with --at"),
-        (&["objectives", "--expr", "x^2 + y", "--at", "1"], "--at has 1 values"),
-        (&["objectives", "--objective", "paper-fig1", "--cubic", "1"], "--cubic does not apply"),
-        (&["objectives", "--objective", "quadratic", "--spectrum", "1,2", "--dim", "3"], "--spectrum has 2 values"),
-        (&["objectives", "--expr", "log(x)", "--at", "-1"], "not finite"),
+        (
+            &["objectives", "--objective", "nope"],
+            "unknown objective `nope`",
+        ),
+        (
+            &["objectives", "--expr", "x", "--objective", "paper-fig2"],
+            "not both",
+        ),
+        (
+            &["objectives", "--expr", "x^2 + y"],
+            "give the point with --at",
+        ),
+        (
+            &["objectives", "--expr", "x^2 + y", "--at", "1"],
+            "--at has 1 values",
+        ),
+        (
+            &["objectives", "--objective", "paper-fig1", "--cubic", "1"],
+            "--cubic does not apply",
+        ),
+        (
+            &[
+                "objectives",
+                "--objective",
+                "quadratic",
+                "--spectrum",
+                "1,2",
+                "--dim",
+                "3",
+            ],
+            "--spectrum has 2 values",
+        ),
+        (
+            &["objectives", "--expr", "log(x)", "--at", "-1"],
+            "not finite",
+        ),
         (&["objectives", "--at", "1,2"], "--at needs an objective"),
     ];
     for (args, msg) in cases {

@@ -4,7 +4,7 @@
 //! Locally Optimal Block Preconditioned Conjugate Gradient (Knyazev 2001), without a
 //! preconditioner, in the numerically stable form of Hetmaniuk & Lehoucq (2006):
 //!
-//! 1. `X` (n × m, orthonormal; the warm-start block completed with random columns),
+//! 1. `X` (n × k, orthonormal; the warm-start block completed with random columns),
 //!    Rayleigh–Ritz on `span X`.
 //! 2. Repeat: residuals `R = AX − XΛ`; the *active* columns are those whose relative residual
 //!    `‖Axᵢ − λᵢxᵢ‖ / max(1, |λᵢ|)` is still ≥ `tol` (*soft locking*: converged columns stay in
@@ -13,7 +13,7 @@
 //!    orthonormalized against `[X, P]` (see `orth`; dependent directions are dropped) and the
 //!    only block multiplied by `A`; `P` the previous update directions with image `AP`
 //!    carried along. Rayleigh–Ritz on `S` (dense symmetric eigen-decomposition of `SᵀAS`)
-//!    keeps the `m` **largest algebraic** Ritz values — never largest magnitude, so a large
+//!    keeps the `k` **largest algebraic** Ritz values — never largest magnitude, so a large
 //!    negative eigenvalue cannot displace the top of the spectrum.
 //! 3. The new `P` is the part of the update outside the old `X`, orthonormalized against the
 //!    new `X` *in coefficient space* (`P = S·Y` with `Y` orthonormal, `Y ⟂ C_X`), so `AP = AS·Y`

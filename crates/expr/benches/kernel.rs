@@ -53,7 +53,10 @@ fn run(parallel: bool, f: impl Fn(&mut [f64], &mut [f64]) + Sync) -> usize {
             f(x, y);
         }
     }
-    xs.iter().zip(&ys).filter(|(a, b)| a.hypot(**b) < 1e-8).count()
+    xs.iter()
+        .zip(&ys)
+        .filter(|(a, b)| a.hypot(**b) < 1e-8)
+        .count()
 }
 
 fn bench(c: &mut Criterion) {
@@ -65,7 +68,10 @@ fn bench(c: &mut Criterion) {
         run(false, |x, y| gd_kernel_chunk(&kernel, x, y, STEPS)),
         run(false, |x, y| gd_closed_form_chunk(x, y, STEPS)),
     );
-    assert!(ck.abs_diff(cc) <= GRID * GRID / 1000, "converged {ck} vs {cc}");
+    assert!(
+        ck.abs_diff(cc) <= GRID * GRID / 1000,
+        "converged {ck} vs {cc}"
+    );
 
     let mut g = c.benchmark_group("paper-fig2 GD point-steps");
     g.throughput(Throughput::Elements((GRID * GRID * STEPS) as u64));

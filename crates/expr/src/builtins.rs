@@ -162,11 +162,15 @@ fn quadratic(p: &BuiltinParams) -> Result<Builtin, ExprError> {
         ));
     }
     if let Some(bad) = spectrum.iter().find(|l| !l.is_finite()) {
-        return Err(ExprError::Builtin(format!("--spectrum value {bad} is not a finite number")));
+        return Err(ExprError::Builtin(format!(
+            "--spectrum value {bad} is not a finite number"
+        )));
     }
     if let Some(c) = p.cubic {
         if !c.is_finite() {
-            return Err(ExprError::Builtin(format!("--cubic {c} is not a finite number")));
+            return Err(ExprError::Builtin(format!(
+                "--cubic {c} is not a finite number"
+            )));
         }
     }
     let vars = xnames(n);
@@ -210,7 +214,11 @@ fn quadratic(p: &BuiltinParams) -> Result<Builtin, ExprError> {
         minimum: strict.then(|| vec![0.0; n]),
         description: format!(
             "Σ λₖ/2·yₖ²{cubic_note}, {rotation}; Hessian at 0 has eigenvalues {spectrum:?}{}",
-            if strict { "" } else { " (not all positive: 0 is a critical point, not a minimum)" }
+            if strict {
+                ""
+            } else {
+                " (not all positive: 0 is a critical point, not a minimum)"
+            }
         ),
     })
 }
@@ -224,14 +232,23 @@ fn rosenbrock(n: usize) -> Result<Builtin, ExprError> {
     }
     let vars = xnames(n);
     let expr = (0..n - 1)
-        .map(|i| format!("100*({} - {}^2)^2 + (1 - {})^2", vars[i + 1], vars[i], vars[i]))
+        .map(|i| {
+            format!(
+                "100*({} - {}^2)^2 + (1 - {})^2",
+                vars[i + 1],
+                vars[i],
+                vars[i]
+            )
+        })
         .collect::<Vec<_>>()
         .join(" + ");
     Ok(Builtin {
         name: "rosenbrock".into(),
         expr,
         vars,
-        x0: (0..n).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect(),
+        x0: (0..n)
+            .map(|i| if i % 2 == 0 { -1.2 } else { 1.0 })
+            .collect(),
         minimum: Some(vec![1.0; n]),
         description: format!(
             "{n}-dimensional Rosenbrock Σ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)², minimum at (1, …, 1)"

@@ -26,7 +26,11 @@ impl fmt::Display for ParseError {
             "cannot parse the expression: expected {}, {}",
             self.expected, self.found
         )?;
-        write!(f, "{}", caret_block(&self.input, std::slice::from_ref(&self.span)))
+        write!(
+            f,
+            "{}",
+            caret_block(&self.input, std::slice::from_ref(&self.span))
+        )
     }
 }
 
@@ -125,19 +129,28 @@ mod tests {
 
     #[test]
     fn caret_under_offending_character() {
-        let b = caret_block("x + * y", &[4..5]);
+        let b = caret_block("x + * y", std::slice::from_ref(&(4..5)));
         assert_eq!(b, "  x + * y\n      ^");
     }
 
     #[test]
     fn caret_at_end_of_input_and_unicode_columns() {
-        assert_eq!(caret_block("x +", &[3..3]), "  x +\n     ^");
+        assert_eq!(
+            caret_block("x +", std::slice::from_ref(&(3..3))),
+            "  x +\n     ^"
+        );
         // 'é' is two bytes but one column.
-        assert_eq!(caret_block("é + $", &[5..6]), "  é + $\n      ^");
+        assert_eq!(
+            caret_block("é + $", std::slice::from_ref(&(5..6))),
+            "  é + $\n      ^"
+        );
     }
 
     #[test]
     fn several_spans_on_one_line() {
-        assert_eq!(caret_block("foo(x) + bar", &[0..3, 9..12]), "  foo(x) + bar\n  ^^^      ^^^");
+        assert_eq!(
+            caret_block("foo(x) + bar", &[0..3, 9..12]),
+            "  foo(x) + bar\n  ^^^      ^^^"
+        );
     }
 }

@@ -143,7 +143,11 @@ mod tests {
                 }
                 let fd: f64 = (f.eval(a + h) - f.eval(a - h)) / (2.0 * h);
                 let d: f64 = f.derivative(a, f.eval(a));
-                assert!((fd - d).abs() < 1e-8 * (1.0 + d.abs()), "{} at {a}: {d} vs {fd}", f.name());
+                assert!(
+                    (fd - d).abs() < 1e-8 * (1.0 + d.abs()),
+                    "{} at {a}: {d} vs {fd}",
+                    f.name()
+                );
             }
         }
     }

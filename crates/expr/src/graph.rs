@@ -65,10 +65,14 @@ impl Node {
     pub fn operands(&self) -> impl Iterator<Item = NodeId> {
         let (a, b) = match *self {
             Node::Const(_) | Node::Var(_) => (None, None),
-            Node::Neg(a) | Node::PowI(a, _) | Node::PowF(a, _) | Node::Func(_, a) => (Some(a), None),
-            Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) | Node::Pow(a, b) => {
-                (Some(a), Some(b))
+            Node::Neg(a) | Node::PowI(a, _) | Node::PowF(a, _) | Node::Func(_, a) => {
+                (Some(a), None)
             }
+            Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b)
+            | Node::Div(a, b)
+            | Node::Pow(a, b) => (Some(a), Some(b)),
         };
         a.into_iter().chain(b)
     }
@@ -418,7 +422,15 @@ mod tests {
         let (g, root) = build("2*3 + 0*1 + x*1 - (-x)");
         let (g, r) = g.prune(&[root]);
         // 6, x, 6 + x, (6 + x) + x
-        assert_eq!(g.nodes(), [Node::Const(6.0), Node::Var(0), Node::Add(0, 1), Node::Add(1, 2)]);
+        assert_eq!(
+            g.nodes(),
+            [
+                Node::Const(6.0),
+                Node::Var(0),
+                Node::Add(0, 1),
+                Node::Add(1, 2)
+            ]
+        );
         assert_eq!(r, [3]);
         let (g, root) = build("2*(3*x)");
         let (g, r) = g.prune(&[root]);

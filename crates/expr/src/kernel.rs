@@ -175,11 +175,15 @@ impl GradientKernel {
                     };
                     let op = match *node {
                         Node::Add(a, b) => match (vals[a], vals[b]) {
-                            (Val::Const(k), Val::Lanes(s)) | (Val::Lanes(s), Val::Const(k)) => Op::AddC(s, k),
+                            (Val::Const(k), Val::Lanes(s)) | (Val::Lanes(s), Val::Const(k)) => {
+                                Op::AddC(s, k)
+                            }
                             _ => Op::Add(lane(&mut c, a), lane(&mut c, b)),
                         },
                         Node::Mul(a, b) => match (vals[a], vals[b]) {
-                            (Val::Const(k), Val::Lanes(s)) | (Val::Lanes(s), Val::Const(k)) => Op::MulC(s, k),
+                            (Val::Const(k), Val::Lanes(s)) | (Val::Lanes(s), Val::Const(k)) => {
+                                Op::MulC(s, k)
+                            }
                             _ if a == b => Op::Square(lane(&mut c, a)),
                             _ => Op::Mul(lane(&mut c, a), lane(&mut c, b)),
                         },
@@ -217,7 +221,9 @@ impl GradientKernel {
             for o in node.operands() {
                 if last_use[o] == id {
                     let slot = match (vals[o], const_slots[o]) {
-                        (Val::Lanes(Src::Slot(k)), _) | (Val::Const(_), Some(Src::Slot(k))) => Some(k),
+                        (Val::Lanes(Src::Slot(k)), _) | (Val::Const(_), Some(Src::Slot(k))) => {
+                            Some(k)
+                        }
                         _ => None,
                     };
                     if let Some(k) = slot {
@@ -259,10 +265,19 @@ impl GradientKernel {
     /// # Panics
     /// If `xs` or `grads` does not hold `nvars` slices, or the slices differ in length
     /// (a caller bug, not a data condition).
-    pub fn eval_grad_batch(&self, xs: &[&[f64]], grads: &mut [&mut [f64]], scratch: &mut KernelScratch) {
+    pub fn eval_grad_batch(
+        &self,
+        xs: &[&[f64]],
+        grads: &mut [&mut [f64]],
+        scratch: &mut KernelScratch,
+    ) {
         let n = self.nvars();
         assert_eq!(xs.len(), n, "xs must hold one slice per variable ({n})");
-        assert_eq!(grads.len(), n, "grads must hold one slice per variable ({n})");
+        assert_eq!(
+            grads.len(),
+            n,
+            "grads must hold one slice per variable ({n})"
+        );
         let m = xs.first().map_or(0, |x| x.len());
         assert!(
             xs.iter().all(|x| x.len() == m) && grads.iter().all(|g| g.len() == m),
@@ -293,7 +308,13 @@ impl GradientKernel {
     /// [`exec`](Self::exec) compiled for AVX-512 (eight f64 lanes per vector).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn exec_avx512(&self, xs: &[&[f64]], grads: &mut [&mut [f64]], slots: &mut [Vec<f64>], m: usize) {
+    fn exec_avx512(
+        &self,
+        xs: &[&[f64]],
+        grads: &mut [&mut [f64]],
+        slots: &mut [Vec<f64>],
+        m: usize,
+    ) {
         self.exec(xs, grads, slots, m);
     }
 
@@ -338,7 +359,13 @@ impl GradientKernel {
 }
 
 #[inline(always)]
-fn lanes<'a>(s: Src, xs: &[&'a [f64]], slots: &'a [Vec<f64>], grads: &'a [&mut [f64]], m: usize) -> &'a [f64] {
+fn lanes<'a>(
+    s: Src,
+    xs: &[&'a [f64]],
+    slots: &'a [Vec<f64>],
+    grads: &'a [&mut [f64]],
+    m: usize,
+) -> &'a [f64] {
     match s {
         Src::Input(i) => &xs[i][..m],
         Src::Slot(k) => &slots[k][..m],

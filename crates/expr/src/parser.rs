@@ -88,7 +88,12 @@ fn lex(src: &str) -> Result<Vec<(Tok, Range<usize>)>, ParseError> {
             i = lex_number(src, i)?;
             let text = &src[start..i];
             let value: f64 = text.parse().map_err(|_| {
-                err(src, start..i, "a number like 2, 0.5 or 1e-3", format!("found `{text}`"))
+                err(
+                    src,
+                    start..i,
+                    "a number like 2, 0.5 or 1e-3",
+                    format!("found `{text}`"),
+                )
             })?;
             if !value.is_finite() {
                 return Err(err(
@@ -134,7 +139,12 @@ fn lex_number(src: &str, mut i: usize) -> Result<usize, ParseError> {
         i = digits(i + 1);
     }
     if &src[start..i] == "." {
-        return Err(err(src, start..i, "a digit before or after `.`", "found a lone `.`".into()));
+        return Err(err(
+            src,
+            start..i,
+            "a digit before or after `.`",
+            "found a lone `.`".into(),
+        ));
     }
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
         let mut j = i + 1;
@@ -148,7 +158,12 @@ fn lex_number(src: &str, mut i: usize) -> Result<usize, ParseError> {
                 None => "found the end of the expression".into(),
             };
             let end = j + src[j..].chars().next().map_or(0, char::len_utf8);
-            return Err(err(src, j..end, "digits of the exponent (as in 1e-3 or 2.5E+2)", found));
+            return Err(err(
+                src,
+                j..end,
+                "digits of the exponent (as in 1e-3 or 2.5E+2)",
+                found,
+            ));
         }
         i = k;
     }
@@ -220,7 +235,10 @@ pub fn validate_vars(vars: &[String]) -> Result<(), ExprError> {
         ));
     }
     for (k, v) in vars.iter().enumerate() {
-        let ok = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let ok = v
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
             return Err(ExprError::InvalidVars(format!(
@@ -403,11 +421,19 @@ mod tests {
         );
         assert_eq!(
             p("x**y^2"),
-            Expr::Binary(BinOp::Pow, v("x"), Box::new(Expr::Binary(BinOp::Pow, v("y"), n(2.0))))
+            Expr::Binary(
+                BinOp::Pow,
+                v("x"),
+                Box::new(Expr::Binary(BinOp::Pow, v("y"), n(2.0)))
+            )
         );
         assert_eq!(
             p("x - y - 1"),
-            Expr::Binary(BinOp::Sub, Box::new(Expr::Binary(BinOp::Sub, v("x"), v("y"))), n(1.0))
+            Expr::Binary(
+                BinOp::Sub,
+                Box::new(Expr::Binary(BinOp::Sub, v("x"), v("y"))),
+                n(1.0)
+            )
         );
         assert_eq!(
             p("x^-2"),
@@ -415,7 +441,11 @@ mod tests {
         );
         assert_eq!(
             p("1 + 2*x"),
-            Expr::Binary(BinOp::Add, n(1.0), Box::new(Expr::Binary(BinOp::Mul, n(2.0), v("x"))))
+            Expr::Binary(
+                BinOp::Add,
+                n(1.0),
+                Box::new(Expr::Binary(BinOp::Mul, n(2.0), v("x")))
+            )
         );
     }
 
@@ -425,12 +455,18 @@ mod tests {
         assert_eq!(p("2.5E+2"), Expr::Num(250.0));
         assert_eq!(p(".5"), Expr::Num(0.5));
         assert_eq!(p("pi"), Expr::Const(Constant::Pi));
-        assert_eq!(p("sigmoid(e)"), Expr::Call(Func::Sigmoid, Box::new(Expr::Const(Constant::E))));
+        assert_eq!(
+            p("sigmoid(e)"),
+            Expr::Call(Func::Sigmoid, Box::new(Expr::Const(Constant::E)))
+        );
     }
 
     #[test]
     fn variables_in_natural_order_or_given_order() {
-        assert_eq!(parse("y + x10 + x2", None).unwrap().vars, ["x2", "x10", "y"]);
+        assert_eq!(
+            parse("y + x10 + x2", None).unwrap().vars,
+            ["x2", "x10", "y"]
+        );
         let vars = vec!["y".to_string(), "x".to_string(), "z".to_string()];
         assert_eq!(parse("x*y", Some(&vars)).unwrap().vars, vars);
     }
@@ -442,13 +478,19 @@ mod tests {
     #[test]
     fn errors_point_at_the_offending_character() {
         let m = parse_err("x + * y");
-        assert!(m.contains("expected a number, a name, `-` or `(`, found `*`"), "{m}");
+        assert!(
+            m.contains("expected a number, a name, `-` or `(`, found `*`"),
+            "{m}"
+        );
         assert!(m.ends_with("  x + * y\n      ^"), "{m}");
         let m = parse_err("(x + 1");
         assert!(m.contains("`)` to close the `(` at column 1"), "{m}");
         assert!(m.ends_with("  (x + 1\n        ^"), "{m}");
         let m = parse_err("2x");
-        assert!(m.contains("found the name `x`") && m.ends_with("\n   ^"), "{m}");
+        assert!(
+            m.contains("found the name `x`") && m.ends_with("\n   ^"),
+            "{m}"
+        );
         let m = parse_err("1e+");
         assert!(m.contains("digits of the exponent"), "{m}");
         let m = parse_err("x $ y");
@@ -466,7 +508,10 @@ mod tests {
         let vars = vec!["x".to_string()];
         let e = parse("foo(x) + bar + y*bar", Some(&vars)).unwrap_err();
         let m = e.to_string();
-        assert!(m.starts_with("unknown names: foo, bar, y; known functions: exp, log"), "{m}");
+        assert!(
+            m.starts_with("unknown names: foo, bar, y; known functions: exp, log"),
+            "{m}"
+        );
         assert!(m.contains("variables from --vars: x"), "{m}");
         assert!(m.ends_with("  ^^^      ^^^   ^ ^^^"), "{m}");
         let m = parse_err("sinn(x)");

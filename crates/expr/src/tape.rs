@@ -137,13 +137,28 @@ mod tests {
         ];
         // ∂³f: f_xxx = -y³c, f_xxy = 2 - 2ys - xy²c, f_xyy = -2xs - x²yc, f_yyy = -x³c.
         let t3 = [
-            [[-y * y * y * c, 2.0 - 2.0 * y * s - x * y * y * c], [2.0 - 2.0 * y * s - x * y * y * c, -2.0 * x * s - x * x * y * c]],
-            [[2.0 - 2.0 * y * s - x * y * y * c, -2.0 * x * s - x * x * y * c], [-2.0 * x * s - x * x * y * c, -x * x * x * c]],
+            [
+                [-y * y * y * c, 2.0 - 2.0 * y * s - x * y * y * c],
+                [
+                    2.0 - 2.0 * y * s - x * y * y * c,
+                    -2.0 * x * s - x * x * y * c,
+                ],
+            ],
+            [
+                [
+                    2.0 - 2.0 * y * s - x * y * y * c,
+                    -2.0 * x * s - x * x * y * c,
+                ],
+                [-2.0 * x * s - x * x * y * c, -x * x * x * c],
+            ],
         ];
         let xs = [Dual64::new(x, v[0]), Dual64::new(y, v[1])];
         let mut g = [Dual64::from(0.0); 2];
         t.gradient(&xs, &mut g);
-        let xs3 = [HyperDual64::new(x, u[0], v[0], 0.0), HyperDual64::new(y, u[1], v[1], 0.0)];
+        let xs3 = [
+            HyperDual64::new(x, u[0], v[0], 0.0),
+            HyperDual64::new(y, u[1], v[1], 0.0),
+        ];
         let mut g3 = [HyperDual64::from(0.0); 2];
         t.gradient(&xs3, &mut g3);
         let xs2 = [Dual2_64::new(x, u[0], 0.0), Dual2_64::new(y, u[1], 0.0)];
@@ -152,8 +167,14 @@ mod tests {
         for i in 0..2 {
             let hv = h[i][0] * v[0] + h[i][1] * v[1];
             let hu = h[i][0] * u[0] + h[i][1] * u[1];
-            let uhv: f64 = (0..2).flat_map(|j| (0..2).map(move |k| (j, k))).map(|(j, k)| t3[i][j][k] * u[j] * v[k]).sum();
-            let uhu: f64 = (0..2).flat_map(|j| (0..2).map(move |k| (j, k))).map(|(j, k)| t3[i][j][k] * u[j] * u[k]).sum();
+            let uhv: f64 = (0..2)
+                .flat_map(|j| (0..2).map(move |k| (j, k)))
+                .map(|(j, k)| t3[i][j][k] * u[j] * v[k])
+                .sum();
+            let uhu: f64 = (0..2)
+                .flat_map(|j| (0..2).map(move |k| (j, k)))
+                .map(|(j, k)| t3[i][j][k] * u[j] * u[k])
+                .sum();
             assert!((g[i].eps - hv).abs() < 1e-14);
             assert!((g3[i].eps1eps2 - uhv).abs() < 1e-14);
             assert!((g2[i].v1 - hu).abs() < 1e-14);

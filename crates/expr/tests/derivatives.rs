@@ -10,7 +10,10 @@ const CASES: &[(&str, &[f64])] = &[
     ("x^2 + y^2/2 + x^2*y + x^3", &[0.3, -0.4]),
     ("exp(x)*log(y) - sqrt(x*y) + x/y", &[0.7, 1.6]),
     ("sin(x)*cos(y) + tan(x/3) - tanh(x*y)", &[0.4, -0.9]),
-    ("sinh(x) + cosh(y)^2 + sigmoid(x - 2*y) + softplus(3*y)", &[-0.2, 0.5]),
+    (
+        "sinh(x) + cosh(y)^2 + sigmoid(x - 2*y) + softplus(3*y)",
+        &[-0.2, 0.5],
+    ),
     ("x^y + 2^x + y^-1.5 + e^(x*y) - pi*x", &[1.3, 0.8]),
     ("-x^2**2 + (x - y)**3 / (1 + z^2)", &[0.6, -0.3, 1.1]),
 ];
@@ -24,7 +27,10 @@ fn axpy(x: &[f64], a: f64, d: &[f64]) -> Vec<f64> {
 }
 
 fn max_err(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
 }
 
 fn dir(n: usize, seed: f64) -> Vec<f64> {
@@ -43,7 +49,10 @@ fn check_fd(name: &str, exact: &[f64], g: impl Fn(&[f64]) -> Vec<f64>, x: &[f64]
     let e1 = max_err(&fd(1e-3), exact);
     let e2 = max_err(&fd(5e-4), exact);
     assert!(e2 < 1e-5 * scale, "{name}: error {e2} (exact {exact:?})");
-    assert!(e2 < e1 / 3.0 || e2 < 1e-9 * scale, "{name}: error {e1} → {e2} is not O(ε²)");
+    assert!(
+        e2 < e1 / 3.0 || e2 < 1e-9 * scale,
+        "{name}: error {e1} → {e2} is not O(ε²)"
+    );
 }
 
 #[test]
@@ -97,18 +106,30 @@ fn fused_and_block_paths_agree_with_single_ones() {
         let value = f.value_grad(x, &mut g);
         f.hvp(x, &u, &mut hu);
         f.third_order(x, &u, &u, &mut d3);
-        assert!((r.value - value).abs() <= 1e-14 * (1.0 + value.abs()), "{src}");
+        assert!(
+            (r.value - value).abs() <= 1e-14 * (1.0 + value.abs()),
+            "{src}"
+        );
         for (a, b) in [(&r.grad, &g), (&r.hu, &hu), (&r.d3, &d3)] {
-            assert!(max_err(a, b) <= 1e-12 * (1.0 + b.iter().map(|t| t.abs()).sum::<f64>()), "{src}: {a:?} vs {b:?}");
+            assert!(
+                max_err(a, b) <= 1e-12 * (1.0 + b.iter().map(|t| t.abs()).sum::<f64>()),
+                "{src}: {a:?} vs {b:?}"
+            );
         }
         // ∇(uᵀHv) is symmetric in u and v; the Hessian is symmetric.
         let (mut uv, mut vu) = (vec![0.0; n], vec![0.0; n]);
         f.third_order(x, &u, &v, &mut uv);
         f.third_order(x, &v, &u, &mut vu);
-        assert!(max_err(&uv, &vu) < 1e-12 * (1.0 + uv.iter().map(|t| t.abs()).sum::<f64>()), "{src}");
+        assert!(
+            max_err(&uv, &vu) < 1e-12 * (1.0 + uv.iter().map(|t| t.abs()).sum::<f64>()),
+            "{src}"
+        );
         let h = f.hessian(x);
         let hb = f.block_hvp(x, &Block::identity(n, n));
-        assert!((&h - &hb).abs().max() < 1e-12 * (1.0 + h.abs().max()), "{src}");
+        assert!(
+            (&h - &hb).abs().max() < 1e-12 * (1.0 + h.abs().max()),
+            "{src}"
+        );
     }
 }
 
@@ -139,7 +160,11 @@ fn spectrum_at(b: &gdscope_expr::Builtin, x: &[f64]) -> Vec<f64> {
     let f = ExprObjective::new(&b.expr, Some(&b.vars)).unwrap();
     let mut g = vec![0.0; f.dim()];
     f.value_grad(x, &mut g);
-    assert!(g.iter().all(|v| v.abs() < 1e-12), "{}: gradient {g:?} at the minimum", b.name);
+    assert!(
+        g.iter().all(|v| v.abs() < 1e-12),
+        "{}: gradient {g:?} at the minimum",
+        b.name
+    );
     sym_eigen(&f.hessian(x)).values
 }
 
@@ -175,5 +200,8 @@ fn builtin_minima_have_the_documented_hessians() {
     let tr = 1002.0_f64;
     let det = 802.0 * 200.0 - 400.0 * 400.0;
     let disc = (tr * tr / 4.0 - det).sqrt();
-    assert!(max_err(&got, &[tr / 2.0 - disc, tr / 2.0 + disc]) < 1e-9, "{got:?}");
+    assert!(
+        max_err(&got, &[tr / 2.0 - disc, tr / 2.0 + disc]) < 1e-9,
+        "{got:?}"
+    );
 }

@@ -4,7 +4,9 @@
 
 use gdscope_core::Objective;
 use gdscope_expr::ast::{BinOp, Constant, Expr};
-use gdscope_expr::{builtin, builtin_names, parse, BuiltinParams, ExprObjective, Func, KernelScratch};
+use gdscope_expr::{
+    builtin, builtin_names, parse, BuiltinParams, ExprObjective, Func, KernelScratch,
+};
 use proptest::prelude::*;
 
 const VARS: [&str; 3] = ["x", "y", "z"];
@@ -23,7 +25,11 @@ fn expr(ops: Vec<BinOp>, funcs: Vec<Func>) -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(4, 24, 2, move |inner| {
         prop_oneof![
             inner.clone().prop_map(|a| Expr::Neg(Box::new(a))),
-            (prop::sample::select(ops.clone()), inner.clone(), inner.clone())
+            (
+                prop::sample::select(ops.clone()),
+                inner.clone(),
+                inner.clone()
+            )
                 .prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
             (prop::sample::select(funcs.clone()), inner)
                 .prop_map(|(f, a)| Expr::Call(f, Box::new(a))),
@@ -95,9 +101,20 @@ fn kernel_matches_exact_gradient_on_builtins() {
         .collect();
     cases.push((
         "quadratic".into(),
-        BuiltinParams { spectrum: Some(vec![1.0, 2.0, 5.0]), rotate_seed: Some(3), cubic: Some(0.7), dim: None },
+        BuiltinParams {
+            spectrum: Some(vec![1.0, 2.0, 5.0]),
+            rotate_seed: Some(3),
+            cubic: Some(0.7),
+            dim: None,
+        },
     ));
-    cases.push(("rosenbrock".into(), BuiltinParams { dim: Some(5), ..Default::default() }));
+    cases.push((
+        "rosenbrock".into(),
+        BuiltinParams {
+            dim: Some(5),
+            ..Default::default()
+        },
+    ));
     for (name, p) in cases {
         let b = builtin(&name, &p).unwrap();
         let f = ExprObjective::new(&b.expr, Some(&b.vars)).unwrap();
@@ -105,7 +122,11 @@ fn kernel_matches_exact_gradient_on_builtins() {
         let n = b.vars.len();
         let m = 37;
         let cols: Vec<Vec<f64>> = (0..n)
-            .map(|i| (0..m).map(|p| b.x0[i] + ((p * (i + 3)) as f64 * 0.37).sin()).collect())
+            .map(|i| {
+                (0..m)
+                    .map(|p| b.x0[i] + ((p * (i + 3)) as f64 * 0.37).sin())
+                    .collect()
+            })
             .collect();
         let xs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
         let mut out = vec![vec![0.0; m]; n];
@@ -121,7 +142,9 @@ fn kernel_matches_exact_gradient_on_builtins() {
                 assert!(
                     (out[i][p] - g[i]).abs() <= 1e-12 * (1.0 + g[i].abs()),
                     "{name}: ∂{} kernel {} exact {}",
-                    b.vars[i], out[i][p], g[i]
+                    b.vars[i],
+                    out[i][p],
+                    g[i]
                 );
             }
         }

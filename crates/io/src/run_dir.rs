@@ -73,10 +73,22 @@ impl RunDir {
     }
 
     /// Writes `value` as TOML to `name` (use it for the resolved config). The top-level
-    /// value must serialize as a table (a struct or map).
+    /// value must serialize as a table (a struct or map). TOML has no null: `None` struct
+    /// fields are left out, and so are `null` entries of maps such as `serde_json::json!`
+    /// objects (a `null` inside an array is an error).
     pub fn write_toml<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<PathBuf> {
-        let text = toml::to_string_pretty(value)
-            .with_context(|| format!("cannot encode {name} as TOML"))?;
+        let text = match toml::to_string_pretty(value) {
+            Ok(text) => text,
+            // Nulls in maps; going through JSON drops them (NaN would become null there,
+            // which is why this is not the first route).
+            Err(_) => {
+                let mut json = serde_json::to_value(value)
+                    .with_context(|| format!("cannot encode {name} as TOML"))?;
+                strip_nulls(&mut json);
+                toml::to_string_pretty(&json)
+                    .with_context(|| format!("cannot encode {name} as TOML"))?
+            }
+        };
         self.write_bytes(name, text.as_bytes())
     }
 
@@ -90,6 +102,18 @@ impl RunDir {
             written.push(p);
         }
         Ok(written)
+    }
+}
+
+/// Removes `null` entries from every object inside `v`.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 
@@ -174,6 +198,44 @@ mod tests {
         assert_eq!(back.column("step"), t.column("step"));
         assert_eq!(run.write_metrics("m2", &t, false).unwrap().len(), 1);
         assert!(!run.file("m2.csv").exists());
+    }
+
+    #[test]
+    fn toml_leaves_out_nulls_and_keeps_nan() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), false).unwrap();
+        let v = serde_json::json!({"a": null, "b": 1, "c": {"d": null, "e": [1, 2]}});
+        let text = std::fs::read_to_string(run.write_toml("c.toml", &v).unwrap()).unwrap();
+        let back: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(back.get("a"), None);
+        assert_eq!(back["b"].as_integer(), Some(1));
+        assert_eq!(back["c"].get("d"), None);
+        assert_eq!(back["c"]["e"].as_array().map(Vec::len), Some(2));
+
+        #[derive(Serialize)]
+        struct S {
+            missing: Option<f64>,
+            n: f64,
+        }
+        let text = std::fs::read_to_string(
+            run.write_toml(
+                "s.toml",
+                &S {
+                    missing: None,
+                    n: f64::NAN,
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(text, "n = nan\n");
+        let e = run
+            .write_toml("x.toml", &serde_json::json!({"a": [1, null]}))
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("cannot encode x.toml as TOML"),
+            "{e:#}"
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ impl Algebra {
     /// Index of the degree-two monomial `εᵢεⱼ`, if present.
     pub fn pair(&self, i: usize, j: usize) -> Option<usize> {
         let key = (i.min(j), i.max(j));
-        self.pairs.iter().position(|&p| p == key).map(|p| 1 + self.k + p)
+        self.pairs
+            .iter()
+            .position(|&p| p == key)
+            .map(|p| 1 + self.k + p)
     }
 
     /// Ordered pairs `(a, b)` of monomials with `a·b = m`.
@@ -133,7 +136,9 @@ impl Algebra {
     #[inline]
     pub fn mul<T: Float>(&self, a: &[T], b: &[T], out: &mut [T]) {
         for (m, o) in out.iter_mut().enumerate() {
-            *o = self.terms[m].iter().fold(T::zero(), |s, &(p, q)| s + a[p] * b[q]);
+            *o = self.terms[m]
+                .iter()
+                .fold(T::zero(), |s, &(p, q)| s + a[p] * b[q]);
         }
     }
 

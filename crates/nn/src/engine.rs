@@ -53,9 +53,17 @@ pub fn forward<T: Float>(
     outs
 }
 
-fn param_jet<'a, T: Float>(model: &Model<T>, l: usize, w: &'a [T], dirs: &[&'a [T]]) -> ParamJet<'a, T> {
+fn param_jet<'a, T: Float>(
+    model: &Model<T>,
+    l: usize,
+    w: &'a [T],
+    dirs: &[&'a [T]],
+) -> ParamJet<'a, T> {
     let r = model.param_range(l);
-    ParamJet { primal: &w[r.clone()], dirs: dirs.iter().map(|d| &d[r.clone()]).collect() }
+    ParamJet {
+        primal: &w[r.clone()],
+        dirs: dirs.iter().map(|d| &d[r.clone()]).collect(),
+    }
 }
 
 /// Loss value, primal outputs and the requested gradient coefficients (monomial indices of
@@ -75,9 +83,16 @@ pub fn jet_pass<T: Float>(
     let last = outs.last().expect("a model has at least one layer");
     let value = loss.value(last.coeff(0), batch.y, k);
     let outputs = last.coeff(0).to_vec();
-    let mut grads: Vec<Vec<T>> = want.iter().map(|_| vec![T::zero(); model.num_params()]).collect();
+    let mut grads: Vec<Vec<T>> = want
+        .iter()
+        .map(|_| vec![T::zero(); model.num_params()])
+        .collect();
     if want.is_empty() {
-        return PassOutput { value, outputs, grads };
+        return PassOutput {
+            value,
+            outputs,
+            grads,
+        };
     }
     let mut gy = loss.cotangent(alg, last, batch.y);
     for l in (0..model.layers().len()).rev() {
@@ -87,7 +102,11 @@ pub fn jet_pass<T: Float>(
         let input = if l == 0 { x } else { outs[l - 1].view() };
         let range = model.param_range(l);
         let mut slots = ParamGrads {
-            slots: want.iter().copied().zip(grads.iter_mut().map(|g| &mut g[range.clone()])).collect(),
+            slots: want
+                .iter()
+                .copied()
+                .zip(grads.iter_mut().map(|g| &mut g[range.clone()]))
+                .collect(),
         };
         if l == 0 {
             layer.backward(alg, &p, input, &y, &gy, None, &mut slots);
@@ -97,5 +116,9 @@ pub fn jet_pass<T: Float>(
             gy = gx;
         }
     }
-    PassOutput { value, outputs, grads }
+    PassOutput {
+        value,
+        outputs,
+        grads,
+    }
 }

@@ -23,7 +23,12 @@ pub struct Jet<T> {
 impl<T: Float> Jet<T> {
     /// All-zero jet with `coeffs` coefficients.
     pub fn zeros(coeffs: usize, rows: usize, cols: usize) -> Self {
-        Self { rows, cols, coeffs, data: vec![T::zero(); coeffs * rows * cols] }
+        Self {
+            rows,
+            cols,
+            coeffs,
+            data: vec![T::zero(); coeffs * rows * cols],
+        }
     }
 
     /// Elements per coefficient matrix.
@@ -45,7 +50,12 @@ impl<T: Float> Jet<T> {
 
     /// A borrowed view.
     pub fn view(&self) -> JetRef<'_, T> {
-        JetRef { rows: self.rows, cols: self.cols, coeffs: self.coeffs, data: &self.data }
+        JetRef {
+            rows: self.rows,
+            cols: self.cols,
+            coeffs: self.coeffs,
+            data: &self.data,
+        }
     }
 }
 
@@ -66,8 +76,17 @@ pub struct JetRef<'a, T> {
 impl<'a, T> JetRef<'a, T> {
     /// A constant jet (only the value, all `ε` coefficients zero), e.g. the input batch.
     pub fn constant(data: &'a [T], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "constant jet: buffer length does not match shape");
-        Self { rows, cols, coeffs: 1, data }
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "constant jet: buffer length does not match shape"
+        );
+        Self {
+            rows,
+            cols,
+            coeffs: 1,
+            data,
+        }
     }
 
     /// Coefficient matrix `m`, or `None` if it is zero (not stored).
@@ -103,35 +122,44 @@ where
         return;
     }
     let chunks = size.div_ceil(CHUNK);
-    let mut per_chunk: Vec<Vec<&mut [T]>> = (0..chunks).map(|_| Vec::with_capacity(m_out)).collect();
+    let mut per_chunk: Vec<Vec<&mut [T]>> =
+        (0..chunks).map(|_| Vec::with_capacity(m_out)).collect();
     for coeff in out.data.chunks_mut(size) {
         for (ci, part) in coeff.chunks_mut(CHUNK).enumerate() {
             per_chunk[ci].push(part);
         }
     }
-    per_chunk.into_par_iter().enumerate().for_each(|(ci, mut outs)| {
-        let start = ci * CHUNK;
-        let len = outs[0].len();
-        let mut ga = vec![T::zero(); a.coeffs.max(m_out)];
-        let mut gb = vec![T::zero(); b.coeffs.max(m_out)];
-        let mut scratch = vec![T::zero(); m_out];
-        let mut res = vec![T::zero(); m_out];
-        for e in 0..len {
-            for (m, v) in ga.iter_mut().take(a.coeffs).enumerate() {
-                *v = a.data[m * size + start + e];
+    per_chunk
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(ci, mut outs)| {
+            let start = ci * CHUNK;
+            let len = outs[0].len();
+            let mut ga = vec![T::zero(); a.coeffs.max(m_out)];
+            let mut gb = vec![T::zero(); b.coeffs.max(m_out)];
+            let mut scratch = vec![T::zero(); m_out];
+            let mut res = vec![T::zero(); m_out];
+            for e in 0..len {
+                for (m, v) in ga.iter_mut().take(a.coeffs).enumerate() {
+                    *v = a.data[m * size + start + e];
+                }
+                for (m, v) in gb.iter_mut().take(b.coeffs).enumerate() {
+                    *v = b.data[m * size + start + e];
+                }
+                kernel(&ga, &gb, &mut scratch, &mut res);
+                for (o, r) in outs.iter_mut().zip(&res) {
+                    o[e] = *r;
+                }
             }
-            for (m, v) in gb.iter_mut().take(b.coeffs).enumerate() {
-                *v = b.data[m * size + start + e];
-            }
-            kernel(&ga, &gb, &mut scratch, &mut res);
-            for (o, r) in outs.iter_mut().zip(&res) {
-                o[e] = *r;
-            }
-        }
-    });
+        });
 }
 
 /// An empty jet, for [`map_elements`] kernels with one input.
 pub(crate) fn no_input<'a, T>() -> JetRef<'a, T> {
-    JetRef { rows: 0, cols: 0, coeffs: 0, data: &[] }
+    JetRef {
+        rows: 0,
+        cols: 0,
+        coeffs: 0,
+        data: &[],
+    }
 }

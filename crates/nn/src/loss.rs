@@ -42,11 +42,18 @@ impl Loss {
             .zip(y.par_chunks(k))
             .map(|(fr, yr)| match self {
                 Loss::Mse => {
-                    0.5 * fr.iter().zip(yr).map(|(a, b)| (a.as_f64() - b.as_f64()).powi(2)).sum::<f64>()
+                    0.5 * fr
+                        .iter()
+                        .zip(yr)
+                        .map(|(a, b)| (a.as_f64() - b.as_f64()).powi(2))
+                        .sum::<f64>()
                 }
                 Loss::CrossEntropy => {
                     let lse = log_sum_exp(fr);
-                    fr.iter().zip(yr).map(|(a, b)| b.as_f64() * (lse - a.as_f64())).sum::<f64>()
+                    fr.iter()
+                        .zip(yr)
+                        .map(|(a, b)| b.as_f64() * (lse - a.as_f64()))
+                        .sum::<f64>()
                 }
             })
             .sum();
@@ -90,15 +97,27 @@ impl Loss {
 
 /// `log Σⱼ exp(fⱼ)`, stable, in `f64`.
 fn log_sum_exp<T: Float>(f: &[T]) -> f64 {
-    let mx = f.iter().map(|v| v.as_f64()).fold(f64::NEG_INFINITY, f64::max);
+    let mx = f
+        .iter()
+        .map(|v| v.as_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
     mx + f.iter().map(|v| (v.as_f64() - mx).exp()).sum::<f64>().ln()
 }
 
 /// Writes `(softmax(f_r)·Σy − y)/n` for row `r` as `out[m·k + j]` (coefficient `m`, class `j`).
-fn softmax_row_jet<T: Float>(alg: &Algebra, f: &Jet<T>, r: usize, y: &[T], inv_n: T, out: &mut [T]) {
+fn softmax_row_jet<T: Float>(
+    alg: &Algebra,
+    f: &Jet<T>,
+    r: usize,
+    y: &[T],
+    inv_n: T,
+    out: &mut [T],
+) {
     let (m, k, size) = (f.coeffs, f.cols, f.size());
     let coeffs = |j: usize| -> Vec<T> { (0..m).map(|mm| f.data[mm * size + r * k + j]).collect() };
-    let mx = (0..k).map(|j| f.data[r * k + j]).fold(T::neg_infinity(), T::max);
+    let mx = (0..k)
+        .map(|j| f.data[r * k + j])
+        .fold(T::neg_infinity(), T::max);
     let mut e = vec![vec![T::zero(); m]; k];
     let mut s = vec![T::zero(); m];
     for (j, ej) in e.iter_mut().enumerate() {
@@ -112,7 +131,11 @@ fn softmax_row_jet<T: Float>(alg: &Algebra, f: &Jet<T>, r: usize, y: &[T], inv_n
     // 1/s: derivatives 1/s, −1/s², 2/s³.
     let inv = T::one() / s[0];
     let mut rs = vec![T::zero(); m];
-    alg.compose([inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv], &s, &mut rs);
+    alg.compose(
+        [inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv],
+        &s,
+        &mut rs,
+    );
     let ysum = y.iter().fold(T::zero(), |a, b| a + *b);
     let mut p = vec![T::zero(); m];
     for (j, ej) in e.iter().enumerate() {
@@ -131,9 +154,22 @@ pub fn accuracy<T: Float>(f: &[T], y: &[T], k: usize) -> f64 {
         return 0.0;
     }
     let argmax = |r: &[T]| {
-        r.iter().enumerate().fold((0, T::neg_infinity()), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+        r.iter()
+            .enumerate()
+            .fold((0, T::neg_infinity()), |(bi, bv), (i, &v)| {
+                if v > bv {
+                    (i, v)
+                } else {
+                    (bi, bv)
+                }
+            })
+            .0
     };
-    let hits = f.chunks(k).zip(y.chunks(k)).filter(|(a, b)| argmax(a) == argmax(b)).count();
+    let hits = f
+        .chunks(k)
+        .zip(y.chunks(k))
+        .filter(|(a, b)| argmax(a) == argmax(b))
+        .count();
     hits as f64 / n as f64
 }
 
@@ -160,13 +196,19 @@ mod tests {
         let alg = Algebra::primal();
         let f = vec![0.3, -1.2, 0.8, 2.0, 0.1, -0.4];
         let y = vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
-        let jet = Jet { rows: 2, cols: 3, coeffs: 1, data: f.clone() };
+        let jet = Jet {
+            rows: 2,
+            cols: 3,
+            coeffs: 1,
+            data: f.clone(),
+        };
         let g = Loss::CrossEntropy.cotangent(&alg, &jet, &y);
         for i in 0..6 {
             let (mut fp, mut fm) = (f.clone(), f.clone());
             fp[i] += 1e-6;
             fm[i] -= 1e-6;
-            let fd = (Loss::CrossEntropy.value(&fp, &y, 3) - Loss::CrossEntropy.value(&fm, &y, 3)) / 2e-6;
+            let fd = (Loss::CrossEntropy.value(&fp, &y, 3) - Loss::CrossEntropy.value(&fm, &y, 3))
+                / 2e-6;
             assert!((fd - g.data[i]).abs() < 1e-9, "{i}: {fd} vs {}", g.data[i]);
         }
     }

@@ -18,13 +18,29 @@ pub struct MatRef<'a, T> {
 impl<'a, T> MatRef<'a, T> {
     /// A row-major `rows × cols` view of `data` (length must be `rows·cols`).
     pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "matrix view: buffer length does not match shape");
-        Self { data, rows, cols, rs: cols, cs: 1 }
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "matrix view: buffer length does not match shape"
+        );
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// The transpose (a view: no copy).
     pub fn t(self) -> Self {
-        Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 }
 
@@ -106,8 +122,18 @@ mod tests {
         assert!(c.iter().zip(&want).all(|(x, y)| (x - y).abs() < 1e-14));
         // (Bᵀ Aᵀ)ᵀ computed through transposed views, accumulated onto itself: 2·(A·B)ᵀ.
         let mut ct = vec![0.0; n * m];
-        gemm(&mut ct, MatRef::new(&b, k, n).t(), MatRef::new(&a, m, k).t(), false);
-        gemm(&mut ct, MatRef::new(&b, k, n).t(), MatRef::new(&a, m, k).t(), true);
+        gemm(
+            &mut ct,
+            MatRef::new(&b, k, n).t(),
+            MatRef::new(&a, m, k).t(),
+            false,
+        );
+        gemm(
+            &mut ct,
+            MatRef::new(&b, k, n).t(),
+            MatRef::new(&a, m, k).t(),
+            true,
+        );
         for i in 0..m {
             for j in 0..n {
                 assert!((ct[j * m + i] - 2.0 * want[i * n + j]).abs() < 1e-14);
@@ -125,6 +151,9 @@ mod tests {
         let want = naive(&a64, &b64, m, k, n);
         let mut c = vec![0.0f32; m * n];
         gemm(&mut c, MatRef::new(&a, m, k), MatRef::new(&b, k, n), false);
-        assert!(c.iter().zip(&want).all(|(x, y)| (f64::from(*x) - y).abs() < 1e-4));
+        assert!(c
+            .iter()
+            .zip(&want)
+            .all(|(x, y)| (f64::from(*x) - y).abs() < 1e-4));
     }
 }

@@ -91,7 +91,11 @@ impl<T: Float> Model<T> {
             let mut offset = self.offsets[l];
             for s in layer.param_shapes() {
                 let len = s.len();
-                views.push(ParamView { name: format!("layer{l}.{}", s.name), offset, shape: s.shape });
+                views.push(ParamView {
+                    name: format!("layer{l}.{}", s.name),
+                    offset,
+                    shape: s.shape,
+                });
                 offset += len;
             }
         }
@@ -112,7 +116,11 @@ impl<T: Float> Model<T> {
 
     /// One line per layer.
     pub fn summary(&self) -> String {
-        self.layers.iter().map(|l| l.describe()).collect::<Vec<_>>().join(" → ")
+        self.layers
+            .iter()
+            .map(|l| l.describe())
+            .collect::<Vec<_>>()
+            .join(" → ")
     }
 }
 
@@ -123,29 +131,46 @@ impl<T: Float> Model<T> {
 /// last; `cnn:…` and `vit:…` (grammar in [`crate::model_specs`]). New architectures add one
 /// arm here.
 pub fn parse_spec<T: Float>(spec: &str) -> Result<Vec<Box<dyn Layer<T>>>, NnError> {
-    let err = |reason: String| NnError::Spec { spec: spec.to_string(), reason };
+    let err = |reason: String| NnError::Spec {
+        spec: spec.to_string(),
+        reason,
+    };
     let mut parts = spec.trim().split(':');
     let family = parts.next().unwrap_or_default();
     match family {
         "mlp" => {
             let (Some(widths), Some(act), None) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(err("an MLP spec has three parts, `mlp:WIDTHS:ACTIVATION`".into()));
+                return Err(err(
+                    "an MLP spec has three parts, `mlp:WIDTHS:ACTIVATION`".into()
+                ));
             };
             let sizes = widths
                 .split('-')
                 .map(|s| s.parse::<usize>().ok().filter(|&v| v > 0))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| err(format!("widths `{widths}` must be positive integers joined by `-`")))?;
+                .ok_or_else(|| {
+                    err(format!(
+                        "widths `{widths}` must be positive integers joined by `-`"
+                    ))
+                })?;
             if sizes.len() < 2 {
-                return Err(err("an MLP needs at least an input and an output width".into()));
+                return Err(err(
+                    "an MLP needs at least an input and an output width".into()
+                ));
             }
             let act = Activation::from_name(act).ok_or_else(|| {
                 let names: Vec<&str> = Activation::ALL.iter().map(|(n, _)| *n).collect();
-                err(format!("unknown activation `{act}`; choose one of {}", names.join(", ")))
+                err(format!(
+                    "unknown activation `{act}`; choose one of {}",
+                    names.join(", ")
+                ))
             })?;
             let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
             for (i, w) in sizes.windows(2).enumerate() {
-                layers.push(Box::new(Linear { fan_in: w[0], fan_out: w[1] }));
+                layers.push(Box::new(Linear {
+                    fan_in: w[0],
+                    fan_out: w[1],
+                }));
                 if i + 2 < sizes.len() {
                     layers.push(Box::new(ActivationLayer { act, width: w[1] }));
                 }
@@ -154,7 +179,9 @@ pub fn parse_spec<T: Float>(spec: &str) -> Result<Vec<Box<dyn Layer<T>>>, NnErro
         }
         "cnn" => crate::model_specs::cnn(spec),
         "vit" => crate::model_specs::vit(spec),
-        _ => Err(err(format!("unknown model family `{family}` (supported: mlp, cnn, vit)"))),
+        _ => Err(err(format!(
+            "unknown model family `{family}` (supported: mlp, cnn, vit)"
+        ))),
     }
 }
 
@@ -168,12 +195,15 @@ mod tests {
         assert_eq!(m.num_params(), 3 * 5 + 5 + 5 * 2 + 2);
         assert_eq!(m.summary(), "linear(3→5) → tanh(5) → linear(5→2)");
         let v = m.param_views();
-        assert_eq!(v.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [
-            "layer0.weight",
-            "layer0.bias",
-            "layer2.weight",
-            "layer2.bias"
-        ]);
+        assert_eq!(
+            v.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            [
+                "layer0.weight",
+                "layer0.bias",
+                "layer2.weight",
+                "layer2.bias"
+            ]
+        );
         assert_eq!(v[2].offset, 20);
         assert_eq!(v[2].shape, vec![5, 2]);
     }

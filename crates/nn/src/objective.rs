@@ -61,24 +61,44 @@ struct Pass64 {
 }
 
 impl<T: Float> Net<T> {
-    fn pass(&self, loss: Loss, alg: &Algebra, w: &[f64], dirs: &[&[f64]], want: &[usize], rows: Option<&[usize]>) -> Pass64 {
+    fn pass(
+        &self,
+        loss: Loss,
+        alg: &Algebra,
+        w: &[f64],
+        dirs: &[&[f64]],
+        want: &[usize],
+        rows: Option<&[usize]>,
+    ) -> Pass64 {
         let w = T::slice_from_f64(w);
         let dirs: Vec<_> = dirs.iter().map(|d| T::slice_from_f64(d)).collect();
         let dir_refs: Vec<&[T]> = dirs.iter().map(|d| d.as_ref()).collect();
         let (d, k) = (self.model.in_width(), self.model.out_width());
         let gathered;
         let batch = match rows {
-            None => Batch { x: &self.x, y: &self.y, rows: self.x.len() / d },
+            None => Batch {
+                x: &self.x,
+                y: &self.y,
+                rows: self.x.len() / d,
+            },
             Some(idx) => {
                 gathered = gather(&self.x, &self.y, d, k, idx);
-                Batch { x: &gathered.0, y: &gathered.1, rows: idx.len() }
+                Batch {
+                    x: &gathered.0,
+                    y: &gathered.1,
+                    rows: idx.len(),
+                }
             }
         };
         let out = jet_pass(&self.model, loss, alg, &w, &dir_refs, batch, want);
         Pass64 {
             value: out.value,
             outputs: out.outputs.iter().map(|v| v.as_f64()).collect(),
-            grads: out.grads.into_iter().map(|g| g.iter().map(|v| v.as_f64()).collect()).collect(),
+            grads: out
+                .grads
+                .into_iter()
+                .map(|g| g.iter().map(|v| v.as_f64()).collect())
+                .collect(),
         }
     }
 
@@ -87,14 +107,28 @@ impl<T: Float> Net<T> {
         let w = T::slice_from_f64(w);
         let x = T::slice_from_f64(x);
         let rows = x.len() / self.model.in_width();
-        let outs = forward(&self.model, &Algebra::primal(), &w, &[], JetRef::constant(&x, rows, self.model.in_width()));
-        outs.last().map(|o| o.coeff(0).iter().map(|v| v.as_f64()).collect()).unwrap_or_default()
+        let outs = forward(
+            &self.model,
+            &Algebra::primal(),
+            &w,
+            &[],
+            JetRef::constant(&x, rows, self.model.in_width()),
+        );
+        outs.last()
+            .map(|o| o.coeff(0).iter().map(|v| v.as_f64()).collect())
+            .unwrap_or_default()
     }
 }
 
 fn gather<T: Float>(x: &[T], y: &[T], d: usize, k: usize, idx: &[usize]) -> (Vec<T>, Vec<T>) {
-    let xs = idx.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect();
-    let ys = idx.iter().flat_map(|&i| y[i * k..(i + 1) * k].iter().copied()).collect();
+    let xs = idx
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let ys = idx
+        .iter()
+        .flat_map(|&i| y[i * k..(i + 1) * k].iter().copied())
+        .collect();
     (xs, ys)
 }
 
@@ -120,7 +154,14 @@ impl NetworkObjective {
     /// Builds the objective for model `spec` on inputs `x` (`n × d` row-major) and targets
     /// `y` (`n × k`, one-hot for classification), where `d`, `k` are the model's input and
     /// output widths.
-    pub fn new(spec: &str, x: &[f64], y: &[f64], n: usize, loss: Loss, dtype: Dtype) -> Result<Self, NnError> {
+    pub fn new(
+        spec: &str,
+        x: &[f64],
+        y: &[f64],
+        n: usize,
+        loss: Loss,
+        dtype: Dtype,
+    ) -> Result<Self, NnError> {
         fn net<T: Float>(spec: &str, x: &[f64], y: &[f64]) -> Result<Net<T>, NnError> {
             Ok(Net {
                 model: Model::from_spec(spec)?,
@@ -135,7 +176,16 @@ impl NetworkObjective {
             Dtype::F32 => Inner::F32(net(spec, x, y)?),
             Dtype::F64 => Inner::F64(net(spec, x, y)?),
         };
-        Ok(Self { spec: spec.to_string(), loss, dtype, n, d, k, num_params: probe.num_params(), inner })
+        Ok(Self {
+            spec: spec.to_string(),
+            loss,
+            dtype,
+            n,
+            d,
+            k,
+            num_params: probe.num_params(),
+            inner,
+        })
     }
 
     /// The model spec.
@@ -175,8 +225,19 @@ impl NetworkObjective {
         }
     }
 
-    fn pass(&self, alg: &Algebra, w: &[f64], dirs: &[&[f64]], want: &[usize], rows: Option<&[usize]>) -> Pass64 {
-        assert_eq!(w.len(), self.num_params, "parameter vector has the wrong length");
+    fn pass(
+        &self,
+        alg: &Algebra,
+        w: &[f64],
+        dirs: &[&[f64]],
+        want: &[usize],
+        rows: Option<&[usize]>,
+    ) -> Pass64 {
+        assert_eq!(
+            w.len(),
+            self.num_params,
+            "parameter vector has the wrong length"
+        );
         for d in dirs {
             assert_eq!(d.len(), self.num_params, "direction has the wrong length");
         }
@@ -293,7 +354,12 @@ impl Objective for NetworkObjective {
         d3.iter_mut().for_each(|v| *v *= 2.0);
         let hu = p.grads.pop().expect("three coefficients");
         let grad = p.grads.pop().expect("three coefficients");
-        GradHvpThird { value: p.value, grad, hu, d3 }
+        GradHvpThird {
+            value: p.value,
+            grad,
+            hu,
+            d3,
+        }
     }
 
     fn third_order_pairs(&self, x: &[f64], us: &Block) -> Block {
@@ -331,7 +397,10 @@ impl Objective for NetworkObjective {
     }
 
     fn value_grad_subset(&self, x: &[f64], indices: &[usize], grad: &mut [f64]) -> f64 {
-        assert!(indices.iter().all(|&i| i < self.n), "example index out of range");
+        assert!(
+            indices.iter().all(|&i| i < self.n),
+            "example index out of range"
+        );
         let p = self.pass(&Algebra::primal(), x, &[], &[0], Some(indices));
         grad.copy_from_slice(&p.grads[0]);
         p.value

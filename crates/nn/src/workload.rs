@@ -79,12 +79,18 @@ pub fn mlp_pass_flops(sizes: &[usize], n: usize, alg: &Algebra, want: &[usize]) 
     for l in 0..sizes.len() - 1 {
         let stored = if l == 0 { 1 } else { m };
         let dir_terms = |limit: usize| -> usize {
-            (0..alg.directions()).map(|i| alg.times_dir(i).iter().filter(|(a, _)| *a < limit).count()).sum()
+            (0..alg.directions())
+                .map(|i| alg.times_dir(i).iter().filter(|(a, _)| *a < limit).count())
+                .sum()
         };
         let forward = stored + dir_terms(stored);
-        let weight: usize = want.iter().map(|&w| alg.terms(w).iter().filter(|(a, _)| *a < stored).count()).sum();
+        let weight: usize = want
+            .iter()
+            .map(|&w| alg.terms(w).iter().filter(|(a, _)| *a < stored).count())
+            .sum();
         let input = if l == 0 { 0 } else { m + dir_terms(m) };
-        gemms_per_layer.push((forward + weight + input) as f64 * 2.0 * (n * sizes[l] * sizes[l + 1]) as f64);
+        gemms_per_layer
+            .push((forward + weight + input) as f64 * 2.0 * (n * sizes[l] * sizes[l + 1]) as f64);
     }
     gemms_per_layer.iter().sum()
 }
@@ -112,8 +118,9 @@ impl WorkloadA {
         let t: Vec<f64> = (0..d * k).map(|_| rng.sample(StandardNormal)).collect();
         let mut y = vec![0.0; n * k];
         for r in 0..n {
-            let scores: Vec<f64> =
-                (0..k).map(|j| (0..d).map(|c| x[r * d + c] * t[c * k + j]).sum()).collect();
+            let scores: Vec<f64> = (0..k)
+                .map(|j| (0..d).map(|c| x[r * d + c] * t[c * k + j]).sum())
+                .collect();
             let best = (0..k).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
             y[r * k + best] = 1.0;
         }
@@ -122,11 +129,18 @@ impl WorkloadA {
         let w = objective.init(Init::LeCun, 1);
         let p = w.len();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(123);
-        let mut draw = |len: usize| -> Vec<f64> { (0..len).map(|_| rng.sample(StandardNormal)).collect() };
+        let mut draw =
+            |len: usize| -> Vec<f64> { (0..len).map(|_| rng.sample(StandardNormal)).collect() };
         let u = draw(p);
         let v = draw(p);
         let block3 = Block::from_vec(p, 3, draw(3 * p));
-        Self { objective, w, u, v, block3 }
+        Self {
+            objective,
+            w,
+            u,
+            v,
+            block3,
+        }
     }
 
     /// Runs one operation once (the timed unit).
@@ -167,6 +181,9 @@ mod tests {
         let unit1 = 2.0 * 7.0 * 50.0;
         let unit2 = 2.0 * 7.0 * 10.0;
         assert_eq!(f, (2.0 + 1.0) * unit1 + (3.0 + 2.0 + 3.0) * unit2);
-        assert_eq!(Op::LossGrad.gemm_flops(1), 2.0 * (2.0 * 3072.0 * 256.0) + 3.0 * 2.0 * (256.0 * 256.0 + 256.0 * 4.0));
+        assert_eq!(
+            Op::LossGrad.gemm_flops(1),
+            2.0 * (2.0 * 3072.0 * 256.0) + 3.0 * 2.0 * (256.0 * 256.0 + 256.0 * 4.0)
+        );
     }
 }

@@ -8,7 +8,15 @@ use gdscope_core::linalg::dot;
 use gdscope_core::{Block, Objective};
 use gdscope_nn::{Dtype, Init, Loss};
 
-const ACTS: [&str; 7] = ["identity", "tanh", "relu", "gelu", "gelu-tanh", "softplus", "elu"];
+const ACTS: [&str; 7] = [
+    "identity",
+    "tanh",
+    "relu",
+    "gelu",
+    "gelu-tanh",
+    "softplus",
+    "elu",
+];
 
 fn for_each_case(mut f: impl FnMut(&str, Loss)) {
     for act in ACTS {
@@ -22,12 +30,21 @@ fn for_each_case(mut f: impl FnMut(&str, Loss)) {
 fn gradient_hvp_and_third_order_match_finite_differences_with_eps_squared_error() {
     for_each_case(|spec, loss| {
         let obj = problem(spec, loss, 9, Dtype::F64, 3);
-        let w: Vec<f64> = obj.init(Init::Xavier, 11).iter().zip(randn(obj.dim(), 5)).map(|(a, b)| a + 0.1 * b).collect();
+        let w: Vec<f64> = obj
+            .init(Init::Xavier, 11)
+            .iter()
+            .zip(randn(obj.dim(), 5))
+            .map(|(a, b)| a + 0.1 * b)
+            .collect();
         let u = randn(obj.dim(), 21);
         let v = randn(obj.dim(), 22);
         let what = format!("{spec} {loss:?}");
         // relu and elu have kinks (in f′ and f″ at 0): keep the steps small enough not to cross one.
-        let h = if spec.ends_with(":relu") || spec.ends_with(":elu") { 5e-5 } else { 1e-3 };
+        let h = if spec.ends_with(":relu") || spec.ends_with(":elu") {
+            5e-5
+        } else {
+            1e-3
+        };
 
         let mut g = vec![0.0; obj.dim()];
         let value = obj.value_grad(&w, &mut g);
@@ -60,7 +77,10 @@ fn gradient_hvp_and_third_order_match_finite_differences_with_eps_squared_error(
         assert!((fused.value - value).abs() <= 1e-14 * value.abs());
         assert!(dist(&fused.grad, &g) <= 1e-13 * common_scale(&g));
         assert!(dist(&fused.hu, &hv) <= 1e-13 * common_scale(&hv));
-        assert!(dist(&fused.d3, &hvv) <= 1e-12 * common_scale(&hvv), "{what}: fused d3");
+        assert!(
+            dist(&fused.d3, &hvv) <= 1e-12 * common_scale(&hvv),
+            "{what}: fused d3"
+        );
     });
 }
 
@@ -70,7 +90,10 @@ fn common_scale(v: &[f64]) -> f64 {
 
 #[test]
 fn hvp_matches_dense_hessian_from_gradient_differences_column_by_column() {
-    for (spec, loss) in [("mlp:2-3-2:tanh", Loss::Mse), ("mlp:2-4-3:gelu", Loss::CrossEntropy)] {
+    for (spec, loss) in [
+        ("mlp:2-3-2:tanh", Loss::Mse),
+        ("mlp:2-4-3:gelu", Loss::CrossEntropy),
+    ] {
         let obj = problem(spec, loss, 5, Dtype::F64, 9);
         let w = obj.init(Init::LeCun, 1);
         let p = obj.dim();
@@ -90,7 +113,10 @@ fn hvp_matches_dense_hessian_from_gradient_differences_column_by_column() {
             }
         }
         let scale = h.abs().max();
-        assert!(max_err < 1e-7 * scale.max(1.0), "{spec}: max |H_fd − H| = {max_err:e}");
+        assert!(
+            max_err < 1e-7 * scale.max(1.0),
+            "{spec}: max |H_fd − H| = {max_err:e}"
+        );
     }
 }
 
@@ -106,7 +132,10 @@ fn block_hvp_equals_single_hvps_including_chunked_blocks() {
             let mut hv = vec![0.0; obj.dim()];
             obj.hvp(&w, &v, &mut hv);
             let col: Vec<f64> = block.column(j).iter().copied().collect();
-            assert!(dist(&col, &hv) <= 1e-13 * common_scale(&hv), "k={k} column {j}");
+            assert!(
+                dist(&col, &hv) <= 1e-13 * common_scale(&hv),
+                "k={k} column {j}"
+            );
         }
     }
 }
@@ -116,7 +145,9 @@ fn third_order_pairs_match_pairwise_third_order_joint_and_fallback() {
     let obj = problem("mlp:3-5-2:tanh", Loss::CrossEntropy, 6, Dtype::F64, 4);
     let w = obj.init(Init::He, 5);
     for k in [3usize, 5] {
-        let us = Block::from_fn(obj.dim(), k, |i, j| ((i * 13 + j * 29 + 1) as f64 * 0.71).cos());
+        let us = Block::from_fn(obj.dim(), k, |i, j| {
+            ((i * 13 + j * 29 + 1) as f64 * 0.71).cos()
+        });
         let pairs = obj.third_order_pairs(&w, &us);
         assert_eq!(pairs.ncols(), k * (k + 1) / 2);
         let mut c = 0;
@@ -127,7 +158,10 @@ fn third_order_pairs_match_pairwise_third_order_joint_and_fallback() {
                 let mut t = vec![0.0; obj.dim()];
                 obj.third_order(&w, &ui, &uj, &mut t);
                 let col: Vec<f64> = pairs.column(c).iter().copied().collect();
-                assert!(dist(&col, &t) <= 1e-12 * common_scale(&t), "k={k} pair ({i},{j})");
+                assert!(
+                    dist(&col, &t) <= 1e-12 * common_scale(&t),
+                    "k={k} pair ({i},{j})"
+                );
                 c += 1;
             }
         }
@@ -167,9 +201,17 @@ fn minibatch_gradient_equals_objective_on_the_subset() {
     // The same rows through evaluate(): identical loss.
     let x = randn(10 * 3, 6);
     let y = randn(10 * 2, 7);
-    let xs: Vec<f64> = idx.iter().flat_map(|&i| x[i * 3..i * 3 + 3].to_vec()).collect();
-    let ys: Vec<f64> = idx.iter().flat_map(|&i| y[i * 2..i * 2 + 2].to_vec()).collect();
-    let sub = gdscope_nn::NetworkObjective::new("mlp:3-4-2:softplus", &xs, &ys, 4, Loss::Mse, Dtype::F64).unwrap();
+    let xs: Vec<f64> = idx
+        .iter()
+        .flat_map(|&i| x[i * 3..i * 3 + 3].to_vec())
+        .collect();
+    let ys: Vec<f64> = idx
+        .iter()
+        .flat_map(|&i| y[i * 2..i * 2 + 2].to_vec())
+        .collect();
+    let sub =
+        gdscope_nn::NetworkObjective::new("mlp:3-4-2:softplus", &xs, &ys, 4, Loss::Mse, Dtype::F64)
+            .unwrap();
     let mut gs = vec![0.0; full.dim()];
     let fs = sub.value_grad(&w, &mut gs);
     assert!((f - fs).abs() < 1e-15 * fs.abs());
@@ -181,9 +223,16 @@ fn minibatch_gradient_equals_objective_on_the_subset() {
 
 #[test]
 fn shape_errors_are_reported_not_panics() {
-    let e = gdscope_nn::NetworkObjective::new("mlp:3-2:tanh", &[0.0; 5], &[0.0; 2], 1, Loss::Mse, Dtype::F64)
-        .err()
-        .unwrap();
+    let e = gdscope_nn::NetworkObjective::new(
+        "mlp:3-2:tanh",
+        &[0.0; 5],
+        &[0.0; 2],
+        1,
+        Loss::Mse,
+        Dtype::F64,
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("expected n × d = 1 × 3"), "{e}");
     let obj = problem("mlp:3-2:tanh", Loss::Mse, 2, Dtype::F64, 1);
     let w = obj.init(Init::LeCun, 0);

@@ -42,14 +42,21 @@ fn matches_jax_float64_to_1e_10() {
         let mut g = vec![0.0; obj.dim()];
         let value = obj.value_grad(w, &mut g);
         let want = get(&f, c, "loss")[0];
-        assert!((value - want).abs() <= 1e-12 * want.abs(), "{spec}: loss {value} vs {want}");
+        assert!(
+            (value - want).abs() <= 1e-12 * want.abs(),
+            "{spec}: loss {value} vs {want}"
+        );
         assert!(rel(&g, get(&f, c, "grad")) < 1e-10, "{spec}: grad");
         let mut hu = vec![0.0; obj.dim()];
         obj.hvp(w, u, &mut hu);
         assert!(rel(&hu, get(&f, c, "hvp_u")) < 1e-10, "{spec}: hvp_u");
         let mut t = vec![0.0; obj.dim()];
         obj.third_order(w, u, v, &mut t);
-        assert!(rel(&t, get(&f, c, "d3_uv")) < 1e-10, "{spec}: d3_uv {}", rel(&t, get(&f, c, "d3_uv")));
+        assert!(
+            rel(&t, get(&f, c, "d3_uv")) < 1e-10,
+            "{spec}: d3_uv {}",
+            rel(&t, get(&f, c, "d3_uv"))
+        );
         let fused = obj.grad_hvp_third(w, v);
         assert!(rel(&fused.hu, get(&f, c, "hvp_v")) < 1e-10, "{spec}: hvp_v");
         let mut tuu = vec![0.0; obj.dim()];

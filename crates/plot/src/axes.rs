@@ -306,7 +306,7 @@ mod tests {
             f.emptiest_corner([(&rising[..], &falling[..])]),
             Corner::UpperRight
         );
-        let top = vec![9.0; 11];
+        let top = [9.0; 11];
         assert_eq!(
             f.emptiest_corner([(&rising[..], &top[..])]),
             Corner::LowerRight

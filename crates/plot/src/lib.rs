@@ -15,6 +15,7 @@ mod categories;
 mod contour;
 mod font;
 mod line;
+mod log_axis;
 pub mod marching;
 mod raster;
 mod render;

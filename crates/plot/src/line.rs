@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::axes::{Axis, Corner, Frame};
 use crate::font::FAMILY;
+use crate::log_axis::LogAxis;
 use crate::render::de;
 use crate::style::{palette, reference, tick};
 use crate::{LinePlot, RefLine, Series, SeriesKind};
@@ -27,11 +28,21 @@ pub(crate) fn draw<DB: DrawingBackend>(
         y: Axis::fit(ys.chain(plot.hlines.iter().map(|r| r.value)), plot.log_y),
     };
     let (xr, yr) = (frame.x.lo..frame.x.hi, frame.y.lo..frame.y.hi);
+    let (xl, yl) = (
+        LogAxis {
+            lo: frame.x.lo,
+            hi: frame.x.hi,
+        },
+        LogAxis {
+            lo: frame.y.lo,
+            hi: frame.y.hi,
+        },
+    );
     match (plot.log_x, plot.log_y) {
         (false, false) => chart(area, plot, &frame, xr, yr),
-        (true, false) => chart(area, plot, &frame, xr.log_scale(), yr),
-        (false, true) => chart(area, plot, &frame, xr, yr.log_scale()),
-        (true, true) => chart(area, plot, &frame, xr.log_scale(), yr.log_scale()),
+        (true, false) => chart(area, plot, &frame, xl, yr),
+        (false, true) => chart(area, plot, &frame, xr, yl),
+        (true, true) => chart(area, plot, &frame, xl, yl),
     }
 }
 

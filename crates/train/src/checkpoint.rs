@@ -32,18 +32,20 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Encodes the checkpoint (see the module docs).
     pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
-        let body = postcard::to_stdvec(&(self.config.to_toml()?, &self.state)).context("cannot encode the checkpoint")?;
+        let body = postcard::to_stdvec(&(self.config.to_toml()?, &self.state))
+            .context("cannot encode the checkpoint")?;
         Ok([MAGIC.as_slice(), &body].concat())
     }
 
     /// Decodes bytes written by [`to_bytes`](Self::to_bytes).
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
-        let body = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .context("not a gdscope checkpoint (wrong magic bytes; written by another program or version?)")?;
+        let body = bytes.strip_prefix(MAGIC.as_slice()).context(
+            "not a gdscope checkpoint (wrong magic bytes; written by another program or version?)",
+        )?;
         let (config_text, state): (String, TrainState) =
             postcard::from_bytes(body).context("the checkpoint is truncated or corrupt")?;
-        let config = TrainConfig::from_toml(&config_text, &[]).context("the checkpoint's config is invalid")?;
+        let config = TrainConfig::from_toml(&config_text, &[])
+            .context("the checkpoint's config is invalid")?;
         Ok(Self { config, state })
     }
 
@@ -58,7 +60,11 @@ impl Checkpoint {
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(CHECKPOINT_FILE);
         let bytes = std::fs::read(&path).with_context(|| {
-            format!("cannot read {} (is {} a gdscope train run directory?)", path.display(), dir.display())
+            format!(
+                "cannot read {} (is {} a gdscope train run directory?)",
+                path.display(),
+                dir.display()
+            )
         })?;
         Self::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))
     }

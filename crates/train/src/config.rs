@@ -107,7 +107,10 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { spec: "mlp:20-256-256-4:gelu-tanh".into(), init: InitName::Lecun }
+        Self {
+            spec: "mlp:20-256-256-4:gelu-tanh".into(),
+            init: InitName::Lecun,
+        }
     }
 }
 
@@ -127,7 +130,11 @@ pub struct StopConfig {
 
 impl Default for StopConfig {
     fn default() -> Self {
-        Self { loss_below: None, accuracy_above: None, divergence_factor: 1e4 }
+        Self {
+            loss_below: None,
+            accuracy_above: None,
+            divergence_factor: 1e4,
+        }
     }
 }
 
@@ -214,14 +221,16 @@ impl TrainConfig {
     /// Parses a TOML document, applies `overrides` (`path.to.field=value`, value in TOML
     /// syntax, bare words taken as strings) and validates the result.
     pub fn from_toml(text: &str, overrides: &[String]) -> anyhow::Result<Self> {
-        let mut table: toml::Table = toml::from_str(text).context("the config is not valid TOML")?;
-        let defaults = toml::Table::try_from(Self::default()).context("cannot serialize the default config")?;
+        let mut table: toml::Table =
+            toml::from_str(text).context("the config is not valid TOML")?;
+        let defaults = toml::Table::try_from(Self::default())
+            .context("cannot serialize the default config")?;
         for o in overrides {
             apply_override(&mut table, &defaults, o)?;
         }
-        let config: Self = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            anyhow::anyhow!("invalid config: {}", e.message())
-        })?;
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid config: {}", e.message()))?;
         config.validate()?;
         Ok(config)
     }
@@ -230,7 +239,8 @@ impl TrainConfig {
     pub fn load(path: &std::path::Path, overrides: &[String]) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Self::from_toml(&text, overrides).with_context(|| format!("in config file {}", path.display()))
+        Self::from_toml(&text, overrides)
+            .with_context(|| format!("in config file {}", path.display()))
     }
 
     /// The resolved configuration as TOML, every default written out.
@@ -252,7 +262,11 @@ impl TrainConfig {
                 t.max_k,
                 t.top_k
             );
-            anyhow::ensure!(t.tol > 0.0 && t.tol < 1.0, "tracking.tol must lie in (0, 1), got {}", t.tol);
+            anyhow::ensure!(
+                t.tol > 0.0 && t.tol < 1.0,
+                "tracking.tol must lie in (0, 1), got {}",
+                t.tol
+            );
             anyhow::ensure!(t.max_iters >= 1, "tracking.max_iters must be at least 1");
         }
         anyhow::ensure!(
@@ -261,7 +275,10 @@ impl TrainConfig {
             t.adaptive_fraction
         );
         if t.trace_every > 0 {
-            anyhow::ensure!(t.trace_probes >= 2, "tracking.trace_probes must be at least 2 (for a standard error)");
+            anyhow::ensure!(
+                t.trace_probes >= 2,
+                "tracking.trace_probes must be at least 2 (for a standard error)"
+            );
         }
         anyhow::ensure!(
             self.stop.divergence_factor > 1.0,
@@ -269,7 +286,10 @@ impl TrainConfig {
             self.stop.divergence_factor
         );
         if let Some(a) = self.stop.accuracy_above {
-            anyhow::ensure!((0.0..=1.0).contains(&a), "stop.accuracy_above must lie in [0, 1], got {a}");
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&a),
+                "stop.accuracy_above must lie in [0, 1], got {a}"
+            );
         }
         Ok(())
     }
@@ -282,7 +302,11 @@ impl TrainConfig {
 /// A section the file does not have is first copied from `defaults` (so
 /// `--set optimizer.lr=0.04` on a file without `[optimizer]` changes the default optimizer's
 /// rate), except when the override sets the section's `kind`, which starts it afresh.
-pub fn apply_override(table: &mut toml::Table, defaults: &toml::Table, assignment: &str) -> anyhow::Result<()> {
+pub fn apply_override(
+    table: &mut toml::Table,
+    defaults: &toml::Table,
+    assignment: &str,
+) -> anyhow::Result<()> {
     let Some((path, raw)) = assignment.split_once('=') else {
         bail!("override `{assignment}` must have the form path.to.field=value (e.g. optimizer.lr=0.04)");
     };
@@ -295,13 +319,17 @@ pub fn apply_override(table: &mut toml::Table, defaults: &toml::Table, assignmen
     let mut node = table;
     let mut default_node = Some(defaults);
     for (i, key) in parents.iter().enumerate() {
-        default_node = default_node.and_then(|d| d.get(*key)).and_then(toml::Value::as_table);
+        default_node = default_node
+            .and_then(|d| d.get(*key))
+            .and_then(toml::Value::as_table);
         let fresh_variant = i + 1 == parents.len() && *last == "kind";
         let seed = match default_node {
             Some(d) if !fresh_variant => d.clone(),
             _ => toml::Table::new(),
         };
-        let entry = node.entry(key.to_string()).or_insert_with(|| toml::Value::Table(seed));
+        let entry = node
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(seed));
         node = match entry {
             toml::Value::Table(t) => t,
             _ => bail!(
@@ -318,7 +346,9 @@ pub fn apply_override(table: &mut toml::Table, defaults: &toml::Table, assignmen
 fn parse_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -333,7 +363,17 @@ mod tests {
         assert_eq!(c, TrainConfig::default());
         assert_eq!(c.optimizer, OptimizerConfig::gd(0.08));
         let text = c.to_toml().unwrap();
-        for needle in ["steps = 3000", "spec = \"mlp:20-256-256-4:gelu-tanh\"", "kind = \"synthetic-linear\"", "dtype = \"f32\"", "[tracking]", "every = 20", "divergence_factor", "[optimizer]", "kind = \"gd\""] {
+        for needle in [
+            "steps = 3000",
+            "spec = \"mlp:20-256-256-4:gelu-tanh\"",
+            "kind = \"synthetic-linear\"",
+            "dtype = \"f32\"",
+            "[tracking]",
+            "every = 20",
+            "divergence_factor",
+            "[optimizer]",
+            "kind = \"gd\"",
+        ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         assert_eq!(TrainConfig::from_toml(&text, &[]).unwrap(), c);
@@ -354,20 +394,58 @@ mod tests {
         let base = "steps = 10\n[optimizer]\nkind = \"gd\"\nlr = 0.1\n";
         let c = TrainConfig::from_toml(
             base,
-            &["optimizer.lr=0.04".into(), "steps=500".into(), "tracking.flow=true".into()],
+            &[
+                "optimizer.lr=0.04".into(),
+                "steps=500".into(),
+                "tracking.flow=true".into(),
+            ],
         )
         .unwrap();
-        assert_eq!((c.optimizer.lr(), c.steps, c.tracking.flow), (0.04, 500, true));
-        let c = TrainConfig::from_toml(base, &["optimizer.kind=polyak".into(), "schedule.kind=step".into(),
-            "schedule.every=5".into(), "schedule.gamma=0.5".into()]).unwrap();
+        assert_eq!(
+            (c.optimizer.lr(), c.steps, c.tracking.flow),
+            (0.04, 500, true)
+        );
+        let c = TrainConfig::from_toml(
+            base,
+            &[
+                "optimizer.kind=polyak".into(),
+                "schedule.kind=step".into(),
+                "schedule.every=5".into(),
+                "schedule.gamma=0.5".into(),
+            ],
+        )
+        .unwrap();
         assert_eq!(c.optimizer, OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 });
-        assert_eq!(c.schedule, LrSchedule::Step { every: 5, gamma: 0.5 });
+        assert_eq!(
+            c.schedule,
+            LrSchedule::Step {
+                every: 5,
+                gamma: 0.5
+            }
+        );
         // Sections missing from the file start from the defaults…
-        let c = TrainConfig::from_toml("", &["optimizer.lr=0.04".into(), "tracking.top_k=3".into()]).unwrap();
-        assert_eq!((c.optimizer.clone(), c.tracking.top_k, c.tracking.every), (OptimizerConfig::gd(0.04), 3, 20));
+        let c =
+            TrainConfig::from_toml("", &["optimizer.lr=0.04".into(), "tracking.top_k=3".into()])
+                .unwrap();
+        assert_eq!(
+            (c.optimizer.clone(), c.tracking.top_k, c.tracking.every),
+            (OptimizerConfig::gd(0.04), 3, 20)
+        );
         // …unless the override picks the variant.
-        let c = TrainConfig::from_toml("", &["optimizer.kind=adam".into(), "optimizer.lr=0.001".into()]).unwrap();
-        assert_eq!(c.optimizer, OptimizerConfig::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+        let c = TrainConfig::from_toml(
+            "",
+            &["optimizer.kind=adam".into(), "optimizer.lr=0.001".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            c.optimizer,
+            OptimizerConfig::Adam {
+                lr: 0.001,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8
+            }
+        );
     }
 
     #[test]

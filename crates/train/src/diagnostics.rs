@@ -51,7 +51,11 @@ impl Projection {
 
     /// `⟨w − w_{t0}, u_{t0}⟩`.
     pub fn value(&self, w: &[f64]) -> f64 {
-        w.iter().zip(&self.origin).zip(&self.direction).map(|((w, o), u)| (w - o) * u).sum()
+        w.iter()
+            .zip(&self.origin)
+            .zip(&self.direction)
+            .map(|((w, o), u)| (w - o) * u)
+            .sum()
     }
 }
 
@@ -84,7 +88,11 @@ mod tests {
                 }
                 last = (cos.observe(&update), p);
             }
-            assert!((last.0.unwrap() - limit).abs() < 1e-6, "lr {lr}: {:?}", last.0);
+            assert!(
+                (last.0.unwrap() - limit).abs() < 1e-6,
+                "lr {lr}: {:?}",
+                last.0
+            );
         }
     }
 

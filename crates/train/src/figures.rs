@@ -28,11 +28,18 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
         x_label: "step".into(),
         y_label: "loss".into(),
         log_y: true,
-        series: vec![line("loss (step batch)", column(|r| r.loss), SeriesKind::Line)],
+        series: vec![line(
+            "loss (step batch)",
+            column(|r| r.loss),
+            SeriesKind::Line,
+        )],
         ..LinePlot::default()
     };
     for (label, f) in [
-        ("train loss (full batch)", (|r: &Row| r.train_loss) as fn(&Row) -> f64),
+        (
+            "train loss (full batch)",
+            (|r: &Row| r.train_loss) as fn(&Row) -> f64,
+        ),
         ("test loss", |r| r.test_loss),
         ("gradient flow", |r| r.flow_loss),
     ] {
@@ -52,8 +59,14 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
             ..LinePlot::default()
         };
         for i in 0..k {
-            let y = metrics.rows.iter().map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN)).collect();
-            sharp.series.push(line(&format!("λ{}", i + 1), y, SeriesKind::Points));
+            let y = metrics
+                .rows
+                .iter()
+                .map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN))
+                .collect();
+            sharp
+                .series
+                .push(line(&format!("λ{}", i + 1), y, SeriesKind::Points));
         }
         add_threshold(&mut sharp, metrics, &steps);
         out.push(("sharpness", sharp.into()));
@@ -68,7 +81,10 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
                 x_label: "step".into(),
                 y_label: "cos(Δw_t, Δw_{t-1})".into(),
                 series: vec![line("", cos, SeriesKind::Line)],
-                hlines: vec![RefLine { value: 0.0, label: String::new() }],
+                hlines: vec![RefLine {
+                    value: 0.0,
+                    label: String::new(),
+                }],
                 ..LinePlot::default()
             }
             .into(),
@@ -110,7 +126,10 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
     let thr: Vec<f64> = metrics.rows.iter().map(|r| r.threshold).collect();
     match thr.first() {
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
-            plot.hlines.push(RefLine { value: t0, label: format!("threshold {t0:.4}") });
+            plot.hlines.push(RefLine {
+                value: t0,
+                label: format!("threshold {t0:.4}"),
+            });
         }
         Some(_) => plot.series.push(Series {
             label: "threshold".into(),
@@ -127,7 +146,11 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
 pub fn training_figures(metrics: &Metrics, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for (stem, figure) in training_plots(metrics) {
-        files.extend(gdscope_plot::save(&figure, &dir.join(stem), &[Format::Png, Format::Svg])?);
+        files.extend(gdscope_plot::save(
+            &figure,
+            &dir.join(stem),
+            &[Format::Png, Format::Svg],
+        )?);
     }
     Ok(files)
 }

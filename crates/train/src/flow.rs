@@ -47,7 +47,13 @@ impl GradientFlow {
         let mut power: Vec<f64> = (0..w0.len()).map(|_| rng.random::<f64>() - 0.5).collect();
         let n = norm(&power);
         power.iter_mut().for_each(|x| *x /= n);
-        Ok(Self { w: w0.to_vec(), power, radius: 0.0, rate, evaluations: 0 })
+        Ok(Self {
+            w: w0.to_vec(),
+            power,
+            radius: 0.0,
+            rate,
+            evaluations: 0,
+        })
     }
 
     /// Current flow weights `w_flow(t)`.
@@ -77,7 +83,10 @@ impl GradientFlow {
             if !(estimate > 0.0 && estimate.is_finite()) {
                 break;
             }
-            self.power.iter_mut().zip(&hv).for_each(|(p, h)| *p = h / estimate);
+            self.power
+                .iter_mut()
+                .zip(&hv)
+                .for_each(|(p, h)| *p = h / estimate);
         }
         self.radius = RADIUS_SAFETY * estimate;
         self.radius
@@ -99,7 +108,8 @@ impl GradientFlow {
         let m = self.substeps(lr);
         let h = 1.0 / m as f64;
         let n = self.w.len();
-        let (mut k1, mut k2, mut k3, mut k4) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (mut k1, mut k2, mut k3, mut k4) =
+            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut probe = vec![0.0; n];
         for _ in 0..m {
             // k = −η ∇L(probe); the −η factor is applied when combining.
@@ -182,7 +192,10 @@ mod tests {
         let mut flow = GradientFlow::new(&[1.0, 1.0, 1.0], 0.5, 1).unwrap();
         let r = flow.refresh_radius(&q, 200);
         assert!((r / RADIUS_SAFETY - 7.0).abs() < 1e-9, "{r}");
-        assert_eq!(flow.substeps(1.0), (7.0 * RADIUS_SAFETY / 0.5_f64).ceil() as usize);
+        assert_eq!(
+            flow.substeps(1.0),
+            (7.0 * RADIUS_SAFETY / 0.5_f64).ceil() as usize
+        );
         assert!(GradientFlow::new(&[0.0], 3.0, 0).is_err());
     }
 }

@@ -4,18 +4,18 @@
 //! [`gdscope_core::Objective`] with curvature tracking, dynamics diagnostics
 //! (docs/theory.md §2–3), a gradient-flow baseline (§5–6), checkpoint/resume and figures.
 
+pub mod checkpoint;
+pub mod config;
 pub mod diagnostics;
 pub mod figures;
 pub mod flow;
-pub mod sampler;
-pub mod schedule;
-pub mod summary;
-pub mod checkpoint;
-pub mod config;
 pub mod metrics;
 pub mod network;
 pub mod reproduce;
 pub mod run;
+pub mod sampler;
+pub mod schedule;
+pub mod summary;
 pub mod tracking;
 pub mod trainer;
 

@@ -91,13 +91,18 @@ pub struct Metrics {
 impl Metrics {
     /// Largest number of eigenvalues measured at any step (number of `eig_i` columns).
     pub fn max_k(&self) -> usize {
-        self.rows.iter().map(|r| r.eigenvalues.len()).max().unwrap_or(0)
+        self.rows
+            .iter()
+            .map(|r| r.eigenvalues.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Named `f64` columns in a fixed order: `step` first (as a float-free integer column in
     /// the table writer), then the scalar fields, `sharpness`, and `eig_1 … eig_K`.
     pub fn float_columns(&self) -> Vec<(String, Vec<f64>)> {
-        let col = |name: &str, f: fn(&Row) -> f64| (name.to_string(), self.rows.iter().map(f).collect());
+        let col =
+            |name: &str, f: fn(&Row) -> f64| (name.to_string(), self.rows.iter().map(f).collect());
         let mut cols = vec![
             col("loss", |r| r.loss),
             col("sharpness", Row::sharpness),
@@ -119,7 +124,11 @@ impl Metrics {
             col("flow_loss", |r| r.flow_loss),
         ];
         for i in 0..self.max_k() {
-            let values = self.rows.iter().map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN)).collect();
+            let values = self
+                .rows
+                .iter()
+                .map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN))
+                .collect();
             cols.push((format!("eig_{}", i + 1), values));
         }
         cols
@@ -127,6 +136,9 @@ impl Metrics {
 
     /// The step column.
     pub fn steps(&self) -> Vec<i64> {
-        self.rows.iter().map(|r| i64::try_from(r.step).unwrap_or(i64::MAX)).collect()
+        self.rows
+            .iter()
+            .map(|r| i64::try_from(r.step).unwrap_or(i64::MAX))
+            .collect()
     }
 }

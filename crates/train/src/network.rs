@@ -20,7 +20,8 @@ pub struct NetworkProblem {
 impl NetworkProblem {
     /// Loads `config.data` and builds `config.model` with `config.loss` and `config.dtype`.
     pub fn build(config: &TrainConfig) -> anyhow::Result<Self> {
-        let split = gdscope_data::load(&config.data).context("cannot load the data set of [data]")?;
+        let split =
+            gdscope_data::load(&config.data).context("cannot load the data set of [data]")?;
         let train = split.train;
         let loss = match config.loss {
             LossName::Mse => Loss::Mse,
@@ -34,9 +35,20 @@ impl NetworkProblem {
             config.loss == LossName::Mse || train.is_classification(),
             "loss = \"ce\" needs class labels, but data kind gives regression targets; use loss = \"mse\""
         );
-        let objective = NetworkObjective::new(&config.model.spec, &train.x, &train.y, train.n, loss, dtype)
-            .map_err(|e| anyhow::anyhow!("model `{}` on data `{}`: {e}", config.model.spec, train.name))?;
-        Ok(Self { objective, classification: train.is_classification(), test: split.test })
+        let objective =
+            NetworkObjective::new(&config.model.spec, &train.x, &train.y, train.n, loss, dtype)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "model `{}` on data `{}`: {e}",
+                        config.model.spec,
+                        train.name
+                    )
+                })?;
+        Ok(Self {
+            objective,
+            classification: train.is_classification(),
+            test: split.test,
+        })
     }
 
     /// Seeded initial weights.
@@ -51,14 +63,20 @@ impl NetworkProblem {
 
     /// The problem as the trainer sees it.
     pub fn problem(&self) -> Problem<'_> {
-        Problem { objective: &self.objective, evaluator: Some(self) }
+        Problem {
+            objective: &self.objective,
+            evaluator: Some(self),
+        }
     }
 }
 
 impl Evaluator for NetworkProblem {
     fn evaluate(&self, w: &[f64]) -> Evaluation {
         use gdscope_core::Objective;
-        let test = self.test.as_ref().and_then(|t| self.objective.evaluate(w, &t.x, &t.y).ok());
+        let test = self
+            .test
+            .as_ref()
+            .and_then(|t| self.objective.evaluate(w, &t.x, &t.y).ok());
         Evaluation {
             train_loss: self.objective.value(w),
             train_accuracy: self.classification.then(|| self.objective.accuracy(w)),

@@ -20,20 +20,23 @@ use crate::run::{self, RunReport};
 /// Acceptance band of the median `sharpness / threshold` after the crossing.
 pub const EOS_BAND: (f64, f64) = (0.95, 1.10);
 
-/// The EoS demo config; `quick` shrinks it to a CI-speed smoke run (200 examples, a
-/// 20-32-32-4 MLP in f64, η = 0.5, 400 steps, sharpness every 10 steps) that shows the same
-/// crossing and hovering.
+/// The EoS demo config; `quick` shrinks it to a CI-speed smoke run that shows the same
+/// progressive sharpening, crossing and hovering: 50 examples in 5 dimensions, 3 classes, MLP
+/// 5-16-16-3 gelu-tanh in f64, η = 0.35 (2/η ≈ 5.7 against an initial sharpness ≈ 3.5),
+/// 300 steps, sharpness every 10 steps.
 pub fn eos_config(quick: bool) -> anyhow::Result<TrainConfig> {
     let base = include_str!("../../../examples/eos.toml");
     if !quick {
         return TrainConfig::from_toml(base, &[]);
     }
     let quick: Vec<String> = [
-        "steps=400",
+        "steps=300",
         "dtype=\"f64\"",
-        "model.spec=\"mlp:20-32-32-4:gelu-tanh\"",
-        "data.n=200",
-        "optimizer.lr=0.5",
+        "model.spec=\"mlp:5-16-16-3:gelu-tanh\"",
+        "data.n=50",
+        "data.d=5",
+        "data.k=3",
+        "optimizer.lr=0.35",
         "tracking.every=10",
         "tracking.eval_every=10",
         "checkpoint.every=0",
@@ -53,11 +56,17 @@ pub struct EosVerdict {
 }
 
 /// Runs the EoS demo into `out`; rewrites `summary.json` with the verdict added.
-pub fn reproduce_eos(out: &Path, quick: bool, overwrite: bool, progress: bool) -> anyhow::Result<(RunReport, EosVerdict)> {
+pub fn reproduce_eos(
+    out: &Path,
+    quick: bool,
+    overwrite: bool,
+    progress: bool,
+) -> anyhow::Result<(RunReport, EosVerdict)> {
     let report = run::start(eos_config(quick)?, out, overwrite, progress)?;
     let e = &report.summary.edge;
     let reproduced = e.first_crossing_step.is_some()
-        && e.median_ratio.is_some_and(|m| (EOS_BAND.0..=EOS_BAND.1).contains(&m));
+        && e.median_ratio
+            .is_some_and(|m| (EOS_BAND.0..=EOS_BAND.1).contains(&m));
     let verdict = EosVerdict {
         reproduced,
         criterion: format!(
@@ -72,22 +81,44 @@ pub fn reproduce_eos(out: &Path, quick: bool, overwrite: bool, progress: bool) -
 }
 
 /// The three optimizers of paper Figure 3: (name, config).
-pub fn fig3_configs(cifar10: Option<&Path>, quick: bool) -> anyhow::Result<Vec<(&'static str, TrainConfig)>> {
+pub fn fig3_configs(
+    cifar10: Option<&Path>,
+    quick: bool,
+) -> anyhow::Result<Vec<(&'static str, TrainConfig)>> {
     let files = [
         ("gd", include_str!("../../../examples/paper-fig3-gd.toml")),
-        ("sgd-momentum", include_str!("../../../examples/paper-fig3-momentum.toml")),
-        ("adam", include_str!("../../../examples/paper-fig3-adam.toml")),
+        (
+            "sgd-momentum",
+            include_str!("../../../examples/paper-fig3-momentum.toml"),
+        ),
+        (
+            "adam",
+            include_str!("../../../examples/paper-fig3-adam.toml"),
+        ),
     ];
     let mut overrides: Vec<String> = Vec::new();
     if quick {
-        overrides.extend(["steps=60", "data.n=128", "data.test_n=64", "tracking.eval_every=20"].map(String::from));
+        overrides.extend(
+            [
+                "steps=60",
+                "data.n=128",
+                "data.test_n=64",
+                "tracking.eval_every=20",
+            ]
+            .map(String::from),
+        );
     }
     files
         .into_iter()
         .map(|(name, text)| {
             let mut c = TrainConfig::from_toml(text, &overrides)?;
             if let Some(path) = cifar10 {
-                c.data = DataSpec::Cifar10 { path: path.to_path_buf(), n: 1000, classes: 4, test: true };
+                c.data = DataSpec::Cifar10 {
+                    path: path.to_path_buf(),
+                    n: 1000,
+                    classes: 4,
+                    test: true,
+                };
                 c.model.spec = "cnn:3x32x32-4:relu:width=8".into();
             }
             Ok((name, c))
@@ -131,8 +162,14 @@ pub fn reproduce_fig3(
             title: format!("{name}: cosine of consecutive updates"),
             x_label: "step".into(),
             y_label: "cos(Δw_t, Δw_{t-1})".into(),
-            series: vec![series("", metrics.rows.iter().map(|r| r.update_cosine).collect())],
-            hlines: vec![RefLine { value: 1.0, label: String::new() }],
+            series: vec![series(
+                "",
+                metrics.rows.iter().map(|r| r.update_cosine).collect(),
+            )],
+            hlines: vec![RefLine {
+                value: 1.0,
+                label: String::new(),
+            }],
             ..LinePlot::default()
         }));
         reports.push((name, report));
@@ -142,6 +179,10 @@ pub fn reproduce_fig3(
         .map(|(name, r)| serde_json::json!({ "optimizer": name, "dir": r.dir, "summary": r.summary }))
         .collect();
     run_dir.write_json("summary.json", &summary)?;
-    let files = gdscope_plot::save(&Figure::Grid { cols: 2, panels }, &out.join("fig3"), &[Format::Png, Format::Svg])?;
+    let files = gdscope_plot::save(
+        &Figure::Grid { cols: 2, panels },
+        &out.join("fig3"),
+        &[Format::Png, Format::Svg],
+    )?;
     Ok((reports, files))
 }

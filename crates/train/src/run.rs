@@ -32,7 +32,12 @@ pub struct RunReport {
 }
 
 /// Starts a new run of `config` in `dir`, which must not hold another run unless `overwrite`.
-pub fn start(config: TrainConfig, dir: &Path, overwrite: bool, progress: bool) -> anyhow::Result<RunReport> {
+pub fn start(
+    config: TrainConfig,
+    dir: &Path,
+    overwrite: bool,
+    progress: bool,
+) -> anyhow::Result<RunReport> {
     let run_dir = RunDir::create(dir, overwrite)?;
     run_dir.write_bytes("config.toml", config.to_toml()?.as_bytes())?;
     let net = NetworkProblem::build(&config)?;
@@ -63,16 +68,27 @@ pub fn resume(dir: &Path, steps: Option<u64>, progress: bool) -> anyhow::Result<
 }
 
 fn progress_bar(total: u64, done: u64, enabled: bool) -> ProgressBar {
-    let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let target = if enabled {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_position(done);
     bar
 }
 
-fn drive(dir: &Path, run_dir: &RunDir, mut trainer: Trainer, net: &NetworkProblem, progress: bool) -> anyhow::Result<RunReport> {
+fn drive(
+    dir: &Path,
+    run_dir: &RunDir,
+    mut trainer: Trainer,
+    net: &NetworkProblem,
+    progress: bool,
+) -> anyhow::Result<RunReport> {
     let clock = Instant::now();
     let every = trainer.config().checkpoint.every;
     let bar = progress_bar(trainer.config().steps, trainer.state().step, progress);
@@ -81,7 +97,10 @@ fn drive(dir: &Path, run_dir: &RunDir, mut trainer: Trainer, net: &NetworkProble
         if row.sharpness().is_finite() {
             sharpness = row.sharpness();
         }
-        bar.set_message(format!("loss {:.4e}  sharpness {sharpness:.3} (threshold {:.3})", row.loss, row.threshold));
+        bar.set_message(format!(
+            "loss {:.4e}  sharpness {sharpness:.3} (threshold {:.3})",
+            row.loss, row.threshold
+        ));
         bar.inc(1);
         let done = trainer.state().step;
         if every > 0 && done % every == 0 && !trainer.state().status.is_finished() {
@@ -91,7 +110,10 @@ fn drive(dir: &Path, run_dir: &RunDir, mut trainer: Trainer, net: &NetworkProble
     bar.finish_and_clear();
     checkpoint(dir, run_dir, &trainer)?;
     let state = trainer.state();
-    let mut files = vec![run_dir.file("metrics.parquet"), run_dir.file("checkpoint.bin")];
+    let mut files = vec![
+        run_dir.file("metrics.parquet"),
+        run_dir.file("checkpoint.bin"),
+    ];
     let weights = run_dir.file("weights.npy");
     gdscope_io::npy::write_npy(&weights, &[state.weights.len()], &state.weights)?;
     files.push(weights);
@@ -101,12 +123,20 @@ fn drive(dir: &Path, run_dir: &RunDir, mut trainer: Trainer, net: &NetworkProble
     let summary = Summary::new(&state.metrics, state.status.clone(), hvps, timings);
     files.push(run_dir.write_json("summary.json", &summary)?);
     files.extend(figures::training_figures(&state.metrics, dir)?);
-    Ok(RunReport { dir: dir.to_path_buf(), summary, files, metrics: state.metrics.clone() })
+    Ok(RunReport {
+        dir: dir.to_path_buf(),
+        summary,
+        files,
+        metrics: state.metrics.clone(),
+    })
 }
 
 /// Writes the checkpoint and rewrites `metrics.parquet`, both atomically.
 fn checkpoint(dir: &Path, run_dir: &RunDir, trainer: &Trainer) -> anyhow::Result<()> {
-    let ckpt = Checkpoint { config: trainer.config().clone(), state: trainer.state().clone() };
+    let ckpt = Checkpoint {
+        config: trainer.config().clone(),
+        state: trainer.state().clone(),
+    };
     ckpt.save(dir)?;
     run_dir.write_metrics("metrics", &metrics_table(&trainer.state().metrics)?, false)?;
     Ok(())
@@ -117,7 +147,9 @@ pub fn metrics_table(metrics: &Metrics) -> anyhow::Result<Table> {
     let mut table = Table::new();
     table.push_i64("step", metrics.steps())?;
     for (name, values) in metrics.float_columns() {
-        table.push_f64(&name, values).with_context(|| format!("metrics column {name}"))?;
+        table
+            .push_f64(&name, values)
+            .with_context(|| format!("metrics column {name}"))?;
     }
     Ok(table)
 }

@@ -64,17 +64,27 @@ impl LrSchedule {
 
     /// The factor multiplying the base rate at step `t` (0-based) of a `total`-step run.
     pub fn factor(&self, t: u64, total: u64) -> f64 {
-        let warm = |w: u64| if w == 0 { 1.0 } else { ((t + 1) as f64 / w as f64).min(1.0) };
+        let warm = |w: u64| {
+            if w == 0 {
+                1.0
+            } else {
+                ((t + 1) as f64 / w as f64).min(1.0)
+            }
+        };
         match *self {
             LrSchedule::Constant => 1.0,
             LrSchedule::Warmup { warmup_steps } => warm(warmup_steps),
-            LrSchedule::Cosine { warmup_steps, final_factor } => {
+            LrSchedule::Cosine {
+                warmup_steps,
+                final_factor,
+            } => {
                 if t < warmup_steps {
                     return warm(warmup_steps);
                 }
                 let span = total.saturating_sub(warmup_steps).max(1) as f64;
                 let progress = ((t - warmup_steps) as f64 / span).min(1.0);
-                final_factor + (1.0 - final_factor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+                final_factor
+                    + (1.0 - final_factor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
             LrSchedule::Step { every, gamma } => {
                 let k = i32::try_from(t / every.max(1)).unwrap_or(i32::MAX);
@@ -93,20 +103,42 @@ mod tests {
     fn closed_forms() {
         assert_eq!(LrSchedule::Constant.factor(17, 100), 1.0);
         let w = LrSchedule::Warmup { warmup_steps: 4 };
-        assert_eq!([0, 1, 3, 10].map(|t| w.factor(t, 100)), [0.25, 0.5, 1.0, 1.0]);
-        let c = LrSchedule::Cosine { warmup_steps: 0, final_factor: 0.1 };
+        assert_eq!(
+            [0, 1, 3, 10].map(|t| w.factor(t, 100)),
+            [0.25, 0.5, 1.0, 1.0]
+        );
+        let c = LrSchedule::Cosine {
+            warmup_steps: 0,
+            final_factor: 0.1,
+        };
         assert!((c.factor(0, 100) - 1.0).abs() < 1e-15);
         assert!((c.factor(50, 100) - 0.55).abs() < 1e-12);
         assert!((c.factor(100, 100) - 0.1).abs() < 1e-15);
-        let s = LrSchedule::Step { every: 10, gamma: 0.5 };
-        assert_eq!([0, 9, 10, 25].map(|t| s.factor(t, 100)), [1.0, 1.0, 0.5, 0.25]);
+        let s = LrSchedule::Step {
+            every: 10,
+            gamma: 0.5,
+        };
+        assert_eq!(
+            [0, 9, 10, 25].map(|t| s.factor(t, 100)),
+            [1.0, 1.0, 0.5, 0.25]
+        );
     }
 
     #[test]
     fn validation_names_the_field() {
-        let err = LrSchedule::Step { every: 0, gamma: 0.5 }.validate().unwrap_err();
+        let err = LrSchedule::Step {
+            every: 0,
+            gamma: 0.5,
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.to_string().contains("schedule.every"));
-        let err = LrSchedule::Cosine { warmup_steps: 0, final_factor: 2.0 }.validate().unwrap_err();
+        let err = LrSchedule::Cosine {
+            warmup_steps: 0,
+            final_factor: 2.0,
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.to_string().contains("final_factor"));
     }
 

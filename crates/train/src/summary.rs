@@ -33,9 +33,16 @@ impl EdgeSummary {
             .filter(|r| r.sharpness().is_finite() && r.threshold.is_finite() && r.threshold > 0.0)
             .map(|r| (r.step, r.sharpness() / r.threshold))
             .collect();
-        let first = measured.iter().find(|(_, ratio)| *ratio >= CROSSING_FRACTION).map(|(s, _)| *s);
+        let first = measured
+            .iter()
+            .find(|(_, ratio)| *ratio >= CROSSING_FRACTION)
+            .map(|(s, _)| *s);
         let mut after: Vec<f64> = match first {
-            Some(s0) => measured.iter().filter(|(s, _)| *s >= s0).map(|(_, r)| *r).collect(),
+            Some(s0) => measured
+                .iter()
+                .filter(|(s, _)| *s >= s0)
+                .map(|(_, r)| *r)
+                .collect(),
             None => Vec::new(),
         };
         after.sort_by(f64::total_cmp);
@@ -103,8 +110,15 @@ pub struct Summary {
 impl Summary {
     /// Builds the summary of a run's metrics.
     pub fn new(metrics: &Metrics, status: Status, eigen_hvps: u64, timings: Timings) -> Self {
-        let last = |f: fn(&crate::metrics::Row) -> f64| metrics.rows.iter().rev().map(f).find(|v| v.is_finite());
-        let sharp: Vec<f64> = metrics.rows.iter().map(|r| r.sharpness()).filter(|v| v.is_finite()).collect();
+        let last = |f: fn(&crate::metrics::Row) -> f64| {
+            metrics.rows.iter().rev().map(f).find(|v| v.is_finite())
+        };
+        let sharp: Vec<f64> = metrics
+            .rows
+            .iter()
+            .map(|r| r.sharpness())
+            .filter(|v| v.is_finite())
+            .collect();
         Self {
             status,
             steps_run: metrics.rows.len() as u64,
@@ -130,7 +144,15 @@ mod tests {
     #[test]
     fn edge_summary_closed_form() {
         let mut m = Metrics::default();
-        for (step, s) in [(0, 10.0), (1, f64::NAN), (2, 18.0), (4, 19.2), (6, 21.0), (8, 19.8), (10, 20.4)] {
+        for (step, s) in [
+            (0, 10.0),
+            (1, f64::NAN),
+            (2, 18.0),
+            (4, 19.2),
+            (6, 21.0),
+            (8, 19.8),
+            (10, 20.4),
+        ] {
             let mut r = Row::new(step, 0.1, 20.0);
             if s.is_finite() {
                 r.eigenvalues = vec![s, 1.0];
@@ -142,7 +164,13 @@ mod tests {
         assert!((e.median_ratio.unwrap() - 1.005).abs() < 1e-12);
         assert_eq!((e.min_ratio, e.max_ratio), (Some(0.96), Some(1.05)));
         let s = Summary::new(&m, Status::Completed, 7, Timings::default());
-        assert_eq!((s.sharpness_initial, s.sharpness_max, s.steps_run), (Some(10.0), Some(21.0), 7));
-        assert_eq!(EdgeSummary::from_metrics(&Metrics::default()).median_ratio, None);
+        assert_eq!(
+            (s.sharpness_initial, s.sharpness_max, s.steps_run),
+            (Some(10.0), Some(21.0), 7)
+        );
+        assert_eq!(
+            EdgeSummary::from_metrics(&Metrics::default()).median_ratio,
+            None
+        );
     }
 }

@@ -14,7 +14,13 @@ pub struct TanhRegression {
 impl TanhRegression {
     /// `m` examples in `n` dimensions from a fixed deterministic pattern.
     pub fn new(m: usize, n: usize) -> Self {
-        let a = (0..m).map(|i| (0..n).map(|j| ((i * n + j) as f64 * 0.7).sin() * 1.5).collect()).collect();
+        let a = (0..m)
+            .map(|i| {
+                (0..n)
+                    .map(|j| ((i * n + j) as f64 * 0.7).sin() * 1.5)
+                    .collect()
+            })
+            .collect();
         let y = (0..m).map(|i| (i as f64 * 1.3).cos() * 0.8).collect();
         Self { a, y }
     }
@@ -33,7 +39,9 @@ impl TanhRegression {
         for &i in idx {
             let (r, s, _, _) = self.terms(w, i);
             loss += 0.5 * r * r;
-            grad.iter_mut().zip(&self.a[i]).for_each(|(g, a)| *g += r * s * a / idx.len() as f64);
+            grad.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(g, a)| *g += r * s * a / idx.len() as f64);
         }
         loss / idx.len() as f64
     }
@@ -54,7 +62,9 @@ impl Objective for TanhRegression {
             let (r, s, sp, _) = self.terms(w, i);
             let av: f64 = self.a[i].iter().zip(v).map(|(a, v)| a * v).sum();
             let c = (s * s + r * sp) * av / m;
-            out.iter_mut().zip(&self.a[i]).for_each(|(o, a)| *o += c * a);
+            out.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(o, a)| *o += c * a);
         }
     }
     fn third_order(&self, w: &[f64], u: &[f64], v: &[f64], out: &mut [f64]) {
@@ -65,7 +75,9 @@ impl Objective for TanhRegression {
             let au: f64 = self.a[i].iter().zip(u).map(|(a, u)| a * u).sum();
             let av: f64 = self.a[i].iter().zip(v).map(|(a, v)| a * v).sum();
             let c = (3.0 * s * sp + r * spp) * au * av / m;
-            out.iter_mut().zip(&self.a[i]).for_each(|(o, a)| *o += c * a);
+            out.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(o, a)| *o += c * a);
         }
     }
     fn num_examples(&self) -> Option<usize> {
@@ -100,6 +112,11 @@ fn derivatives_match_finite_differences() {
     f.third_order(&w, &v, &v, &mut d3);
     // ∇(vᵀHv)·v = d/dε (vᵀ H(w+εv) v)
     let lhs: f64 = d3.iter().zip(&v).map(|(d, v)| d * v).sum();
-    let rhs: f64 = hp.iter().zip(&hm).zip(&v).map(|((p, m), v)| (p - m) * v / (2.0 * eps)).sum();
+    let rhs: f64 = hp
+        .iter()
+        .zip(&hm)
+        .zip(&v)
+        .map(|((p, m), v)| (p - m) * v / (2.0 * eps))
+        .sum();
     assert!((lhs - rhs).abs() < 1e-8, "{lhs} {rhs}");
 }

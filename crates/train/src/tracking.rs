@@ -39,10 +39,21 @@ pub struct CurvatureTracker {
 impl CurvatureTracker {
     /// A tracker with no cached vectors, configured from `[tracking]`.
     pub fn new(cfg: &TrackingConfig, seed: u64) -> anyhow::Result<Self> {
-        let options = EigOptions { k: cfg.top_k, tol: cfg.tol, max_iters: cfg.max_iters, seed };
+        let options = EigOptions {
+            k: cfg.top_k,
+            tol: cfg.tol,
+            max_iters: cfg.max_iters,
+            seed,
+        };
         let k_max = if cfg.adaptive_k { cfg.max_k } else { cfg.top_k };
-        let adaptive = AdaptiveK { fraction: cfg.adaptive_fraction, k_max };
-        Ok(Self { tracker: EigenTracker::new(options, adaptive)?, total_hvps: 0 })
+        let adaptive = AdaptiveK {
+            fraction: cfg.adaptive_fraction,
+            k_max,
+        };
+        Ok(Self {
+            tracker: EigenTracker::new(options, adaptive)?,
+            total_hvps: 0,
+        })
     }
 
     /// Number of pairs the next measurement starts with.
@@ -67,7 +78,10 @@ impl CurvatureTracker {
         self.total_hvps += r.hvps as u64;
         let mut top_vector: Vec<f64> = r.vectors.column(0).iter().copied().collect();
         if let Some(p) = precond {
-            top_vector.iter_mut().zip(p).for_each(|(v, pi)| *v /= pi.sqrt());
+            top_vector
+                .iter_mut()
+                .zip(p)
+                .for_each(|(v, pi)| *v /= pi.sqrt());
         }
         Ok(Measurement {
             max_residual: r.residuals.iter().copied().fold(0.0, f64::max),

@@ -119,7 +119,11 @@ pub struct Trainer {
 
 impl Trainer {
     /// A fresh run from weights `w0`. `num_examples` is needed for minibatch training.
-    pub fn new(config: TrainConfig, w0: Vec<f64>, num_examples: Option<usize>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: TrainConfig,
+        w0: Vec<f64>,
+        num_examples: Option<usize>,
+    ) -> anyhow::Result<Self> {
         config.validate()?;
         let sampler = match (config.batch_size, num_examples) {
             (0, _) => None,
@@ -130,8 +134,16 @@ impl Trainer {
             ),
         };
         let t = &config.tracking;
-        let tracker = if t.every > 0 { Some(CurvatureTracker::new(t, config.seed)?) } else { None };
-        let flow = if t.flow { Some(GradientFlow::new(&w0, t.flow_rate, config.seed ^ 0xF10)?) } else { None };
+        let tracker = if t.every > 0 {
+            Some(CurvatureTracker::new(t, config.seed)?)
+        } else {
+            None
+        };
+        let flow = if t.flow {
+            Some(GradientFlow::new(&w0, t.flow_rate, config.seed ^ 0xF10)?)
+        } else {
+            None
+        };
         let state = TrainState {
             step: 0,
             weights: w0,
@@ -156,7 +168,12 @@ impl Trainer {
         }
         let optimizer = Optimizer::with_state(config.optimizer.clone(), state.optimizer.clone())
             .map_err(|e| anyhow::anyhow!("cannot restore the optimizer: {e}"))?;
-        let mut trainer = Self { config, state, optimizer, timings: Timings::default() };
+        let mut trainer = Self {
+            config,
+            state,
+            optimizer,
+            timings: Timings::default(),
+        };
         if trainer.state.step >= trainer.config.steps && !trainer.state.status.is_finished() {
             trainer.state.status = Status::Completed;
         }
@@ -205,8 +222,10 @@ impl Trainer {
         let lr = self.lr_at(t);
         let opt_config = with_lr(&self.config.optimizer, lr);
         if *self.optimizer.config() != opt_config {
-            self.optimizer = Optimizer::with_state(opt_config.clone(), self.optimizer.state().clone())
-                .map_err(|e| anyhow::anyhow!("invalid scheduled learning rate at step {t}: {e}"))?;
+            self.optimizer =
+                Optimizer::with_state(opt_config.clone(), self.optimizer.state().clone()).map_err(
+                    |e| anyhow::anyhow!("invalid scheduled learning rate at step {t}: {e}"),
+                )?;
         }
         let threshold = opt_config.stability_threshold();
         let mut row = Row::new(t, lr, threshold);
@@ -219,7 +238,10 @@ impl Trainer {
             Some(s) => obj.value_grad_subset(&self.state.weights, &s.next_batch(), &mut grad),
         };
         row.grad_norm = norm(&grad);
-        if self.config.batch_size == 0 && row.train_loss.is_nan() && due(self.config.tracking.eval_every, t) {
+        if self.config.batch_size == 0
+            && row.train_loss.is_nan()
+            && due(self.config.tracking.eval_every, t)
+        {
             row.train_loss = row.loss;
         }
         if let Some(p) = &self.state.projection {
@@ -232,7 +254,10 @@ impl Trainer {
 
         // Update, cosine, flow.
         let w = &mut self.state.weights;
-        let update = self.optimizer.step(&grad, w).map_err(|e| anyhow::anyhow!("optimizer step {t}: {e}"))?;
+        let update = self
+            .optimizer
+            .step(&grad, w)
+            .map_err(|e| anyhow::anyhow!("optimizer step {t}: {e}"))?;
         row.update_cosine = self.state.cosine.observe(update).unwrap_or(f64::NAN);
         if let Some(flow) = &mut self.state.flow {
             let clock = std::time::Instant::now();
@@ -242,7 +267,9 @@ impl Trainer {
         self.state.optimizer = self.optimizer.state().clone();
         self.state.step += 1;
         let status = if !w.iter().all(|x| x.is_finite()) {
-            Status::Diverged { reason: format!("non-finite weights after step {t}") }
+            Status::Diverged {
+                reason: format!("non-finite weights after step {t}"),
+            }
         } else if self.state.step >= self.config.steps {
             Status::Completed
         } else {
@@ -254,18 +281,34 @@ impl Trainer {
     fn finish_step(&mut self, row: Row, status: Status) -> &Row {
         self.state.status = status;
         self.state.metrics.rows.push(row);
-        self.state.metrics.rows.last().expect("a row was just pushed")
+        self.state
+            .metrics
+            .rows
+            .last()
+            .expect("a row was just pushed")
     }
 
     /// Measurements at `w_t` before the update: curvature, trace, evaluation, flow.
-    fn measure(&mut self, problem: Problem<'_>, t: u64, threshold: f64, row: &mut Row) -> anyhow::Result<()> {
+    fn measure(
+        &mut self,
+        problem: Problem<'_>,
+        t: u64,
+        threshold: f64,
+        row: &mut Row,
+    ) -> anyhow::Result<()> {
         let obj = problem.objective;
         let tr = &self.config.tracking;
         let w = &self.state.weights;
-        let precond = if tr.effective_hessian { self.optimizer.preconditioner() } else { None };
+        let precond = if tr.effective_hessian {
+            self.optimizer.preconditioner()
+        } else {
+            None
+        };
         let adaptive = matches!(
             self.config.optimizer,
-            OptimizerConfig::Adam { .. } | OptimizerConfig::Rmsprop { .. } | OptimizerConfig::ScalarRmsprop { .. }
+            OptimizerConfig::Adam { .. }
+                | OptimizerConfig::Rmsprop { .. }
+                | OptimizerConfig::ScalarRmsprop { .. }
         );
         // The effective Hessian needs ν: skip the measurement before the first adaptive step.
         let measurable = !(tr.effective_hessian && adaptive && precond.is_none());
@@ -288,7 +331,13 @@ impl Trainer {
             }
         }
         if due(tr.trace_every, t) && measurable {
-            let (trace, se) = trace_estimate(obj, w, precond.as_deref(), tr.trace_probes, self.config.seed ^ t)?;
+            let (trace, se) = trace_estimate(
+                obj,
+                w,
+                precond.as_deref(),
+                tr.trace_probes,
+                self.config.seed ^ t,
+            )?;
             row.trace = trace;
             row.trace_se = se;
         }
@@ -324,9 +373,12 @@ impl Trainer {
         let t = row.step;
         let stop = &self.config.stop;
         if !row.loss.is_finite() || !row.grad_norm.is_finite() {
-            return Some(Status::Diverged { reason: format!("non-finite loss or gradient at step {t}") });
+            return Some(Status::Diverged {
+                reason: format!("non-finite loss or gradient at step {t}"),
+            });
         }
-        if initial.is_finite() && row.loss > stop.divergence_factor * initial.max(f64::MIN_POSITIVE) {
+        if initial.is_finite() && row.loss > stop.divergence_factor * initial.max(f64::MIN_POSITIVE)
+        {
             return Some(Status::Diverged {
                 reason: format!(
                     "loss {:.3e} at step {t} exceeds stop.divergence_factor = {} times the initial loss {initial:.3e}",
@@ -334,11 +386,18 @@ impl Trainer {
                 ),
             });
         }
-        let full_loss = if self.config.batch_size == 0 { row.loss } else { row.train_loss };
+        let full_loss = if self.config.batch_size == 0 {
+            row.loss
+        } else {
+            row.train_loss
+        };
         if stop.loss_below.is_some_and(|goal| full_loss <= goal) {
             return Some(Status::LossGoal);
         }
-        if stop.accuracy_above.is_some_and(|goal| row.train_accuracy >= goal) {
+        if stop
+            .accuracy_above
+            .is_some_and(|goal| row.train_accuracy >= goal)
+        {
             return Some(Status::AccuracyGoal);
         }
         None

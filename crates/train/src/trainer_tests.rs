@@ -11,7 +11,10 @@ use crate::testing::TanhRegression;
 use crate::trainer::{Problem, Status, Trainer};
 
 fn run_to_end(trainer: &mut Trainer, obj: &dyn Objective) {
-    let problem = Problem { objective: obj, evaluator: None };
+    let problem = Problem {
+        objective: obj,
+        evaluator: None,
+    };
     while trainer.step(problem).unwrap().is_some() {}
 }
 
@@ -23,7 +26,10 @@ fn sgd_config() -> TrainConfig {
         &[],
     )
     .unwrap();
-    c.schedule = crate::schedule::LrSchedule::Cosine { warmup_steps: 5, final_factor: 0.2 };
+    c.schedule = crate::schedule::LrSchedule::Cosine {
+        warmup_steps: 5,
+        final_factor: 0.2,
+    };
     c
 }
 
@@ -39,11 +45,19 @@ fn resume_is_bit_for_bit() {
     assert_eq!(full.state().status, Status::Completed);
 
     let mut first = Trainer::new(cfg.clone(), w0, obj.num_examples()).unwrap();
-    let problem = Problem { objective: &obj, evaluator: None };
+    let problem = Problem {
+        objective: &obj,
+        evaluator: None,
+    };
     for _ in 0..23 {
         first.step(problem).unwrap();
     }
-    let bytes = Checkpoint { config: first.config().clone(), state: first.into_state() }.to_bytes().unwrap();
+    let bytes = Checkpoint {
+        config: first.config().clone(),
+        state: first.into_state(),
+    }
+    .to_bytes()
+    .unwrap();
     let restored = Checkpoint::from_bytes(&bytes).unwrap();
     let mut resumed = Trainer::resume(restored.config, restored.state).unwrap();
     run_to_end(&mut resumed, &obj);
@@ -65,7 +79,10 @@ fn tracking_matches_dense_eigh() {
     let mut cfg = TrainConfig::from_toml("steps = 21\n[optimizer]\nkind = \"gd\"\nlr = 0.2\n[tracking]\nevery = 10\ntop_k = 3\ntol = 1e-10", &[]).unwrap();
     cfg.checkpoint.every = 0;
     let mut t = Trainer::new(cfg, vec![0.4, -0.6, 0.3, 0.9, -0.2, 0.1], None).unwrap();
-    let problem = Problem { objective: &obj, evaluator: None };
+    let problem = Problem {
+        objective: &obj,
+        evaluator: None,
+    };
     for _ in 0..21 {
         let w = t.state().weights.clone();
         let row = t.step(problem).unwrap().unwrap().clone();
@@ -75,16 +92,36 @@ fn tracking_matches_dense_eigh() {
         let dense = sym_eigen(&obj.hessian(&w)).values;
         for (i, got) in row.eigenvalues.iter().enumerate() {
             let want = dense[dense.len() - 1 - i];
-            assert!((got - want).abs() < 1e-8 * want.abs().max(1.0), "step {}: {got} vs {want}", row.step);
+            assert!(
+                (got - want).abs() < 1e-8 * want.abs().max(1.0),
+                "step {}: {got} vs {want}",
+                row.step
+            );
         }
         assert!(row.eig_residual < 1e-10 && row.eig_hvps > 0.0);
     }
 
-    let q = DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::dvector![3.0, 1.0, -50.0, 0.5]));
-    let cfg = TrainConfig::from_toml("steps = 1\n[optimizer]\nkind = \"gd\"\nlr = 0.1\n[tracking]\nevery = 1\ntop_k = 2", &[]).unwrap();
+    let q = DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::dvector![
+        3.0, 1.0, -50.0, 0.5
+    ]));
+    let cfg = TrainConfig::from_toml(
+        "steps = 1\n[optimizer]\nkind = \"gd\"\nlr = 0.1\n[tracking]\nevery = 1\ntop_k = 2",
+        &[],
+    )
+    .unwrap();
     let mut t = Trainer::new(cfg, vec![1.0, 1.0, 0.0, 1.0], None).unwrap();
-    let row = t.step(Problem { objective: &q, evaluator: None }).unwrap().unwrap();
-    assert!((row.eigenvalues[0] - 3.0).abs() < 1e-8 && (row.eigenvalues[1] - 1.0).abs() < 1e-8, "{:?}", row.eigenvalues);
+    let row = t
+        .step(Problem {
+            objective: &q,
+            evaluator: None,
+        })
+        .unwrap()
+        .unwrap();
+    assert!(
+        (row.eigenvalues[0] - 3.0).abs() < 1e-8 && (row.eigenvalues[1] - 1.0).abs() < 1e-8,
+        "{:?}",
+        row.eigenvalues
+    );
     assert_eq!(row.threshold, 20.0);
 }
 
@@ -92,15 +129,22 @@ fn tracking_matches_dense_eigh() {
 #[test]
 fn trace_is_recorded() {
     let q = DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::dvector![3.0, 1.0, -0.5]));
-    let cfg = TrainConfig::from_toml("steps = 3
+    let cfg = TrainConfig::from_toml(
+        "steps = 3
 [tracking]
 every = 0
 trace_every = 2
-trace_probes = 4", &[]).unwrap();
+trace_probes = 4",
+        &[],
+    )
+    .unwrap();
     let mut t = Trainer::new(cfg, vec![1.0, 1.0, 1.0], None).unwrap();
     run_to_end(&mut t, &q);
     let rows = &t.state().metrics.rows;
-    assert_eq!((rows[0].trace, rows[0].trace_se, rows[2].trace), (3.5, 0.0, 3.5));
+    assert_eq!(
+        (rows[0].trace, rows[0].trace_se, rows[2].trace),
+        (3.5, 0.0, 3.5)
+    );
     assert!(rows[1].trace.is_nan());
 }
 
@@ -112,18 +156,32 @@ fn adam_tracks_the_preconditioned_hessian() {
     let q = DenseQuadratic::new(a.clone());
     let cfg = TrainConfig::from_toml("steps = 6\n[optimizer]\nkind = \"adam\"\nlr = 0.01\n[tracking]\nevery = 5\ntop_k = 1\ntol = 1e-12", &[]).unwrap();
     let mut t = Trainer::new(cfg, vec![1.0, -1.0, 0.5], None).unwrap();
-    let problem = Problem { objective: &q, evaluator: None };
+    let problem = Problem {
+        objective: &q,
+        evaluator: None,
+    };
     let first = t.step(problem).unwrap().unwrap().clone();
-    assert!(first.eigenvalues.is_empty(), "no ν before the first Adam step: nothing to precondition with");
+    assert!(
+        first.eigenvalues.is_empty(),
+        "no ν before the first Adam step: nothing to precondition with"
+    );
     for _ in 1..5 {
         t.step(problem).unwrap();
     }
-    let opt = gdscope_core::optimizer::Optimizer::with_state(t.config().optimizer.clone(), t.state().optimizer.clone()).unwrap();
+    let opt = gdscope_core::optimizer::Optimizer::with_state(
+        t.config().optimizer.clone(),
+        t.state().optimizer.clone(),
+    )
+    .unwrap();
     let p = opt.preconditioner().unwrap();
     let row = t.step(problem).unwrap().unwrap();
     let s = DMatrix::from_fn(3, 3, |i, j| a[(i, j)] / (p[i] * p[j]).sqrt());
     let want = *sym_eigen(&s).values.last().unwrap();
-    assert!((row.sharpness() - want).abs() < 1e-9 * want, "{} vs {want}", row.sharpness());
+    assert!(
+        (row.sharpness() - want).abs() < 1e-9 * want,
+        "{} vs {want}",
+        row.sharpness()
+    );
     assert!((row.threshold - 3.8 / (0.1 * 0.01)).abs() < 1e-9);
 }
 
@@ -132,10 +190,16 @@ fn adam_tracks_the_preconditioned_hessian() {
 #[test]
 fn divergence_and_loss_goal_are_recorded() {
     let q = DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::dvector![1.0, 4.0]));
-    let cfg = TrainConfig::from_toml("steps = 500\n[optimizer]\nkind = \"gd\"\nlr = 0.6\n[tracking]\nevery = 0", &[]).unwrap();
+    let cfg = TrainConfig::from_toml(
+        "steps = 500\n[optimizer]\nkind = \"gd\"\nlr = 0.6\n[tracking]\nevery = 0",
+        &[],
+    )
+    .unwrap();
     let mut t = Trainer::new(cfg, vec![1.0, 1.0], None).unwrap();
     run_to_end(&mut t, &q);
-    let Status::Diverged { reason } = &t.state().status else { panic!("{:?}", t.state().status) };
+    let Status::Diverged { reason } = &t.state().status else {
+        panic!("{:?}", t.state().status)
+    };
     assert!(reason.contains("divergence_factor"), "{reason}");
     assert!(t.state().metrics.rows.len() < 500);
 
@@ -167,13 +231,23 @@ fn schedule_threshold_and_flow_distance() {
     let mut t = Trainer::new(cfg, vec![1.0, 1.0], None).unwrap();
     run_to_end(&mut t, &q);
     let rows = &t.state().metrics.rows;
-    assert_eq!((rows[0].threshold, rows[10].threshold, rows[29].threshold), (2.0 / 0.45, 2.0 / 0.225, 2.0 / 0.1125));
+    assert_eq!(
+        (rows[0].threshold, rows[10].threshold, rows[29].threshold),
+        (2.0 / 0.45, 2.0 / 0.225, 2.0 / 0.1125)
+    );
     // Exact flow at t = 10 (η = 0.45 throughout): y(t) = exp(−4ηt).
     let exact_y: f64 = (-4.0_f64 * 0.45 * 10.0).exp();
     let gd_y = (1.0_f64 - 4.0 * 0.45).powi(10);
     let exact_x: f64 = (-0.45_f64 * 10.0).exp();
     let gd_x = (1.0_f64 - 0.45).powi(10);
     let want = ((gd_x - exact_x).powi(2) + (gd_y - exact_y).powi(2)).sqrt();
-    assert!((rows[10].flow_distance - want).abs() < 1e-3 * want, "{} vs {want}", rows[10].flow_distance);
-    assert!(rows.iter().skip(1).take(9).all(|r| r.update_cosine < 0.0), "period-2 oscillation along y");
+    assert!(
+        (rows[10].flow_distance - want).abs() < 1e-3 * want,
+        "{} vs {want}",
+        rows[10].flow_distance
+    );
+    assert!(
+        rows.iter().skip(1).take(9).all(|r| r.update_cosine < 0.0),
+        "period-2 oscillation along y"
+    );
 }

@@ -56,10 +56,16 @@ fn median_time(repeats: usize, mut f: impl FnMut()) -> f64 {
 /// GFLOP/s of one large GEMM shaped like workload A's first layer (`n×3072 · 3072×256`).
 fn gemm_peak<T: Float>(n: usize, repeats: usize) -> f64 {
     let (k, m) = (SIZES[0], SIZES[1]);
-    let a: Vec<T> = (0..n * k).map(|i| T::from_f64(((i % 17) as f64) * 0.01)).collect();
-    let b: Vec<T> = (0..k * m).map(|i| T::from_f64(((i % 13) as f64) * 0.01)).collect();
+    let a: Vec<T> = (0..n * k)
+        .map(|i| T::from_f64(((i % 17) as f64) * 0.01))
+        .collect();
+    let b: Vec<T> = (0..k * m)
+        .map(|i| T::from_f64(((i % 13) as f64) * 0.01))
+        .collect();
     let mut c = vec![T::zero(); n * m];
-    let t = median_time(repeats, || gemm(&mut c, MatRef::new(&a, n, k), MatRef::new(&b, k, m), false));
+    let t = median_time(repeats, || {
+        gemm(&mut c, MatRef::new(&a, n, k), MatRef::new(&b, k, m), false)
+    });
     2.0 * (n * k * m) as f64 / t / 1e9
 }
 
@@ -92,7 +98,13 @@ pub fn run(args: Args) -> Result<()> {
         for op in Op::ALL {
             let median = median_time(args.repeats, || work.run(op));
             let gflops = op.gemm_flops(args.n) / median / 1e9;
-            rows.push(Row { op, dtype: name, median, gflops, floor_ratio: peak / gflops });
+            rows.push(Row {
+                op,
+                dtype: name,
+                median,
+                gflops,
+                floor_ratio: peak / gflops,
+            });
         }
     }
     if args.json {
@@ -104,11 +116,22 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", Value::Object(obj));
         return Ok(());
     }
-    println!("workload A: {} (n = {}), median of {} after one warm-up", gdscope_nn::workload::SPEC, args.n, args.repeats);
+    println!(
+        "workload A: {} (n = {}), median of {} after one warm-up",
+        gdscope_nn::workload::SPEC,
+        args.n,
+        args.repeats
+    );
     for (name, peak) in &peaks {
-        println!("GEMM floor ({name}): {peak:.1} GFLOP/s on one {}x{}x{} product", args.n, SIZES[0], SIZES[1]);
+        println!(
+            "GEMM floor ({name}): {peak:.1} GFLOP/s on one {}x{}x{} product",
+            args.n, SIZES[0], SIZES[1]
+        );
     }
-    println!("{:<12} {:>5} {:>11} {:>10} {:>14}", "operation", "dtype", "median ms", "GFLOP/s", "x GEMM floor");
+    println!(
+        "{:<12} {:>5} {:>11} {:>10} {:>14}",
+        "operation", "dtype", "median ms", "GFLOP/s", "x GEMM floor"
+    );
     for r in &rows {
         println!(
             "{:<12} {:>5} {:>11.2} {:>10.1} {:>14.2}",

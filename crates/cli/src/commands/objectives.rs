@@ -15,7 +15,12 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Point to evaluate at, comma-separated (default: the built-in's start x0).
-    #[arg(long, value_name = "a,b,..", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "a,b,..",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     at: Option<Vec<f64>>,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -43,7 +48,14 @@ fn list(as_json: bool) -> Result<()> {
                 "minimum": b.minimum, "description": b.description,
             }));
         } else {
-            println!("{}\n  f(x) = {}\n  vars {}   x0 {}\n  {}\n", b.name, b.expr, b.vars.join(", "), fmt_vec(&b.x0), b.description);
+            println!(
+                "{}\n  f(x) = {}\n  vars {}   x0 {}\n  {}\n",
+                b.name,
+                b.expr,
+                b.vars.join(", "),
+                fmt_vec(&b.x0),
+                b.description
+            );
         }
     }
     if as_json {

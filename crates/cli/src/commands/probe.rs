@@ -31,8 +31,16 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let (obj, w) = args.net.build()?;
     let p = obj.dim();
-    let u = args.u.as_deref().map(|path| read_vector(path, p, "direction u")).transpose()?;
-    let v = args.v.as_deref().map(|path| read_vector(path, p, "direction v")).transpose()?;
+    let u = args
+        .u
+        .as_deref()
+        .map(|path| read_vector(path, p, "direction u"))
+        .transpose()?;
+    let v = args
+        .v
+        .as_deref()
+        .map(|path| read_vector(path, p, "direction v"))
+        .transpose()?;
 
     let mut grad = vec![0.0; p];
     let loss = obj.value_grad(&w, &mut grad);
@@ -41,13 +49,18 @@ pub fn run(args: Args) -> Result<()> {
         ("grad", NdArray::from_f64(vec![p], grad)?),
     ];
     // Both HVPs in one block pass when both directions are given.
-    let dirs: Vec<(&str, &Vec<f64>)> =
-        [("hvp_u", u.as_ref()), ("hvp_v", v.as_ref())].into_iter().filter_map(|(n, d)| d.map(|d| (n, d))).collect();
+    let dirs: Vec<(&str, &Vec<f64>)> = [("hvp_u", u.as_ref()), ("hvp_v", v.as_ref())]
+        .into_iter()
+        .filter_map(|(n, d)| d.map(|d| (n, d)))
+        .collect();
     if !dirs.is_empty() {
         let block = Block::from_fn(p, dirs.len(), |i, j| dirs[j].1[i]);
         let hv = obj.block_hvp(&w, &block);
         for (j, (name, _)) in dirs.iter().enumerate() {
-            results.push((name, NdArray::from_f64(vec![p], hv.column(j).iter().copied().collect())?));
+            results.push((
+                name,
+                NdArray::from_f64(vec![p], hv.column(j).iter().copied().collect())?,
+            ));
         }
     }
     if let (Some(u), Some(v)) = (&u, &v) {
@@ -68,7 +81,11 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!("loss     {loss:.17e}");
     for (name, a) in results.iter().skip(1) {
-        println!("|{name}|{} {:.17e}", " ".repeat(7 - name.len()), norm(&a.data));
+        println!(
+            "|{name}|{} {:.17e}",
+            " ".repeat(7 - name.len()),
+            norm(&a.data)
+        );
     }
     println!("wrote {}", args.out.display());
     Ok(())

@@ -13,18 +13,37 @@ pub fn eos(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<(
     super::train::print_report(&report, false)?;
     println!(
         "edge of stability: {} ({})",
-        if verdict.reproduced { "reproduced" } else { "NOT reproduced" },
+        if verdict.reproduced {
+            "reproduced"
+        } else {
+            "NOT reproduced"
+        },
         verdict.criterion
     );
     Ok(())
 }
 
 /// `gdscope reproduce paper-fig3 [--cifar10 PATH] [--quick] --out DIR`.
-pub fn paper_fig3(out: Option<&Path>, cifar10: Option<&PathBuf>, quick: bool, overwrite: bool) -> anyhow::Result<()> {
-    let out = out.map_or_else(|| RunDir::default_path("reproduce-paper-fig3"), Path::to_path_buf);
-    let (reports, files) = reproduce_fig3(&out, cifar10.map(PathBuf::as_path), quick, overwrite, true)?;
+pub fn paper_fig3(
+    out: Option<&Path>,
+    cifar10: Option<&PathBuf>,
+    quick: bool,
+    overwrite: bool,
+) -> anyhow::Result<()> {
+    let out = out.map_or_else(
+        || RunDir::default_path("reproduce-paper-fig3"),
+        Path::to_path_buf,
+    );
+    let (reports, files) =
+        reproduce_fig3(&out, cifar10.map(PathBuf::as_path), quick, overwrite, true)?;
     for (name, r) in &reports {
-        let last_cos = r.metrics.rows.iter().rev().map(|row| row.update_cosine).find(|c| c.is_finite());
+        let last_cos = r
+            .metrics
+            .rows
+            .iter()
+            .rev()
+            .map(|row| row.update_cosine)
+            .find(|c| c.is_finite());
         println!(
             "{name:>13}: {} steps, final loss {:.4e}, last cosine of consecutive updates {}",
             r.summary.steps_run,

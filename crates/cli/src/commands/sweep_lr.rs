@@ -140,8 +140,8 @@ pub fn run(args: Args) -> Result<()> {
             min.x, min.eigenvalues, thresholds.fixed_below, thresholds.stable_below
         );
         println!(
-            "{:>12}  {:>12}  {:>14}  {:>11}  {}",
-            "η", "predicted", "observed", "angle (°)", "verdict"
+            "{:>12}  {:>12}  {:>14}  {:>11}  verdict",
+            "η", "predicted", "observed", "angle (°)"
         );
         for r in &rows {
             let angle = r

@@ -48,7 +48,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ),
             }
         }
-        anyhow::ensure!(!args.print_config, "--print-config cannot be combined with --resume; read DIR/config.toml");
+        anyhow::ensure!(
+            !args.print_config,
+            "--print-config cannot be combined with --resume; read DIR/config.toml"
+        );
         run::resume(dir, steps, true)?
     } else {
         let config = match &args.config {
@@ -59,7 +62,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print!("{}", config.to_toml()?);
             return Ok(());
         }
-        let out = args.out.clone().unwrap_or_else(|| gdscope_io::RunDir::default_path("train"));
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| gdscope_io::RunDir::default_path("train"));
         run::start(config, &out, args.overwrite, true)?
     };
     print_report(&report, args.json)
@@ -77,7 +83,10 @@ pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()>
     println!("run:        {}", report.dir.display());
     println!("status:     {}", serde_json::to_string(&s.status)?);
     println!("steps:      {}", s.steps_run);
-    println!("final loss: {}", s.final_loss.map_or("—".into(), |v| format!("{v:.4e}")));
+    println!(
+        "final loss: {}",
+        s.final_loss.map_or("—".into(), |v| format!("{v:.4e}"))
+    );
     println!(
         "sharpness:  initial {}  max {}  final {}  (threshold {})",
         fmt(s.sharpness_initial),

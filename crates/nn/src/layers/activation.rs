@@ -12,6 +12,10 @@ use crate::float::{c, Float};
 use crate::jet::{map_elements, no_input, Jet, JetRef};
 use crate::layer::{Init, Layer, ParamGrads, ParamJet, ParamShape};
 use rand::rngs::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+/// Elements per parallel task on the plain-value fast path.
+const CHUNK: usize = 8192;
 
 /// An elementwise nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +55,10 @@ impl Activation {
 
     /// The spec name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map_or("?", |(n, _)| n)
     }
 
     /// `[f(x), f′(x), f″(x), f‴(x)]`.
@@ -79,7 +86,12 @@ impl Activation {
                 let phi_cdf = c::<T>(0.5) * (one + (x * T::FRAC_1_SQRT_2()).erf());
                 let phi = (-c::<T>(0.5) * x * x).exp() * c::<T>(0.398_942_280_401_432_7);
                 let x2 = x * x;
-                [x * phi_cdf, phi_cdf + x * phi, phi * (two - x2), phi * (x2 * x - c::<T>(4.0) * x)]
+                [
+                    x * phi_cdf,
+                    phi_cdf + x * phi,
+                    phi * (two - x2),
+                    phi * (x2 * x - c::<T>(4.0) * x),
+                ]
             }
             Activation::GeluTanh => {
                 // g = κ(x + a x³), t = tanh g, s = 1 − t²; q = (s g′)′ = s g″ − 2ts g′²
@@ -109,7 +121,12 @@ impl Activation {
                 // f′ = σ, f″ = σ(1−σ), f‴ = σ(1−σ)(1−2σ); f = max(x,0) + log1p(e^{−|x|})
                 let sig = one / (one + (-x).exp());
                 let d2 = sig * (one - sig);
-                [x.max(zero) + (-x.abs()).exp().ln_1p(), sig, d2, d2 * (one - two * sig)]
+                [
+                    x.max(zero) + (-x.abs()).exp().ln_1p(),
+                    sig,
+                    d2,
+                    d2 * (one - two * sig),
+                ]
             }
             Activation::Elu => {
                 if x > zero {
@@ -150,6 +167,15 @@ impl<T: Float> Layer<T> for ActivationLayer {
     fn forward(&self, alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
         let mut y = Jet::zeros(alg.len(), x.rows, x.cols);
         let act = self.act;
+        if alg.len() == 1 {
+            // Plain values (gradient passes): no coefficients to gather.
+            y.data.par_chunks_mut(CHUNK).zip(x.data.par_chunks(CHUNK)).for_each(|(yc, xc)| {
+                for (yv, xv) in yc.iter_mut().zip(xc) {
+                    *yv = act.derivatives(*xv)[0];
+                }
+            });
+            return y;
+        }
         map_elements(x, no_input(), &mut y, |xe, _, _, ye| {
             let [f0, f1, f2, _] = act.derivatives(xe[0]);
             alg.compose([f0, f1, f2], xe, ye);
@@ -169,6 +195,15 @@ impl<T: Float> Layer<T> for ActivationLayer {
     ) {
         let Some(gx) = gx else { return };
         let act = self.act;
+        if alg.len() == 1 {
+            let chunks = gx.data.par_chunks_mut(CHUNK).zip(gy.data.par_chunks(CHUNK));
+            chunks.zip(x.data.par_chunks(CHUNK)).for_each(|((gc, yc), xc)| {
+                for ((g, gyv), xv) in gc.iter_mut().zip(yc).zip(xc) {
+                    *g = *gyv * act.derivatives(*xv)[1];
+                }
+            });
+            return;
+        }
         map_elements(x, gy.view(), gx, |xe, ge, dfe, out| {
             let [_, f1, f2, f3] = act.derivatives(xe[0]);
             alg.compose([f1, f2, f3], xe, dfe);
@@ -218,7 +253,10 @@ mod tests {
                 let d64 = act.derivatives(x);
                 let d32 = act.derivatives(x as f32);
                 for (a, b) in d64.iter().zip(d32) {
-                    assert!((a - f64::from(b)).abs() < 1e-5 * a.abs().max(1.0), "{name} {x}");
+                    assert!(
+                        (a - f64::from(b)).abs() < 1e-5 * a.abs().max(1.0),
+                        "{name} {x}"
+                    );
                 }
             }
         }

@@ -73,7 +73,9 @@ impl Attention {
     /// Returns the layer if all sizes are positive.
     pub fn checked(self) -> Result<Self, NnError> {
         if [self.tokens, self.dim, self.heads, self.dim_head].contains(&0) {
-            return Err(NnError::Shape(format!("attention: all sizes must be positive, got {self:?}")));
+            return Err(NnError::Shape(format!(
+                "attention: all sizes must be positive, got {self:?}"
+            )));
         }
         Ok(self)
     }
@@ -88,7 +90,10 @@ impl Attention {
 
     fn weights<T: Float>(&self, alg: &Algebra, p: &ParamJet<'_, T>) -> (JMat<T>, JMat<T>) {
         let (d, i) = (self.dim, self.inner());
-        (JMat::param(alg, p, 0..d * 3 * i, d, 3 * i), JMat::param(alg, p, d * 3 * i..d * 4 * i, i, d))
+        (
+            JMat::param(alg, p, 0..d * 3 * i, d, 3 * i),
+            JMat::param(alg, p, d * 3 * i..d * 4 * i, i, d),
+        )
     }
 
     fn head<T: Float>(&self, qkv: &JMat<T>, part: usize, h: usize) -> JMat<T> {
@@ -100,7 +105,11 @@ impl Attention {
         let mut o = JMat::zero(alg.len(), self.tokens, self.inner());
         let mut attn = Vec::with_capacity(self.heads);
         for h in 0..self.heads {
-            let (q, k, v) = (self.head(&qkv, 0, h), self.head(&qkv, 1, h), self.head(&qkv, 2, h));
+            let (q, k, v) = (
+                self.head(&qkv, 0, h),
+                self.head(&qkv, 1, h),
+                self.head(&qkv, 2, h),
+            );
             let mut s = JMat::matmul(alg, &q, false, &k, true);
             s.scale(self.scale());
             let a = softmax_rows(alg, s);
@@ -113,7 +122,10 @@ impl Attention {
 
 impl<T: Float> Layer<T> for Attention {
     fn describe(&self) -> String {
-        format!("attention({} tokens × {}, {} heads × {})", self.tokens, self.dim, self.heads, self.dim_head)
+        format!(
+            "attention({} tokens × {}, {} heads × {})",
+            self.tokens, self.dim, self.heads, self.dim_head
+        )
     }
     fn in_width(&self) -> usize {
         self.dim
@@ -123,8 +135,14 @@ impl<T: Float> Layer<T> for Attention {
     }
     fn param_shapes(&self) -> Vec<ParamShape> {
         vec![
-            ParamShape { name: "qkv", shape: vec![self.dim, 3 * self.inner()] },
-            ParamShape { name: "out", shape: vec![self.inner(), self.dim] },
+            ParamShape {
+                name: "qkv",
+                shape: vec![self.dim, 3 * self.inner()],
+            },
+            ParamShape {
+                name: "out",
+                shape: vec![self.inner(), self.dim],
+            },
         ]
     }
     fn init(&self, scheme: Init, rng: &mut Xoshiro256PlusPlus, out: &mut [f64]) {
@@ -169,7 +187,11 @@ impl<T: Float> Layer<T> for Attention {
             let go = JMat::matmul(alg, &g, false, &wout, true);
             let mut gqkv = JMat::zero(alg.len(), t, 3 * i);
             for (h, a) in s.attn.iter().enumerate() {
-                let (q, k, v) = (self.head(&s.qkv, 0, h), self.head(&s.qkv, 1, h), self.head(&s.qkv, 2, h));
+                let (q, k, v) = (
+                    self.head(&s.qkv, 0, h),
+                    self.head(&s.qkv, 1, h),
+                    self.head(&s.qkv, 2, h),
+                );
                 let goh = go.cols_range(h * dh, dh);
                 let ga = JMat::matmul(alg, &goh, false, &v, true);
                 let mut gs = ga.clone();

@@ -12,7 +12,8 @@
 //! - reverse: `Ḡ_W,m = Σ_examples Σ_{a·b = m} col(X_a) Ḡ_bᵀ`, `Ḡ_b,m = Σ_{examples, pixels} Ḡ_m`,
 //!   `Ḡ_X,m = col2im(Σ_{a·b = m} W_a Ḡ_b)` (col2im is the adjoint of im2col).
 //!
-//! Examples run in parallel; the per-example GEMMs are `O × K × P`.
+//! Examples are grouped in chunks of about 2048 output pixels whose patch matrices sit side by
+//! side, so each GEMM is `O × K × (B·P)`; chunks run in parallel.
 
 use crate::algebra::Algebra;
 use crate::error::NnError;
@@ -23,6 +24,9 @@ use crate::layers::jmat::{backward_blocks, map_blocks, JMat};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::RngExt;
 use rand_distr::StandardNormal;
+
+/// Output pixels per GEMM chunk (examples are grouped until a chunk has about this many).
+const CHUNK_PIXELS: usize = 2048;
 
 /// Geometry of a 2-D convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,11 +53,22 @@ impl Conv2d {
     /// Returns the layer if its geometry is valid (positive sizes, kernel fits in the padded
     /// input).
     pub fn checked(self) -> Result<Self, NnError> {
-        let sizes = [self.in_channels, self.height, self.width, self.out_channels, self.kernel, self.stride];
+        let sizes = [
+            self.in_channels,
+            self.height,
+            self.width,
+            self.out_channels,
+            self.kernel,
+            self.stride,
+        ];
         if sizes.contains(&0) {
-            return Err(NnError::Shape(format!("conv2d: all sizes must be positive, got {self:?}")));
+            return Err(NnError::Shape(format!(
+                "conv2d: all sizes must be positive, got {self:?}"
+            )));
         }
-        if self.kernel > self.height + 2 * self.padding || self.kernel > self.width + 2 * self.padding {
+        if self.kernel > self.height + 2 * self.padding
+            || self.kernel > self.width + 2 * self.padding
+        {
             return Err(NnError::Shape(format!(
                 "conv2d: kernel {} does not fit a {}×{} input with padding {}",
                 self.kernel, self.height, self.width, self.padding
@@ -91,9 +106,16 @@ impl Conv2d {
                 for kx in 0..k {
                     let row = (ch * k + ky) * k + kx;
                     for oy in 0..oh {
-                        let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < self.height) else { continue };
+                        let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < self.height)
+                        else {
+                            continue;
+                        };
                         for ox in 0..ow {
-                            let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&v| v < self.width) else { continue };
+                            let Some(ix) =
+                                (ox * s + kx).checked_sub(pad).filter(|&v| v < self.width)
+                            else {
+                                continue;
+                            };
                             f(row, oy * ow + ox, (ch * self.height + iy) * self.width + ix);
                         }
                     }
@@ -102,37 +124,77 @@ impl Conv2d {
         }
     }
 
-    /// `im2col` of every coefficient of one example (`C × HW` → `K × P`).
+    /// Examples per GEMM: enough that a chunk has about [`CHUNK_PIXELS`] output pixels.
+    fn chunk(&self) -> usize {
+        (CHUNK_PIXELS / self.pixels()).max(1)
+    }
+
+    /// `im2col` of every coefficient of a chunk of `B` examples (`B × CHW` → `K × B·P`: the
+    /// examples' patch matrices side by side, so one GEMM covers the chunk).
     fn im2col<T: Float>(&self, x: &JMat<T>) -> JMat<T> {
-        let p = self.pixels();
-        let mut out = JMat::zero(x.c.len(), self.patch(), p);
+        let (p, chw, b) = (self.pixels(), self.in_w(), x.rows);
+        let mut out = JMat::zero(x.c.len(), self.patch(), b * p);
         for (o, xm) in out.c.iter_mut().zip(&x.c) {
             *o = xm.as_deref().map(|xm| {
-                let mut col = vec![T::zero(); self.patch() * p];
-                self.for_each_tap(|r, px, i| col[r * p + px] = xm[i]);
+                let mut col = vec![T::zero(); self.patch() * b * p];
+                for e in 0..b {
+                    self.for_each_tap(|r, px, i| col[r * b * p + e * p + px] = xm[e * chw + i]);
+                }
                 col
             });
         }
         out
     }
 
-    /// The adjoint of [`Self::im2col`] (`K × P` → `C × HW`, overlapping taps add).
-    fn col2im<T: Float>(&self, col: &JMat<T>) -> JMat<T> {
-        let p = self.pixels();
-        let hw = self.height * self.width;
-        let mut out = JMat::zero(col.c.len(), self.in_channels, hw);
+    /// The adjoint of [`Self::im2col`] (`K × B·P` → `B × CHW`, overlapping taps add).
+    fn col2im<T: Float>(&self, col: &JMat<T>, b: usize) -> JMat<T> {
+        let (p, chw) = (self.pixels(), self.in_w());
+        let mut out = JMat::zero(col.c.len(), b, chw);
         for (o, cm) in out.c.iter_mut().zip(&col.c) {
             *o = cm.as_deref().map(|cm| {
-                let mut img = vec![T::zero(); self.in_channels * hw];
-                self.for_each_tap(|r, px, i| img[i] = img[i] + cm[r * p + px]);
+                let mut img = vec![T::zero(); b * chw];
+                for e in 0..b {
+                    self.for_each_tap(|r, px, i| {
+                        img[e * chw + i] = img[e * chw + i] + cm[r * b * p + e * p + px]
+                    });
+                }
                 img
             });
         }
         out
     }
 
-    fn example<T: Float>(&self, alg: &Algebra, x: JetRef<'_, T>, e: usize) -> JMat<T> {
-        JMat::rows_of(alg, x, e..e + 1, (self.in_channels, self.height * self.width))
+    /// `O × B·P` (pixels of the chunk side by side) ↔ `B × O·P` (NCHW rows); `to_rows` picks
+    /// the direction.
+    fn regroup<T: Float>(&self, m: &JMat<T>, b: usize, to_rows: bool) -> JMat<T> {
+        let (o, p) = (self.out_channels, self.pixels());
+        let mut out = if to_rows {
+            JMat::zero(m.c.len(), b, o * p)
+        } else {
+            JMat::zero(m.c.len(), o, b * p)
+        };
+        for (dst, src) in out.c.iter_mut().zip(&m.c) {
+            *dst = src.as_deref().map(|src| {
+                let mut v = vec![T::zero(); src.len()];
+                for e in 0..b {
+                    for ch in 0..o {
+                        let (rows_at, cols_at) = ((e * o + ch) * p, ch * b * p + e * p);
+                        let (from, to) = if to_rows {
+                            (cols_at, rows_at)
+                        } else {
+                            (rows_at, cols_at)
+                        };
+                        v[to..to + p].copy_from_slice(&src[from..from + p]);
+                    }
+                }
+                v
+            });
+        }
+        out
+    }
+
+    fn in_w(&self) -> usize {
+        self.in_channels * self.height * self.width
     }
 }
 
@@ -158,9 +220,15 @@ impl<T: Float> Layer<T> for Conv2d {
         self.out_len()
     }
     fn param_shapes(&self) -> Vec<ParamShape> {
-        let mut v = vec![ParamShape { name: "weight", shape: vec![self.patch(), self.out_channels] }];
+        let mut v = vec![ParamShape {
+            name: "weight",
+            shape: vec![self.patch(), self.out_channels],
+        }];
         if self.bias {
-            v.push(ParamShape { name: "bias", shape: vec![self.out_channels] });
+            v.push(ParamShape {
+                name: "bias",
+                shape: vec![self.out_channels],
+            });
         }
         v
     }
@@ -177,15 +245,18 @@ impl<T: Float> Layer<T> for Conv2d {
     fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
         let (k, o) = (self.patch(), self.out_channels);
         let w = JMat::param(alg, p, 0..k * o, k, o);
-        let b = self.bias.then(|| JMat::param(alg, p, k * o..k * o + o, o, 1));
+        let b = self
+            .bias
+            .then(|| JMat::param(alg, p, k * o..k * o + o, o, 1));
         let mut y = Jet::zeros(alg.len(), x.rows, self.out_len());
-        map_blocks(&mut y, 1, |rows| {
-            let col = self.im2col(&self.example(alg, x, rows.start));
+        map_blocks(&mut y, self.chunk(), |rows| {
+            let n = rows.len();
+            let col = self.im2col(&JMat::rows_of(alg, x, rows, (n, self.in_w())));
             let mut out = JMat::matmul(alg, &w, true, &col, false);
             if let Some(b) = &b {
                 out.add_scaled(T::one(), b);
             }
-            out
+            self.regroup(&out, n, true)
         });
         y
     }
@@ -205,23 +276,33 @@ impl<T: Float> Layer<T> for Conv2d {
         let want: Vec<usize> = grads.slots.iter().map(|(m, _)| *m).collect();
         let plen = k * o + if self.bias { o } else { 0 };
         let need_gx = gx.is_some();
-        let acc = backward_blocks(x.rows, 1, gx, &vec![plen; want.len()], |rows, acc| {
-            let e = rows.start;
-            let g = JMat::rows_of(alg, gy.view(), e..e + 1, (o, px));
-            if !want.is_empty() {
-                let col = self.im2col(&self.example(alg, x, e));
-                for (a, &m) in acc.iter_mut().zip(&want) {
-                    let (aw, ab) = a.split_at_mut(k * o);
-                    JMat::matmul_coeff_into(alg, &col, false, &g, true, m, aw);
-                    if let (true, Some(gm)) = (self.bias, g.c[m].as_deref()) {
-                        for (bv, row) in ab.iter_mut().zip(gm.chunks(px)) {
-                            *bv = *bv + row.iter().copied().sum::<T>();
+        let acc = backward_blocks(
+            x.rows,
+            self.chunk(),
+            gx,
+            &vec![plen; want.len()],
+            |rows, acc| {
+                let n = rows.len();
+                let g = self.regroup(
+                    &JMat::rows_of(alg, gy.view(), rows.clone(), (n, o * px)),
+                    n,
+                    false,
+                );
+                if !want.is_empty() {
+                    let col = self.im2col(&JMat::rows_of(alg, x, rows, (n, self.in_w())));
+                    for (a, &m) in acc.iter_mut().zip(&want) {
+                        let (aw, ab) = a.split_at_mut(k * o);
+                        JMat::matmul_coeff_into(alg, &col, false, &g, true, m, aw);
+                        if let (true, Some(gm)) = (self.bias, g.c[m].as_deref()) {
+                            for (bv, row) in ab.iter_mut().zip(gm.chunks(n * px)) {
+                                *bv = *bv + row.iter().copied().sum::<T>();
+                            }
                         }
                     }
                 }
-            }
-            need_gx.then(|| self.col2im(&JMat::matmul(alg, &w, false, &g, false)))
-        });
+                need_gx.then(|| self.col2im(&JMat::matmul(alg, &w, false, &g, false), n))
+            },
+        );
         for ((_, slot), a) in grads.slots.iter_mut().zip(acc) {
             slot.copy_from_slice(&a);
         }

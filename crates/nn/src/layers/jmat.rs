@@ -34,7 +34,11 @@ pub struct JMat<T> {
 impl<T: Float> JMat<T> {
     /// The zero jet with `monomials` coefficients.
     pub fn zero(monomials: usize, rows: usize, cols: usize) -> Self {
-        Self { rows, cols, c: vec![None; monomials] }
+        Self {
+            rows,
+            cols,
+            c: vec![None; monomials],
+        }
     }
 
     /// Elements per coefficient.
@@ -50,7 +54,13 @@ impl<T: Float> JMat<T> {
 
     /// A parameter tensor `p[range]` as a jet: value at `1`, direction `i` at `εᵢ`, no
     /// degree-two terms (parameters are linear in ε).
-    pub fn param(alg: &Algebra, p: &ParamJet<'_, T>, range: Range<usize>, rows: usize, cols: usize) -> Self {
+    pub fn param(
+        alg: &Algebra,
+        p: &ParamJet<'_, T>,
+        range: Range<usize>,
+        rows: usize,
+        cols: usize,
+    ) -> Self {
         debug_assert_eq!(range.len(), rows * cols);
         let mut m = Self::zero(alg.len(), rows, cols);
         m.c[0] = Some(p.primal[range.clone()].to_vec());
@@ -61,7 +71,12 @@ impl<T: Float> JMat<T> {
     }
 
     /// Rows `rows` of a batch jet, every stored coefficient, seen as a `shape.0 × shape.1` matrix.
-    pub fn rows_of(alg: &Algebra, x: JetRef<'_, T>, rows: Range<usize>, shape: (usize, usize)) -> Self {
+    pub fn rows_of(
+        alg: &Algebra,
+        x: JetRef<'_, T>,
+        rows: Range<usize>,
+        shape: (usize, usize),
+    ) -> Self {
         let (cols, size) = (x.cols, x.rows * x.cols);
         debug_assert_eq!(rows.len() * cols, shape.0 * shape.1);
         let mut m = Self::zero(alg.len(), shape.0, shape.1);
@@ -94,7 +109,15 @@ impl<T: Float> JMat<T> {
 
     /// Adds coefficient `m` of `op(A)·op(B)` into `out` (`Σ_{a·b = m} op(A_a) op(B_b)`);
     /// returns false (and leaves `out` untouched) when every term is zero.
-    pub fn matmul_coeff_into(alg: &Algebra, a: &Self, ta: bool, b: &Self, tb: bool, m: usize, out: &mut [T]) -> bool {
+    pub fn matmul_coeff_into(
+        alg: &Algebra,
+        a: &Self,
+        ta: bool,
+        b: &Self,
+        tb: bool,
+        m: usize,
+        out: &mut [T],
+    ) -> bool {
         let mut any = false;
         for &(p, q) in alg.terms(m) {
             if let (Some(x), Some(y)) = (a.operand(p, ta), b.operand(q, tb)) {
@@ -184,7 +207,11 @@ impl<T: Float> JMat<T> {
     pub fn row_sums(&self) -> Self {
         let mut out = Self::zero(self.c.len(), self.rows, 1);
         for (o, v) in out.c.iter_mut().zip(&self.c) {
-            *o = v.as_deref().map(|v| v.chunks(self.cols).map(|r| r.iter().copied().sum()).collect());
+            *o = v.as_deref().map(|v| {
+                v.chunks(self.cols)
+                    .map(|r| r.iter().copied().sum())
+                    .collect()
+            });
         }
         out
     }
@@ -207,18 +234,24 @@ impl<T: Float> JMat<T> {
     /// `f(A)` elementwise for a smooth `f` given as `x ↦ [f(x), f′(x), f″(x)]` at the value:
     /// `f(x₀ + δ) = f + f′δ + ½f″δ²` truncated (the rule of [`Algebra::compose`]).
     pub fn map(alg: &Algebra, x: &Self, f: impl Fn(T) -> [T; 3]) -> Self {
-        let x0 = x.c[0].as_deref().expect("a jet function needs the value coefficient");
+        let x0 = x.c[0]
+            .as_deref()
+            .expect("a jet function needs the value coefficient");
         let d: Vec<[T; 3]> = x0.iter().map(|&v| f(v)).collect();
         let mut out = Self::zero(alg.len(), x.rows, x.cols);
         out.c[0] = Some(d.iter().map(|v| v[0]).collect());
         for i in 0..alg.directions() {
-            out.c[alg.dir(i)] = x.c[alg.dir(i)].as_deref().map(|xi| d.iter().zip(xi).map(|(v, a)| v[1] * *a).collect());
+            out.c[alg.dir(i)] = x.c[alg.dir(i)]
+                .as_deref()
+                .map(|xi| d.iter().zip(xi).map(|(v, a)| v[1] * *a).collect());
         }
         let half = c::<T>(0.5);
         for (p, &(i, j)) in alg.pairs().iter().enumerate() {
             let m = 1 + alg.directions() + p;
             let w = if i == j { half } else { T::one() };
-            let mut o: Option<Vec<T>> = x.c[m].as_deref().map(|xm| d.iter().zip(xm).map(|(v, a)| v[1] * *a).collect());
+            let mut o: Option<Vec<T>> = x.c[m]
+                .as_deref()
+                .map(|xm| d.iter().zip(xm).map(|(v, a)| v[1] * *a).collect());
             if let (Some(xi), Some(xj)) = (x.c[alg.dir(i)].as_deref(), x.c[alg.dir(j)].as_deref()) {
                 let o = o.get_or_insert_with(|| vec![T::zero(); x.size()]);
                 for (e, ov) in o.iter_mut().enumerate() {
@@ -234,7 +267,11 @@ impl<T: Float> JMat<T> {
     pub fn cols_range(&self, start: usize, len: usize) -> Self {
         let mut out = Self::zero(self.c.len(), self.rows, len);
         for (o, v) in out.c.iter_mut().zip(&self.c) {
-            *o = v.as_deref().map(|v| v.chunks(self.cols).flat_map(|r| r[start..start + len].iter().copied()).collect());
+            *o = v.as_deref().map(|v| {
+                v.chunks(self.cols)
+                    .flat_map(|r| r[start..start + len].iter().copied())
+                    .collect()
+            });
         }
         out
     }
@@ -258,7 +295,12 @@ fn blocks_mut<T: Float>(out: &mut Jet<T>, block_rows: usize) -> Vec<(Range<usize
     let (rows, cols) = (out.rows, out.cols);
     let nblocks = rows.div_ceil(block_rows.max(1));
     let mut per: Vec<(Range<usize>, Vec<&mut [T]>)> = (0..nblocks)
-        .map(|b| (b * block_rows..((b + 1) * block_rows).min(rows), Vec::with_capacity(out.coeffs)))
+        .map(|b| {
+            (
+                b * block_rows..((b + 1) * block_rows).min(rows),
+                Vec::with_capacity(out.coeffs),
+            )
+        })
         .collect();
     let size = out.size();
     if size == 0 {
@@ -288,10 +330,12 @@ where
     T: Float,
     F: Fn(Range<usize>) -> JMat<T> + Sync,
 {
-    blocks_mut(out, block_rows).into_par_iter().for_each(|(rows, slots)| {
-        let jm = f(rows);
-        write_block(slots, &jm);
-    });
+    blocks_mut(out, block_rows)
+        .into_par_iter()
+        .for_each(|(rows, slots)| {
+            let jm = f(rows);
+            write_block(slots, &jm);
+        });
 }
 
 /// Reverse pass block by block, in parallel. `f(rows, acc)` adds this block's parameter-gradient
@@ -309,7 +353,12 @@ where
     T: Float,
     F: Fn(Range<usize>, &mut [Vec<T>]) -> Option<JMat<T>> + Sync,
 {
-    let zeros = || acc_lens.iter().map(|&l| vec![T::zero(); l]).collect::<Vec<_>>();
+    let zeros = || {
+        acc_lens
+            .iter()
+            .map(|&l| vec![T::zero(); l])
+            .collect::<Vec<_>>()
+    };
     let work: Vec<(Range<usize>, Vec<&mut [T]>)> = match gx {
         Some(gx) => blocks_mut(gx, block_rows),
         None => (0..rows.div_ceil(block_rows.max(1)))
@@ -339,7 +388,11 @@ mod tests {
     fn jm(alg: &Algebra, rows: usize, cols: usize, seed: f64) -> JMat<f64> {
         let mut m = JMat::zero(alg.len(), rows, cols);
         for k in 0..alg.len() {
-            m.c[k] = Some((0..rows * cols).map(|e| ((e as f64 + 1.0) * seed + k as f64).sin()).collect());
+            m.c[k] = Some(
+                (0..rows * cols)
+                    .map(|e| ((e as f64 + 1.0) * seed + k as f64).sin())
+                    .collect(),
+            );
         }
         m
     }
@@ -354,11 +407,18 @@ mod tests {
         let y = JMat::map(&alg, &JMat::matmul(&alg, &a, false, &b, false), exp);
         // Real evaluation at ε = t of the truncated polynomials A(t), B(t).
         let eval = |t: f64| -> Vec<f64> {
-            let at = |m: &JMat<f64>, e: usize| m.c[0].as_ref().unwrap()[e] + t * m.c[1].as_ref().unwrap()[e] + t * t * m.c[2].as_ref().unwrap()[e];
+            let at = |m: &JMat<f64>, e: usize| {
+                m.c[0].as_ref().unwrap()[e]
+                    + t * m.c[1].as_ref().unwrap()[e]
+                    + t * t * m.c[2].as_ref().unwrap()[e]
+            };
             (0..4)
                 .map(|e| {
                     let (i, j) = (e / 2, e % 2);
-                    (0..3).map(|k| at(&a, i * 3 + k) * at(&b, k * 2 + j)).sum::<f64>().exp()
+                    (0..3)
+                        .map(|k| at(&a, i * 3 + k) * at(&b, k * 2 + j))
+                        .sum::<f64>()
+                        .exp()
                 })
                 .collect()
         };
@@ -384,7 +444,14 @@ mod tests {
             assert!(v.abs() < 1e-14);
         }
         let cs = a.col_sums();
-        assert!((cs.c[1].as_ref().unwrap()[2] - (0..3).map(|i| a.c[1].as_ref().unwrap()[i * 4 + 2]).sum::<f64>()).abs() < 1e-15);
+        assert!(
+            (cs.c[1].as_ref().unwrap()[2]
+                - (0..3)
+                    .map(|i| a.c[1].as_ref().unwrap()[i * 4 + 2])
+                    .sum::<f64>())
+            .abs()
+                < 1e-15
+        );
         let mut b = JMat::zero(alg.len(), 3, 4);
         b.set_cols(1, &a.cols_range(1, 2));
         assert_eq!(b.c[0].as_ref().unwrap()[5], a.c[0].as_ref().unwrap()[5]);

@@ -52,7 +52,12 @@ impl LayerNorm {
         (BLOCK_ELEMS / self.width.max(1)).max(1)
     }
 
-    fn normalize<T: Float>(&self, alg: &Algebra, x: JetRef<'_, T>, rows: Range<usize>) -> Normalized<T> {
+    fn normalize<T: Float>(
+        &self,
+        alg: &Algebra,
+        x: JetRef<'_, T>,
+        rows: Range<usize>,
+    ) -> Normalized<T> {
         let d = self.width;
         let inv_d = c::<T>(1.0 / d as f64);
         let mut xc = JMat::rows_of(alg, x, rows.clone(), (rows.len(), d));
@@ -66,7 +71,10 @@ impl LayerNorm {
             let s3 = s * s * s;
             [s, c::<T>(-0.5) * s3, c::<T>(0.75) * s3 * s * s]
         });
-        Normalized { xhat: JMat::mul(alg, &xc, &r), r }
+        Normalized {
+            xhat: JMat::mul(alg, &xc, &r),
+            r,
+        }
     }
 }
 
@@ -82,8 +90,14 @@ impl<T: Float> Layer<T> for LayerNorm {
     }
     fn param_shapes(&self) -> Vec<ParamShape> {
         vec![
-            ParamShape { name: "weight", shape: vec![self.width] },
-            ParamShape { name: "bias", shape: vec![self.width] },
+            ParamShape {
+                name: "weight",
+                shape: vec![self.width],
+            },
+            ParamShape {
+                name: "bias",
+                shape: vec![self.width],
+            },
         ]
     }
     fn init(&self, _scheme: Init, _rng: &mut Xoshiro256PlusPlus, out: &mut [f64]) {
@@ -121,28 +135,37 @@ impl<T: Float> Layer<T> for LayerNorm {
         let gamma = JMat::param(alg, p, 0..d, 1, d);
         let want: Vec<usize> = grads.slots.iter().map(|(m, _)| *m).collect();
         let need_gx = gx.is_some();
-        let acc = backward_blocks(x.rows, self.block_rows(), gx, &vec![2 * d; want.len()], |rows, acc| {
-            let n = self.normalize(alg, x, rows.clone());
-            let g = JMat::rows_of(alg, gy.view(), rows.clone(), (rows.len(), d));
-            let gg = JMat::mul(alg, &g, &n.xhat).col_sums();
-            let gb = g.col_sums();
-            for (a, &m) in acc.iter_mut().zip(&want) {
-                let (ag, ab) = a.split_at_mut(d);
-                for (dst, src) in [(ag, &gg.c[m]), (ab, &gb.c[m])] {
-                    if let Some(src) = src {
-                        dst.iter_mut().zip(src).for_each(|(p, q)| *p = *p + *q);
+        let acc = backward_blocks(
+            x.rows,
+            self.block_rows(),
+            gx,
+            &vec![2 * d; want.len()],
+            |rows, acc| {
+                let n = self.normalize(alg, x, rows.clone());
+                let g = JMat::rows_of(alg, gy.view(), rows.clone(), (rows.len(), d));
+                let gg = JMat::mul(alg, &g, &n.xhat).col_sums();
+                let gb = g.col_sums();
+                for (a, &m) in acc.iter_mut().zip(&want) {
+                    let (ag, ab) = a.split_at_mut(d);
+                    for (dst, src) in [(ag, &gg.c[m]), (ab, &gb.c[m])] {
+                        if let Some(src) = src {
+                            dst.iter_mut().zip(src).for_each(|(p, q)| *p = *p + *q);
+                        }
                     }
                 }
-            }
-            if !need_gx {
-                return None;
-            }
-            let gxhat = JMat::mul(alg, &g, &gamma);
-            let mut inner = gxhat.clone();
-            inner.add_scaled(-inv_d, &gxhat.row_sums());
-            inner.add_scaled(-inv_d, &JMat::mul(alg, &n.xhat, &JMat::mul(alg, &gxhat, &n.xhat).row_sums()));
-            Some(JMat::mul(alg, &inner, &n.r))
-        });
+                if !need_gx {
+                    return None;
+                }
+                let gxhat = JMat::mul(alg, &g, &gamma);
+                let mut inner = gxhat.clone();
+                inner.add_scaled(-inv_d, &gxhat.row_sums());
+                inner.add_scaled(
+                    -inv_d,
+                    &JMat::mul(alg, &n.xhat, &JMat::mul(alg, &gxhat, &n.xhat).row_sums()),
+                );
+                Some(JMat::mul(alg, &inner, &n.r))
+            },
+        );
         for ((_, slot), a) in grads.slots.iter_mut().zip(acc) {
             slot.copy_from_slice(&a);
         }

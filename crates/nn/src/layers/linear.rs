@@ -62,8 +62,14 @@ impl<T: Float> Layer<T> for Linear {
     }
     fn param_shapes(&self) -> Vec<ParamShape> {
         vec![
-            ParamShape { name: "weight", shape: vec![self.fan_in, self.fan_out] },
-            ParamShape { name: "bias", shape: vec![self.fan_out] },
+            ParamShape {
+                name: "weight",
+                shape: vec![self.fan_in, self.fan_out],
+            },
+            ParamShape {
+                name: "bias",
+                shape: vec![self.fan_out],
+            },
         ]
     }
     fn init(&self, scheme: Init, rng: &mut Xoshiro256PlusPlus, out: &mut [f64]) {
@@ -80,12 +86,22 @@ impl<T: Float> Layer<T> for Linear {
         let (w, b) = self.split(p.primal);
         let mut y = Jet::zeros(alg.len(), n, fo);
         let stacked = x.stacked_rows();
-        gemm(&mut y.data[..stacked * fo], MatRef::new(x.data, stacked, fi), MatRef::new(w, fi, fo), false);
+        gemm(
+            &mut y.data[..stacked * fo],
+            MatRef::new(x.data, stacked, fi),
+            MatRef::new(w, fi, fo),
+            false,
+        );
         for (i, dir) in p.dirs.iter().enumerate() {
             let (u, c) = self.split(dir);
             for (a, m) in alg.times_dir(i) {
                 if let Some(xa) = x.coeff(a) {
-                    gemm(y.coeff_mut(m), MatRef::new(xa, n, fi), MatRef::new(u, fi, fo), true);
+                    gemm(
+                        y.coeff_mut(m),
+                        MatRef::new(xa, n, fi),
+                        MatRef::new(u, fi, fo),
+                        true,
+                    );
                 }
             }
             add_rows(y.coeff_mut(alg.dir(i)), c);
@@ -110,7 +126,12 @@ impl<T: Float> Layer<T> for Linear {
             let mut first = true;
             for &(a, bm) in alg.terms(*m) {
                 if let Some(xa) = x.coeff(a) {
-                    gemm(gw, MatRef::new(xa, n, fi).t(), MatRef::new(gy.coeff(bm), n, fo), !first);
+                    gemm(
+                        gw,
+                        MatRef::new(xa, n, fi).t(),
+                        MatRef::new(gy.coeff(bm), n, fo),
+                        !first,
+                    );
                     first = false;
                 }
             }
@@ -122,11 +143,21 @@ impl<T: Float> Layer<T> for Linear {
         if let Some(gx) = gx {
             let (w, _) = self.split(p.primal);
             let rows = gy.coeffs * n;
-            gemm(&mut gx.data, MatRef::new(&gy.data, rows, fo), MatRef::new(w, fi, fo).t(), false);
+            gemm(
+                &mut gx.data,
+                MatRef::new(&gy.data, rows, fo),
+                MatRef::new(w, fi, fo).t(),
+                false,
+            );
             for (i, dir) in p.dirs.iter().enumerate() {
                 let (u, _) = self.split(dir);
                 for (a, m) in alg.times_dir(i) {
-                    gemm(gx.coeff_mut(m), MatRef::new(gy.coeff(a), n, fo), MatRef::new(u, fi, fo).t(), true);
+                    gemm(
+                        gx.coeff_mut(m),
+                        MatRef::new(gy.coeff(a), n, fo),
+                        MatRef::new(u, fi, fo).t(),
+                        true,
+                    );
                 }
             }
         }

@@ -31,10 +31,17 @@ impl NoBias {
     }
 
     /// Calls `f` with `p` extended by zero biases.
-    fn with_padded<T: Float, R>(&self, p: &ParamJet<'_, T>, f: impl FnOnce(&ParamJet<'_, T>) -> R) -> R {
+    fn with_padded<T: Float, R>(
+        &self,
+        p: &ParamJet<'_, T>,
+        f: impl FnOnce(&ParamJet<'_, T>) -> R,
+    ) -> R {
         let primal = self.padded(p.primal);
         let dirs: Vec<Vec<T>> = p.dirs.iter().map(|d| self.padded(d)).collect();
-        f(&ParamJet { primal: &primal, dirs: dirs.iter().map(Vec::as_slice).collect() })
+        f(&ParamJet {
+            primal: &primal,
+            dirs: dirs.iter().map(Vec::as_slice).collect(),
+        })
     }
 }
 
@@ -49,7 +56,10 @@ impl<T: Float> Layer<T> for NoBias {
         self.0.fan_out
     }
     fn param_shapes(&self) -> Vec<ParamShape> {
-        vec![ParamShape { name: "weight", shape: vec![self.0.fan_in, self.0.fan_out] }]
+        vec![ParamShape {
+            name: "weight",
+            shape: vec![self.0.fan_in, self.0.fan_out],
+        }]
     }
     fn init(&self, scheme: Init, rng: &mut Xoshiro256PlusPlus, out: &mut [f64]) {
         let mut full = vec![0.0; self.weights() + self.0.fan_out];
@@ -75,7 +85,9 @@ impl<T: Float> Layer<T> for NoBias {
         let mut full: Vec<Vec<T>> = grads.slots.iter().map(|_| vec![T::zero(); len]).collect();
         {
             let wanted = grads.slots.iter().map(|(m, _)| *m);
-            let mut slots = ParamGrads { slots: wanted.zip(full.iter_mut().map(Vec::as_mut_slice)).collect() };
+            let mut slots = ParamGrads {
+                slots: wanted.zip(full.iter_mut().map(Vec::as_mut_slice)).collect(),
+            };
             self.with_padded(p, |pp| self.0.backward(alg, pp, x, y, gy, gx, &mut slots));
         }
         for ((_, slot), f) in grads.slots.iter_mut().zip(&full) {

@@ -39,8 +39,19 @@ pub struct Patchify {
 impl Patchify {
     /// Cuts `channels × height × width` images into `patch × patch` patches (`patch` must
     /// divide both sides, as in SimpleViT).
-    pub fn new(channels: usize, height: usize, width: usize, patch: usize) -> Result<Self, NnError> {
-        if patch == 0 || channels == 0 || height % patch != 0 || width % patch != 0 || height == 0 || width == 0 {
+    pub fn new(
+        channels: usize,
+        height: usize,
+        width: usize,
+        patch: usize,
+    ) -> Result<Self, NnError> {
+        if patch == 0
+            || channels == 0
+            || height % patch != 0
+            || width % patch != 0
+            || height == 0
+            || width == 0
+        {
             return Err(NnError::Shape(format!(
                 "patch size {patch} must divide the image sides {height}×{width} (and all sizes be positive)"
             )));
@@ -57,7 +68,13 @@ impl Patchify {
                 }
             }
         }
-        Ok(Self { channels, height, width, patch, perm })
+        Ok(Self {
+            channels,
+            height,
+            width,
+            patch,
+            perm,
+        })
     }
 
     /// Number of tokens `T`.
@@ -73,7 +90,15 @@ impl Patchify {
 
 impl<T: Float> Layer<T> for Patchify {
     fn describe(&self) -> String {
-        format!("patches{}({}×{}×{}→{}×{})", self.patch, self.channels, self.height, self.width, self.tokens(), self.patch_dim())
+        format!(
+            "patches{}({}×{}×{}→{}×{})",
+            self.patch,
+            self.channels,
+            self.height,
+            self.width,
+            self.tokens(),
+            self.patch_dim()
+        )
     }
     fn in_width(&self) -> usize {
         self.perm.len()
@@ -90,9 +115,12 @@ impl<T: Float> Layer<T> for Patchify {
         let w = self.perm.len();
         let mut y = Jet::zeros(alg.len(), x.rows, w);
         let stored = x.coeffs * x.rows * w;
-        y.data[..stored].par_chunks_mut(w).zip(x.data.par_chunks(w)).for_each(|(yr, xr)| {
-            yr.iter_mut().zip(&self.perm).for_each(|(v, &i)| *v = xr[i]);
-        });
+        y.data[..stored]
+            .par_chunks_mut(w)
+            .zip(x.data.par_chunks(w))
+            .for_each(|(yr, xr)| {
+                yr.iter_mut().zip(&self.perm).for_each(|(v, &i)| *v = xr[i]);
+            });
         y
     }
 
@@ -108,9 +136,12 @@ impl<T: Float> Layer<T> for Patchify {
     ) {
         let Some(gx) = gx else { return };
         let w = self.perm.len();
-        gx.data.par_chunks_mut(w).zip(gy.data.par_chunks(w)).for_each(|(gr, g)| {
-            g.iter().zip(&self.perm).for_each(|(v, &i)| gr[i] = *v);
-        });
+        gx.data
+            .par_chunks_mut(w)
+            .zip(gy.data.par_chunks(w))
+            .for_each(|(gr, g)| {
+                g.iter().zip(&self.perm).for_each(|(v, &i)| gr[i] = *v);
+            });
     }
 }
 
@@ -146,7 +177,9 @@ impl PosEmbed {
             return Err(NnError::Shape(format!("sin-cos position embedding needs a dimension that is a multiple of 4 and ≥ 8, got {dim}")));
         }
         let q = dim / 4;
-        let omega: Vec<f64> = (0..q).map(|k| 1.0 / 10000f64.powf(k as f64 / (q - 1) as f64)).collect();
+        let omega: Vec<f64> = (0..q)
+            .map(|k| 1.0 / 10000f64.powf(k as f64 / (q - 1) as f64))
+            .collect();
         let mut table = Vec::with_capacity(grid_h * grid_w * dim);
         for t in 0..grid_h * grid_w {
             let (y, x) = ((t / grid_w) as f64, (t % grid_w) as f64);
@@ -155,25 +188,36 @@ impl PosEmbed {
             table.extend(omega.iter().map(|w| (y * w).sin()));
             table.extend(omega.iter().map(|w| (y * w).cos()));
         }
-        Ok(PosEmbed::SinCos { table, tokens: grid_h * grid_w, dim })
+        Ok(PosEmbed::SinCos {
+            table,
+            tokens: grid_h * grid_w,
+            dim,
+        })
     }
 
     fn shape(&self) -> (usize, usize) {
         match self {
-            PosEmbed::SinCos { tokens, dim, .. } | PosEmbed::Learned { tokens, dim } => (*tokens, *dim),
+            PosEmbed::SinCos { tokens, dim, .. } | PosEmbed::Learned { tokens, dim } => {
+                (*tokens, *dim)
+            }
         }
     }
 }
 
 /// `y[r] += e[r mod T]` for every row of one coefficient.
 fn add_table<T: Float>(y: &mut [T], e: &[T], td: usize) {
-    y.par_chunks_mut(td).for_each(|ex| ex.iter_mut().zip(e).for_each(|(a, b)| *a = *a + *b));
+    y.par_chunks_mut(td)
+        .for_each(|ex| ex.iter_mut().zip(e).for_each(|(a, b)| *a = *a + *b));
 }
 
 impl<T: Float> Layer<T> for PosEmbed {
     fn describe(&self) -> String {
         let (t, d) = self.shape();
-        let kind = if matches!(self, PosEmbed::SinCos { .. }) { "sincos" } else { "learned" };
+        let kind = if matches!(self, PosEmbed::SinCos { .. }) {
+            "sincos"
+        } else {
+            "learned"
+        };
         format!("+{kind} position({t}×{d})")
     }
     fn in_width(&self) -> usize {
@@ -185,7 +229,10 @@ impl<T: Float> Layer<T> for PosEmbed {
     fn param_shapes(&self) -> Vec<ParamShape> {
         match self {
             PosEmbed::SinCos { .. } => Vec::new(),
-            PosEmbed::Learned { tokens, dim } => vec![ParamShape { name: "pos", shape: vec![*tokens, *dim] }],
+            PosEmbed::Learned { tokens, dim } => vec![ParamShape {
+                name: "pos",
+                shape: vec![*tokens, *dim],
+            }],
         }
     }
     fn init(&self, _scheme: Init, rng: &mut Xoshiro256PlusPlus, out: &mut [f64]) {

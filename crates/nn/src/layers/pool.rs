@@ -59,7 +59,8 @@ pub struct Pool2d {
 impl Pool2d {
     /// Returns the layer if the window fits in the image.
     pub fn checked(self) -> Result<Self, NnError> {
-        if self.size == 0 || self.size > self.height || self.size > self.width || self.channels == 0 {
+        if self.size == 0 || self.size > self.height || self.size > self.width || self.channels == 0
+        {
             return Err(NnError::Shape(format!(
                 "{}pool: window {} does not fit a {}×{} image",
                 self.kind.name(),
@@ -90,16 +91,20 @@ impl Pool2d {
     fn argmax<T: Float>(&self, x0: &[T], rows: usize) -> Vec<usize> {
         let (iw, ow) = (self.in_w(), self.out_w());
         let mut idx = vec![0; rows * ow];
-        idx.par_chunks_mut(ow.max(1)).enumerate().for_each(|(e, out)| {
-            let row = &x0[e * iw..(e + 1) * iw];
-            for (o, slot) in out.iter_mut().enumerate() {
-                *slot = self.window(o).fold(None, |best: Option<usize>, i| match best {
-                    Some(b) if row[b] >= row[i] => Some(b),
-                    _ => Some(i),
-                })
-                .expect("windows are non-empty");
-            }
-        });
+        idx.par_chunks_mut(ow.max(1))
+            .enumerate()
+            .for_each(|(e, out)| {
+                let row = &x0[e * iw..(e + 1) * iw];
+                for (o, slot) in out.iter_mut().enumerate() {
+                    *slot = self
+                        .window(o)
+                        .fold(None, |best: Option<usize>, i| match best {
+                            Some(b) if row[b] >= row[i] => Some(b),
+                            _ => Some(i),
+                        })
+                        .expect("windows are non-empty");
+                }
+            });
         idx
     }
 
@@ -116,7 +121,14 @@ impl Pool2d {
 impl<T: Float> Layer<T> for Pool2d {
     fn describe(&self) -> String {
         let (oh, ow) = self.out_hw();
-        format!("{}pool{}({}×{}×{}→{oh}×{ow})", self.kind.name(), self.size, self.channels, self.height, self.width)
+        format!(
+            "{}pool{}({}×{}×{}→{oh}×{ow})",
+            self.kind.name(),
+            self.size,
+            self.channels,
+            self.height,
+            self.width
+        )
     }
     fn in_width(&self) -> usize {
         self.in_w()
@@ -133,7 +145,9 @@ impl<T: Float> Layer<T> for Pool2d {
         let (iw, ow, rows) = (self.in_w(), self.out_w(), x.rows);
         let mut y = Jet::zeros(alg.len(), rows, ow);
         let stored = x.coeffs * rows * ow;
-        let ys = y.data[..stored].par_chunks_mut(ow).zip(x.data.par_chunks(iw));
+        let ys = y.data[..stored]
+            .par_chunks_mut(ow)
+            .zip(x.data.par_chunks(iw));
         match self.kind {
             PoolKind::Avg => {
                 let inv = c::<T>(1.0 / (self.size * self.size) as f64);
@@ -218,12 +232,15 @@ impl<T: Float> Layer<T> for MeanTokens {
         let inv = c::<T>(1.0 / t as f64);
         let mut y = Jet::zeros(alg.len(), x.rows, d);
         let stored = x.coeffs * x.rows * d;
-        y.data[..stored].par_chunks_mut(d).zip(x.data.par_chunks(t * d)).for_each(|(yr, xr)| {
-            for tok in xr.chunks(d) {
-                yr.iter_mut().zip(tok).for_each(|(a, b)| *a = *a + *b);
-            }
-            yr.iter_mut().for_each(|a| *a = *a * inv);
-        });
+        y.data[..stored]
+            .par_chunks_mut(d)
+            .zip(x.data.par_chunks(t * d))
+            .for_each(|(yr, xr)| {
+                for tok in xr.chunks(d) {
+                    yr.iter_mut().zip(tok).for_each(|(a, b)| *a = *a + *b);
+                }
+                yr.iter_mut().for_each(|a| *a = *a * inv);
+            });
         y
     }
 
@@ -240,10 +257,13 @@ impl<T: Float> Layer<T> for MeanTokens {
         let Some(gx) = gx else { return };
         let (d, t) = (self.dim, self.tokens);
         let inv = c::<T>(1.0 / t as f64);
-        gx.data.par_chunks_mut(t * d).zip(gy.data.par_chunks(d)).for_each(|(gr, g)| {
-            for tok in gr.chunks_mut(d) {
-                tok.iter_mut().zip(g).for_each(|(a, b)| *a = *b * inv);
-            }
-        });
+        gx.data
+            .par_chunks_mut(t * d)
+            .zip(gy.data.par_chunks(d))
+            .for_each(|(gr, g)| {
+                for tok in gr.chunks_mut(d) {
+                    tok.iter_mut().zip(g).for_each(|(a, b)| *a = *b * inv);
+                }
+            });
     }
 }

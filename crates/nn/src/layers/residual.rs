@@ -36,7 +36,10 @@ impl<T: Float> Residual<T> {
 /// `dst += src` over all coefficients `src` stores.
 fn add_into<T: Float>(dst: &mut Jet<T>, src: JetRef<'_, T>) {
     let n = src.coeffs * src.rows * src.cols;
-    dst.data[..n].iter_mut().zip(&src.data[..n]).for_each(|(d, s)| *d = *d + *s);
+    dst.data[..n]
+        .iter_mut()
+        .zip(&src.data[..n])
+        .for_each(|(d, s)| *d = *d + *s);
 }
 
 impl<T: Float> Layer<T> for Residual<T> {
@@ -74,7 +77,8 @@ impl<T: Float> Layer<T> for Residual<T> {
     ) {
         match gx {
             Some(gx) => {
-                self.branch.backward(alg, p, x, y, gy, Some(&mut *gx), grads);
+                self.branch
+                    .backward(alg, p, x, y, gy, Some(&mut *gx), grads);
                 add_into(gx, gy.view());
             }
             None => self.branch.backward(alg, p, x, y, gy, None, grads),

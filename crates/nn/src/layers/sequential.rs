@@ -33,7 +33,9 @@ impl<T: Float> Sequential<T> {
     /// Chains `layers` (named `name` in summaries), running them on `tokens` rows per input row.
     pub fn new(name: &str, layers: Vec<Box<dyn Layer<T>>>, tokens: usize) -> Result<Self, NnError> {
         if layers.is_empty() || tokens == 0 {
-            return Err(NnError::Shape(format!("{name}: needs at least one layer and one token")));
+            return Err(NnError::Shape(format!(
+                "{name}: needs at least one layer and one token"
+            )));
         }
         for w in layers.windows(2) {
             if w[0].out_width() != w[1].in_width() {
@@ -51,7 +53,12 @@ impl<T: Float> Sequential<T> {
             let len: usize = l.param_shapes().iter().map(ParamShape::len).sum();
             offsets.push(offsets[offsets.len() - 1] + len);
         }
-        Ok(Self { name: name.to_string(), layers, offsets, tokens })
+        Ok(Self {
+            name: name.to_string(),
+            layers,
+            offsets,
+            tokens,
+        })
     }
 
     fn range(&self, l: usize) -> Range<usize> {
@@ -60,12 +67,19 @@ impl<T: Float> Sequential<T> {
 
     fn child_params<'a>(&self, l: usize, p: &ParamJet<'a, T>) -> ParamJet<'a, T> {
         let r = self.range(l);
-        ParamJet { primal: &p.primal[r.clone()], dirs: p.dirs.iter().map(|d| &d[r.clone()]).collect() }
+        ParamJet {
+            primal: &p.primal[r.clone()],
+            dirs: p.dirs.iter().map(|d| &d[r.clone()]).collect(),
+        }
     }
 
     /// `x` seen in token space (`rows·T` rows).
     fn to_tokens<'a>(&self, x: JetRef<'a, T>) -> JetRef<'a, T> {
-        JetRef { rows: x.rows * self.tokens, cols: x.cols / self.tokens, ..x }
+        JetRef {
+            rows: x.rows * self.tokens,
+            cols: x.cols / self.tokens,
+            ..x
+        }
     }
 
     /// Outputs of every child on token-space input `x`.
@@ -90,7 +104,11 @@ fn reshape<T>(j: &mut Jet<T>, rows: usize, cols: usize) {
 impl<T: Float> Layer<T> for Sequential<T> {
     fn describe(&self) -> String {
         let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
-        let tokens = if self.tokens > 1 { format!("×{} tokens", self.tokens) } else { String::new() };
+        let tokens = if self.tokens > 1 {
+            format!("×{} tokens", self.tokens)
+        } else {
+            String::new()
+        };
         format!("{}{tokens}[{}]", self.name, inner.join(" → "))
     }
     fn in_width(&self) -> usize {
@@ -109,7 +127,10 @@ impl<T: Float> Layer<T> for Sequential<T> {
     }
 
     fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
-        let mut y = self.forward_all(alg, p, self.to_tokens(x)).pop().expect("at least one layer");
+        let mut y = self
+            .forward_all(alg, p, self.to_tokens(x))
+            .pop()
+            .expect("at least one layer");
         reshape(&mut y, x.rows, self.out_width());
         y
     }
@@ -130,7 +151,11 @@ impl<T: Float> Layer<T> for Sequential<T> {
             Cow::Borrowed(gy)
         } else {
             let mut owned = gy.clone();
-            reshape(&mut owned, xt.rows, self.layers[self.layers.len() - 1].out_width());
+            reshape(
+                &mut owned,
+                xt.rows,
+                self.layers[self.layers.len() - 1].out_width(),
+            );
             Cow::Owned(owned)
         };
         let mut gx = gx;
@@ -139,7 +164,13 @@ impl<T: Float> Layer<T> for Sequential<T> {
             let y = outs.pop().expect("one output per child");
             let input = if l == 0 { xt } else { outs[l - 1].view() };
             let r = self.range(l);
-            let mut slots = ParamGrads { slots: grads.slots.iter_mut().map(|(m, s)| (*m, &mut s[r.clone()])).collect() };
+            let mut slots = ParamGrads {
+                slots: grads
+                    .slots
+                    .iter_mut()
+                    .map(|(m, s)| (*m, &mut s[r.clone()]))
+                    .collect(),
+            };
             let pl = self.child_params(l, p);
             if l == 0 {
                 if let Some(gx) = gx.as_deref_mut() {

@@ -11,7 +11,9 @@ use rand_distr::StandardNormal;
 /// Seeded standard-normal vector.
 pub fn randn(len: usize, seed: u64) -> Vec<f64> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..len).map(|_| rng.sample::<f64, _>(StandardNormal)).collect()
+    (0..len)
+        .map(|_| rng.sample::<f64, _>(StandardNormal))
+        .collect()
 }
 
 /// A small network objective: `n` Gaussian inputs, targets regression values (MSE) or
@@ -53,7 +55,14 @@ pub fn dist(a: &[f64], b: &[f64]) -> f64 {
 /// Asserts that `exact` is the derivative that central differences with steps `2h` and `h`
 /// approximate, with an error that shrinks like h² (ratio ≈ 4 when h halves) — or is already
 /// at rounding level.
-pub fn assert_eps_squared(what: &str, f: &dyn Fn(&[f64]) -> Vec<f64>, w: &[f64], u: &[f64], exact: &[f64], h: f64) {
+pub fn assert_eps_squared(
+    what: &str,
+    f: &dyn Fn(&[f64]) -> Vec<f64>,
+    w: &[f64],
+    u: &[f64],
+    exact: &[f64],
+    h: f64,
+) {
     let scale = norm(exact).max(1e-3);
     let e1 = dist(&central(f, w, u, 2.0 * h), exact);
     let e2 = dist(&central(f, w, u, h), exact);
