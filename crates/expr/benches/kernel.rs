@@ -86,6 +86,29 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The gradient alone (no GD update), one chunk at fixed points: the kernel's own speed.
+    let (xs, ys) = starts();
+    let (x, y) = (&xs[..CHUNK], &ys[..CHUNK]);
+    let (mut gx, mut gy) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+    let mut s = KernelScratch::new(&kernel, CHUNK);
+    let mut g = c.benchmark_group("paper-fig2 gradient evaluations");
+    g.throughput(Throughput::Elements(CHUNK as u64));
+    g.bench_function("kernel", |bch| {
+        bch.iter(|| kernel.eval_grad_batch(&[x, y], &mut [&mut gx, &mut gy], &mut s))
+    });
+    let (mut hx, mut hy) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+    g.bench_function("closed form", |bch| {
+        bch.iter(|| {
+            for p in 0..CHUNK {
+                let (u, v) = (x[p], y[p]);
+                hx[p] = u * (2.0 + 2.0 * v + 3.0 * u);
+                hy[p] = v + u * u;
+            }
+            std::hint::black_box((&hx, &hy));
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -308,7 +308,6 @@ pub fn vit<T: Float>(spec: &str) -> Result<Layers<T>, NnError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::Model;
     use crate::Init;
 

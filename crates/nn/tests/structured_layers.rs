@@ -328,7 +328,7 @@ fn patch_order_and_sincos_table_follow_simple_vit() {
         gdscope_nn::jet::JetRef::constant(&x, 1, 48),
     );
     // Token 1 = patch (h=0, w=1); feature (p1=1, p2=0, c=1) = x[c=1, row 1, col 2].
-    let feature = (2 + 0) * 2 + 1;
+    let feature = 2 * 2 + 1; // (p1·p + p2)·C + c
     assert_eq!(y.data[8 + feature], (24 + 6 + 2) as f64);
     let PosEmbed::SinCos { table, .. } = PosEmbed::sincos(2, 3, 8).unwrap() else {
         unreachable!()

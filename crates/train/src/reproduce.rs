@@ -126,6 +126,15 @@ pub fn fig3_configs(
         .collect()
 }
 
+/// What [`reproduce_fig3`] returns.
+#[derive(Debug)]
+pub struct Fig3Outcome {
+    /// `(optimizer name, run)` in the order GD, SGD with momentum, Adam.
+    pub runs: Vec<(&'static str, RunReport)>,
+    /// The figure files written (`fig3.png`, `fig3.svg`).
+    pub figures: Vec<PathBuf>,
+}
+
 /// Runs the three Figure 3 optimizers into `out/<name>` and draws `out/fig3.{png,svg}`
 /// (a row per optimizer: loss, cosine of consecutive updates). Returns the reports and the
 /// figure files.
@@ -135,7 +144,7 @@ pub fn reproduce_fig3(
     quick: bool,
     overwrite: bool,
     progress: bool,
-) -> anyhow::Result<(Vec<(&'static str, RunReport)>, Vec<PathBuf>)> {
+) -> anyhow::Result<Fig3Outcome> {
     let run_dir = RunDir::create(out, overwrite)?;
     let mut reports = Vec::new();
     let mut panels = Vec::new();
@@ -184,5 +193,8 @@ pub fn reproduce_fig3(
         &out.join("fig3"),
         &[Format::Png, Format::Svg],
     )?;
-    Ok((reports, files))
+    Ok(Fig3Outcome {
+        runs: reports,
+        figures: files,
+    })
 }

@@ -90,9 +90,11 @@ fn evaluate(args: &Args) -> Result<()> {
     let mut grad = vec![0.0; n];
     let value = f.value_grad(&x, &mut grad);
     let h = f.hessian(&x);
-    if !h.iter().all(|v| v.is_finite()) {
+    let finite =
+        value.is_finite() && grad.iter().all(|v| v.is_finite()) && h.iter().all(|v| v.is_finite());
+    if !finite {
         bail!(
-            "the Hessian at {} is not finite (value {value}); the point is outside the domain of the expression",
+            "the value, gradient or Hessian at {} is not finite (value {value}); the point is outside the domain of the expression",
             fmt_vec(&x)
         );
     }

@@ -34,9 +34,8 @@ pub fn paper_fig3(
         || RunDir::default_path("reproduce-paper-fig3"),
         Path::to_path_buf,
     );
-    let (reports, files) =
-        reproduce_fig3(&out, cifar10.map(PathBuf::as_path), quick, overwrite, true)?;
-    for (name, r) in &reports {
+    let outcome = reproduce_fig3(&out, cifar10.map(PathBuf::as_path), quick, overwrite, true)?;
+    for (name, r) in &outcome.runs {
         let last_cos = r
             .metrics
             .rows
@@ -52,7 +51,7 @@ pub fn paper_fig3(
         );
     }
     println!("runs and figures in {}:", out.display());
-    for f in files {
+    for f in outcome.figures {
         println!("  {}", f.display());
     }
     Ok(())

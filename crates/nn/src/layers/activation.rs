@@ -169,11 +169,14 @@ impl<T: Float> Layer<T> for ActivationLayer {
         let act = self.act;
         if alg.len() == 1 {
             // Plain values (gradient passes): no coefficients to gather.
-            y.data.par_chunks_mut(CHUNK).zip(x.data.par_chunks(CHUNK)).for_each(|(yc, xc)| {
-                for (yv, xv) in yc.iter_mut().zip(xc) {
-                    *yv = act.derivatives(*xv)[0];
-                }
-            });
+            y.data
+                .par_chunks_mut(CHUNK)
+                .zip(x.data.par_chunks(CHUNK))
+                .for_each(|(yc, xc)| {
+                    for (yv, xv) in yc.iter_mut().zip(xc) {
+                        *yv = act.derivatives(*xv)[0];
+                    }
+                });
             return y;
         }
         map_elements(x, no_input(), &mut y, |xe, _, _, ye| {
@@ -197,11 +200,13 @@ impl<T: Float> Layer<T> for ActivationLayer {
         let act = self.act;
         if alg.len() == 1 {
             let chunks = gx.data.par_chunks_mut(CHUNK).zip(gy.data.par_chunks(CHUNK));
-            chunks.zip(x.data.par_chunks(CHUNK)).for_each(|((gc, yc), xc)| {
-                for ((g, gyv), xv) in gc.iter_mut().zip(yc).zip(xc) {
-                    *g = *gyv * act.derivatives(*xv)[1];
-                }
-            });
+            chunks
+                .zip(x.data.par_chunks(CHUNK))
+                .for_each(|((gc, yc), xc)| {
+                    for ((g, gyv), xv) in gc.iter_mut().zip(yc).zip(xc) {
+                        *g = *gyv * act.derivatives(*xv)[1];
+                    }
+                });
             return;
         }
         map_elements(x, gy.view(), gx, |xe, ge, dfe, out| {
