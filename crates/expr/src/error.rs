@@ -40,7 +40,7 @@ impl std::error::Error for ParseError {}
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExprError {
     /// Syntax error (see [`ParseError`]).
-    #[error("{0}")]
+    #[error(transparent)]
     Parse(#[from] ParseError),
     /// Names that are neither functions, constants nor allowed variables.
     #[error("{}", unknown_names_message(.input, .names, .spans, .vars))]

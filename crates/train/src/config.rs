@@ -274,6 +274,14 @@ impl TrainConfig {
             "tracking.adaptive_fraction must lie in (0, 1], got {}",
             t.adaptive_fraction
         );
+        if let Some(s) = t.projection_step {
+            anyhow::ensure!(
+                t.every > 0 && s % t.every == 0,
+                "tracking.projection_step = {s} must be a step where the eigenvectors are measured \
+                 (a multiple of tracking.every = {})",
+                t.every
+            );
+        }
         if t.trace_every > 0 {
             anyhow::ensure!(
                 t.trace_probes >= 2,
@@ -458,6 +466,8 @@ mod tests {
         let e = TrainConfig::from_toml("", &["tracking.max_k=1".into()]).unwrap_err();
         assert!(format!("{e:#}").contains("max_k"), "{e:#}");
         assert!(TrainConfig::from_toml("steps = \"many\"", &[]).is_err());
+        let e = TrainConfig::from_toml("", &["tracking.projection_step=7".into()]).unwrap_err();
+        assert!(format!("{e:#}").contains("projection_step"), "{e:#}");
         assert!(TrainConfig::from_toml("steps = ", &[]).is_err());
     }
 }

@@ -1,6 +1,9 @@
 //! `gdscope objectives`: list the built-in objectives, or evaluate one objective (value,
 //! exact gradient, Hessian and its eigenvalues) at a point. See `docs/expressions.md`.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use anyhow::{bail, Result};
 use gdscope_core::linalg::sym_eigen;
 use gdscope_core::Objective;
@@ -38,7 +41,14 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
+/// Writes `text` to stdout; a closed pipe (`| head`) is reported as an error, not a panic.
+fn emit(text: &str) -> Result<()> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
 fn list(as_json: bool) -> Result<()> {
+    let mut text = String::new();
     let mut items = Vec::new();
     for name in builtin_names() {
         let b = builtin(name, &BuiltinParams::default())?;
@@ -48,23 +58,24 @@ fn list(as_json: bool) -> Result<()> {
                 "minimum": b.minimum, "description": b.description,
             }));
         } else {
-            println!(
+            writeln!(
+                text,
                 "{}\n  f(x) = {}\n  vars {}   x0 {}\n  {}\n",
                 b.name,
                 b.expr,
                 b.vars.join(", "),
                 fmt_vec(&b.x0),
                 b.description
-            );
+            )?;
         }
     }
     if as_json {
-        println!("{}", json!({ "objectives": items }));
+        writeln!(text, "{}", json!({ "objectives": items }))?;
     } else {
-        println!("quadratic takes --spectrum a,b,.. --rotate-seed N --cubic C --dim N; rosenbrock takes --dim N.");
-        println!("Evaluate one with: gdscope objectives --objective NAME [--at a,b,..] or --expr EXPR --at a,b,..");
+        writeln!(text, "quadratic takes --spectrum a,b,.. --rotate-seed N --cubic C --dim N; rosenbrock takes --dim N.")?;
+        writeln!(text, "Evaluate one with: gdscope objectives --objective NAME [--at a,b,..] or --expr EXPR --at a,b,..")?;
     }
-    Ok(())
+    emit(&text)
 }
 
 fn evaluate(args: &Args) -> Result<()> {
@@ -100,30 +111,31 @@ fn evaluate(args: &Args) -> Result<()> {
     }
     let eig = sym_eigen(&h);
     let rows: Vec<Vec<f64>> = (0..n).map(|i| h.row(i).iter().copied().collect()).collect();
+    let mut text = String::new();
     if args.json {
         let v = json!({
             "name": r.name, "expr": r.expr, "vars": r.vars, "at": x, "value": value,
             "gradient": grad, "hessian": rows, "eigenvalues": eig.values,
             "known_minimum": r.known_minimum, "description": r.description,
         });
-        println!("{v}");
+        writeln!(text, "{v}")?;
     } else {
-        println!("objective   {} ({})", r.name, r.description);
-        println!("f(x)        {}", r.expr);
-        println!("variables   {}", r.vars.join(", "));
-        println!("at          {}", fmt_vec(&x));
-        println!("value       {value:.17e}");
-        println!("gradient    {}", fmt_vec(&grad));
+        writeln!(text, "objective   {} ({})", r.name, r.description)?;
+        writeln!(text, "f(x)        {}", r.expr)?;
+        writeln!(text, "variables   {}", r.vars.join(", "))?;
+        writeln!(text, "at          {}", fmt_vec(&x))?;
+        writeln!(text, "value       {value}")?;
+        writeln!(text, "gradient    {}", fmt_vec(&grad))?;
         for (i, row) in rows.iter().enumerate() {
             let label = if i == 0 { "hessian" } else { "" };
-            println!("{label:<11} {}", fmt_vec(row));
+            writeln!(text, "{label:<11} {}", fmt_vec(row))?;
         }
-        println!("eigenvalues {} (ascending)", fmt_vec(&eig.values));
+        writeln!(text, "eigenvalues {} (ascending)", fmt_vec(&eig.values))?;
         if let Some(m) = &r.known_minimum {
-            println!("minimum     {} (known)", fmt_vec(m));
+            writeln!(text, "minimum     {} (known)", fmt_vec(m))?;
         }
     }
-    Ok(())
+    emit(&text)
 }
 
 fn fmt_vec(v: &[f64]) -> String {
