@@ -41,7 +41,10 @@ pub fn sym_eigen(a: &DMatrix<f64>) -> SymEigen {
     let mut vectors = DMatrix::zeros(n, n);
     for (c, &i) in order.iter().enumerate() {
         let mut v = eig.eigenvectors.column(i).clone_owned();
-        let pivot = v.iter().copied().fold(0.0_f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        let pivot = v
+            .iter()
+            .copied()
+            .fold(0.0_f64, |m, x| if x.abs() > m.abs() { x } else { m });
         if pivot < 0.0 {
             v = -v;
         }

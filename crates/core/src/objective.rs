@@ -59,7 +59,12 @@ pub trait Objective: Send + Sync {
         self.hvp(x, u, &mut hu);
         let mut d3 = vec![0.0; n];
         self.third_order(x, u, u, &mut d3);
-        GradHvpThird { value, grad, hu, d3 }
+        GradHvpThird {
+            value,
+            grad,
+            hu,
+            d3,
+        }
     }
 
     /// `∇(u_iᵀ H u_j)` for all pairs `i ≤ j` of the columns of `us`, in the order
@@ -68,7 +73,9 @@ pub trait Objective: Send + Sync {
         let n = self.dim();
         let k = us.ncols();
         let mut out = Block::zeros(n, k * (k + 1) / 2);
-        let cols: Vec<Vec<f64>> = (0..k).map(|j| us.column(j).iter().copied().collect()).collect();
+        let cols: Vec<Vec<f64>> = (0..k)
+            .map(|j| us.column(j).iter().copied().collect())
+            .collect();
         let mut c = 0;
         for i in 0..k {
             for j in i..k {

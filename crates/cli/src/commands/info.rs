@@ -33,7 +33,8 @@ fn simd_level() -> &'static str {
         if std::arch::is_x86_feature_detected!("avx512f") {
             return "x86-64-v4 (AVX-512)";
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return "x86-64-v3 (AVX2+FMA)";
         }
         "x86-64 baseline"

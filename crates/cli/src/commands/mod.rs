@@ -1,16 +1,16 @@
 //! One module per subcommand.
 
-pub mod data;
-pub mod info;
-pub mod probe;
+pub mod basin;
 pub mod bench;
 pub mod curvature;
-pub mod train;
-pub mod objectives;
-pub mod basin;
+pub mod data;
 pub mod direction;
-pub mod reproduce;
-pub mod sweep_lr;
-pub mod reproduce_train;
+pub mod info;
 pub mod inspect;
+pub mod objectives;
 pub mod plot;
+pub mod probe;
+pub mod reproduce;
+pub mod reproduce_train;
+pub mod sweep_lr;
+pub mod train;
