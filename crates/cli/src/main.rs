@@ -5,6 +5,7 @@
 mod commands;
 mod network_args;
 mod objective_args;
+mod output_args;
 
 use clap::{Parser, Subcommand};
 

@@ -118,18 +118,32 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let (xr, yr) = (chart.x_range(), chart.y_range());
+    let (x_span, y_span) = (xr.end - xr.start, yr.end - yr.start);
+    let x_tick = move |v: &f64| tick(&snap_to_zero(*v, x_span));
+    let y_tick = move |v: &f64| tick(&snap_to_zero(*v, y_span));
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
+        .x_label_formatter(&x_tick)
+        .y_label_formatter(&y_tick)
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 17))
         .bold_line_style(BLACK.mix(0.12))
         .light_line_style(BLACK.mix(0.04))
         .draw()
         .map_err(de)
+}
+
+/// A tick value that is zero up to rounding of the tick arithmetic (e.g. `-2.8e-17` on an
+/// axis spanning 0.4) is shown as `0`.
+fn snap_to_zero(v: f64, span: f64) -> f64 {
+    if v.abs() <= 1e-9 * span.abs() {
+        0.0
+    } else {
+        v
+    }
 }
 
 /// Draws the series clipped to `frame`; returns whether any has a legend entry.
@@ -243,4 +257,17 @@ where
         .label_font((FAMILY, 15))
         .draw()
         .map_err(de)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_residue_ticks_read_zero() {
+        assert_eq!(tick(&snap_to_zero(-2.77556e-17, 0.4)), "0");
+        assert_eq!(tick(&snap_to_zero(-2.22045e-16, 1.4)), "0");
+        assert_eq!(tick(&snap_to_zero(1e-12, 1e-9)), "1e-12");
+        assert_eq!(tick(&snap_to_zero(0.05, 0.4)), "0.05");
+    }
 }

@@ -2,7 +2,7 @@
 //! +q1 / −q1 / alternating along ±qn / other): the basin `V_η` of the paper
 //! (`docs/direction.md`).
 
-use std::path::PathBuf;
+use crate::output_args::OutputArgs;
 
 use anyhow::{bail, Result};
 use gdscope_direction::basin::{basin_map, BasinClass, BasinMap, BasinSpec, BatchGradient};
@@ -43,18 +43,8 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     minimum: Option<Vec<f64>>,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    json: bool,
-    /// Write image, summary and per-start outcomes (Parquet) here.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Allow --out to replace the files of an existing run.
-    #[arg(long)]
-    overwrite: bool,
-    /// Also write per-start outcomes as CSV.
-    #[arg(long)]
-    csv: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// The expression engine's compiled gradient as a [`BatchGradient`].
@@ -139,11 +129,11 @@ pub fn run(args: Args) -> Result<()> {
         converged_fraction: map.counts.converged as f64 / map.counts.total as f64,
         elapsed_s: map.elapsed_s,
     };
-    if let Some(out) = &args.out {
-        let run = run_dir(Some(out), "basin", args.overwrite)?;
+    if let Some(out) = &args.output.out {
+        let run = run_dir(Some(out), "basin", args.output.overwrite)?;
         run.write_toml("config.toml", &serde_json::json!({"command": "basin", "objective": &resolved, "spec": &spec, "minimum": &min.x, "tolerances": &tol}))?;
         run.write_json("summary.json", &summary)?;
-        run.write_metrics("outcomes", &outcomes_table(&map)?, args.csv)?;
+        run.write_metrics("outcomes", &outcomes_table(&map)?, args.output.csv)?;
         let title = format!(
             "basin of {} at η = {} ({})",
             resolved.name,
@@ -155,11 +145,11 @@ pub fn run(args: Args) -> Result<()> {
             &run.file("basin"),
             &[Format::Png, Format::Svg],
         )?;
-        if !args.json {
+        if !args.output.json {
             println!("run written to {}", run.path.display());
         }
     }
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         let c = &map.counts;

@@ -1,7 +1,8 @@
 //! `gdscope direction`: Theorem 1 for one `(f, η, x0)` — minimum, thresholds, predicted
 //! regime and eigenvector, GD trajectory, observed direction, verdict (`docs/direction.md`).
 
-use std::path::{Path, PathBuf};
+use crate::output_args::OutputArgs;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use gdscope_core::Objective;
@@ -39,18 +40,8 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     minimum: Option<Vec<f64>>,
-    /// Print exactly one JSON object (schema in docs/direction.md).
-    #[arg(long)]
-    json: bool,
-    /// Write a run directory (config, metrics, summary, figures) here.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Allow --out to replace the files of an existing run.
-    #[arg(long)]
-    overwrite: bool,
-    /// Also write metrics as CSV.
-    #[arg(long)]
-    csv: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Resolved configuration saved as `config.toml`.
@@ -80,8 +71,8 @@ pub fn run(args: Args) -> Result<()> {
         &newton_start,
         &tol,
     )?;
-    if let Some(out) = &args.out {
-        let run = RunDir::create(out, args.overwrite)?;
+    if let Some(out) = &args.output.out {
+        let run = RunDir::create(out, args.output.overwrite)?;
         let config = Config {
             command: "direction",
             objective: &resolved,
@@ -92,18 +83,18 @@ pub fn run(args: Args) -> Result<()> {
             tolerances: tol,
         };
         run.write_toml("config.toml", &config)?;
-        run.write_metrics("metrics", &metrics_table(&report)?, args.csv)?;
+        run.write_metrics("metrics", &metrics_table(&report)?, args.output.csv)?;
         run.write_json("summary.json", &summary_with_details(&report)?)?;
         let fig = Figure::Grid {
             cols: 2,
             panels: panels(&resolved.objective, &report, &resolved.name),
         };
         gdscope_plot::save(&fig, &run.file("direction"), &[Format::Png, Format::Svg])?;
-        if !args.json {
+        if !args.output.json {
             println!("run written to {}", run.path.display());
         }
     }
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string(&report.summary())?);
     } else {
         print_human(&report);

@@ -1,7 +1,7 @@
 //! `gdscope sweep-lr`: predicted vs observed regime of GD over a range of learning rates,
 //! thresholds marked (`docs/direction.md`).
 
-use std::path::PathBuf;
+use crate::output_args::OutputArgs;
 
 use anyhow::{bail, Result};
 use gdscope_direction::sweep::{lr_grid, sweep, ObservedRegime, SweepRow};
@@ -50,18 +50,8 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     minimum: Option<Vec<f64>>,
-    /// Print the table as one JSON object.
-    #[arg(long)]
-    json: bool,
-    /// Write the table (Parquet), summary and figure here.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Allow --out to replace the files of an existing run.
-    #[arg(long)]
-    overwrite: bool,
-    /// Also write the table as CSV.
-    #[arg(long)]
-    csv: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn regime_code(r: Regime) -> f64 {
@@ -111,25 +101,25 @@ pub fn run(args: Args) -> Result<()> {
     };
     let lrs = lr_grid(lo, hi, args.count, args.log)?;
     let rows = sweep(obj, &min, &x0, &lrs, args.steps, &tol)?;
-    if let Some(out) = &args.out {
-        let run = run_dir(Some(out), "sweep-lr", args.overwrite)?;
+    if let Some(out) = &args.output.out {
+        let run = run_dir(Some(out), "sweep-lr", args.output.overwrite)?;
         run.write_toml(
             "config.toml",
             &serde_json::json!({"command": "sweep-lr", "objective": &resolved, "lrs": &lrs, "x0": &x0,
                                  "steps": args.steps, "minimum": &min.x, "tolerances": &tol}),
         )?;
-        run.write_metrics("sweep", &table(&rows)?, args.csv)?;
+        run.write_metrics("sweep", &table(&rows)?, args.output.csv)?;
         run.write_json("summary.json", &serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows}))?;
         gdscope_plot::save(
             &figure(&rows, &resolved.name, thresholds).into(),
             &run.file("sweep"),
             &[Format::Png, Format::Svg],
         )?;
-        if !args.json {
+        if !args.output.json {
             println!("run written to {}", run.path.display());
         }
     }
-    if args.json {
+    if args.output.json {
         println!(
             "{}",
             serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows})
