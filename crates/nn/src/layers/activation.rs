@@ -69,7 +69,7 @@ impl Activation {
             Activation::Identity => [x, one, zero, zero],
             Activation::Tanh => {
                 // s = 1 − t²: f′ = s, f″ = −2ts, f‴ = s(6t² − 2)
-                let t = x.tanh();
+                let t = x.act_tanh();
                 let s = one - t * t;
                 [t, s, -two * t * s, s * (c::<T>(6.0) * t * t - two)]
             }
@@ -105,7 +105,7 @@ impl Activation {
                 let g1 = kappa * (one + c::<T>(3.0) * a * x2);
                 let g2 = c::<T>(6.0) * a * kappa * x;
                 let g3 = c::<T>(6.0) * a * kappa;
-                let t = g.tanh();
+                let t = g.act_tanh();
                 let s = one - t * t;
                 let q = s * g2 - two * t * s * g1 * g1;
                 let q1 = s * g3 - c::<T>(6.0) * t * s * g1 * g2 - two * s * s * g1 * g1 * g1
