@@ -65,6 +65,7 @@ enum Command {
 }
 
 fn main() {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(a) => commands::data::run(a),
@@ -84,5 +85,16 @@ fn main() {
     if let Err(err) = result {
         eprintln!("error: {err:#}");
         std::process::exit(2);
+    }
+}
+
+/// Lets `gdscope … | head` end quietly, as Unix tools do, instead of panicking on a closed
+/// stdout (Rust ignores SIGPIPE by default, which turns it into a write error).
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -17,6 +17,9 @@ use crate::objective_args::ObjectiveArgs;
 
 /// Arguments of `gdscope basin`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope basin --objective paper-fig2 --lr 0.95 --resolution 1000 --steps 1000 --json\n  gdscope basin --objective paper-fig1-perturbed --lr 0.42 --x-range -1,1 --y-range -1,1 --out runs/basin"
+)]
 pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,

@@ -24,6 +24,7 @@ pub enum DtypeChoice {
 
 /// Arguments of `gdscope bench`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  gdscope bench\n  gdscope bench --dtype f64 --json")]
 pub struct Args {
     /// Print one JSON object `{operation: {dtype: median seconds}}` instead of a table.
     #[arg(long)]

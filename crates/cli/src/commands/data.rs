@@ -8,6 +8,9 @@ use gdscope_data::{describe, export_npz, load, parse_data_spec, Summary};
 
 /// Arguments of `gdscope data`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope data describe synthetic-linear:n=1000,d=20,k=4\n  gdscope data export cifar10:/data/cifar-10-batches-bin:n=1000,classes=4 --out cifar4.npz"
+)]
 pub struct Args {
     #[command(subcommand)]
     action: Action,

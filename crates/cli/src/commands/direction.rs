@@ -15,6 +15,9 @@ use crate::objective_args::{ObjectiveArgs, ResolvedObjective};
 
 /// Arguments of `gdscope direction`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope direction --objective paper-fig2 --lr 0.1 --x0 0.3,0.2\n  gdscope direction --objective paper-fig2 --lr 0.95 --x0 0.2,0.2 --json\n  gdscope direction --expr 'x^2/2 + 2*y^2 + x*y^2 + y^3' --lr 0.42 --x0 0.1,0.1 --out runs/fig1b\n  gdscope direction --objective quadratic --spectrum 1,2,5 --rotate-seed 3 --cubic 0.1 --lr 0.3 --x0 0.1,0.2,-0.1"
+)]
 pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,

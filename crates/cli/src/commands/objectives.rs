@@ -14,6 +14,9 @@ use crate::objective_args::ObjectiveArgs;
 
 /// Arguments of `gdscope objectives`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope objectives\n  gdscope objectives --objective paper-fig2 --at 0.1,-0.2 --json\n  gdscope objectives --expr 'sin(x)*exp(y)' --at 0.5,0.1"
+)]
 pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,

@@ -13,6 +13,9 @@ use crate::network_args::{read_vector, NetworkArgs};
 
 /// Arguments of `gdscope probe`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope probe --model mlp:20-64-4:gelu-tanh --data data.npz --params w.npy --u u.npy --v v.npy --out probe.npz"
+)]
 pub struct Args {
     #[command(flatten)]
     net: NetworkArgs,

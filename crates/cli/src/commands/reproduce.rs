@@ -26,6 +26,9 @@ pub enum Target {
 
 /// Arguments of `gdscope reproduce`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce paper-fig3 --quick --out runs/fig3"
+)]
 pub struct Args {
     /// The figure to regenerate.
     name: Target,

@@ -14,6 +14,9 @@ use crate::objective_args::ObjectiveArgs;
 
 /// Arguments of `gdscope sweep-lr`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope sweep-lr --objective paper-fig2 --x0 0.2,0.2 --lr-range 0.05,1.2 --count 50 --out runs/sweep\n  gdscope sweep-lr --objective quadratic --spectrum 1,3,10 --x0 0.3,-0.2,0.1 --log --json"
+)]
 pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,

@@ -8,6 +8,9 @@ use gdscope_train::run::{self, RunReport};
 
 /// Arguments of `gdscope train`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope train --config examples/eos.toml --out runs/eos\n  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --set steps=500\n  gdscope train --resume runs/eos --set steps=4000\n  gdscope train --print-config        # every field with its default"
+)]
 pub struct Args {
     /// TOML config file; fields it omits take their defaults (the synthetic edge-of-stability demo).
     #[arg(long, value_name = "FILE.toml")]
