@@ -146,6 +146,11 @@ fn snap_to_zero(v: f64, span: f64) -> f64 {
     }
 }
 
+/// Above this many points a line is drawn 1 px wide: plotters joins wide strokes with
+/// mitres, and the sharp zigzags of dense oscillating series (cosines of consecutive updates,
+/// sharpness at the edge of stability) then grow spikes far outside the frame.
+const DENSE_POINTS: usize = 400;
+
 /// Draws the series clipped to `frame`; returns whether any has a legend entry.
 pub(crate) fn draw_series<'a, DB, X, Y>(
     chart: &mut Chart<'a, DB, X, Y>,
@@ -161,11 +166,17 @@ where
     for (k, s) in series.iter().enumerate() {
         let color = palette(s.color.unwrap_or(k));
         let line = color.stroke_width(2);
+        let thin = color.stroke_width(1);
         let dot = color.filled();
         if matches!(s.kind, SeriesKind::Line | SeriesKind::LinePoints) {
             for piece in frame.clip_polyline(&s.x, &s.y) {
+                let style = if piece.len() > DENSE_POINTS {
+                    thin
+                } else {
+                    line
+                };
                 chart
-                    .draw_series(LineSeries::new(piece, line))
+                    .draw_series(LineSeries::new(piece, style))
                     .map_err(de)?;
             }
         }
