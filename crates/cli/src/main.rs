@@ -2,10 +2,10 @@
 //! `commands/<name>.rs` as a clap `Args` struct plus a `run` function; this file only
 //! dispatches and turns errors into a clear message and a non-zero exit.
 
+mod analysis_args;
 mod commands;
 mod network_args;
 mod objective_args;
-mod output_args;
 
 use clap::{Parser, Subcommand};
 

@@ -2,7 +2,7 @@
 //! +q1 / −q1 / alternating along ±qn / other): the basin `V_η` of the paper
 //! (`docs/direction.md`).
 
-use crate::output_args::OutputArgs;
+use crate::analysis_args::OutputArgs;
 
 use anyhow::{bail, Result};
 use gdscope_direction::basin::{basin_map, BasinClass, BasinMap, BasinSpec, BatchGradient};

@@ -1,7 +1,7 @@
 //! `gdscope direction`: Theorem 1 for one `(f, η, x0)` — minimum, thresholds, predicted
 //! regime and eigenvector, GD trajectory, observed direction, verdict (`docs/direction.md`).
 
-use crate::output_args::OutputArgs;
+use crate::analysis_args::{OutputArgs, StartArgs};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -24,25 +24,11 @@ pub struct Args {
     /// Learning rate η of gradient descent.
     #[arg(long)]
     lr: f64,
-    /// Start point x0 (default: the built-in's start).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
-    x0: Option<Vec<f64>>,
+    #[command(flatten)]
+    start: StartArgs,
     /// Maximum number of GD steps (the run stops earlier once ‖x_k − x*‖ reaches rounding).
     #[arg(long, default_value_t = 100_000)]
     steps: usize,
-    /// The minimum x* (default: damped Newton from the known minimum or from x0).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
-    minimum: Option<Vec<f64>>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -62,7 +48,7 @@ struct Config<'a> {
 /// Runs `gdscope direction`.
 pub fn run(args: Args) -> Result<()> {
     let resolved = args.objective.resolve()?;
-    let x0 = start_point(args.x0.as_deref(), &resolved)?;
+    let x0 = start_point(args.start.x0.as_deref(), &resolved)?;
     let tol = Tolerances::default();
     let newton_start = resolved.known_minimum.clone().unwrap_or_else(|| x0.clone());
     let report = analyze(
@@ -70,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
         &x0,
         args.lr,
         args.steps,
-        args.minimum.as_deref(),
+        args.start.minimum.as_deref(),
         &newton_start,
         &tol,
     )?;
@@ -82,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
             lr: args.lr,
             x0: &x0,
             steps: args.steps,
-            minimum: args.minimum.as_deref(),
+            minimum: args.start.minimum.as_deref(),
             tolerances: tol,
         };
         run.write_toml("config.toml", &config)?;

@@ -1,7 +1,7 @@
 //! `gdscope sweep-lr`: predicted vs observed regime of GD over a range of learning rates,
 //! thresholds marked (`docs/direction.md`).
 
-use crate::output_args::OutputArgs;
+use crate::analysis_args::{OutputArgs, StartArgs};
 
 use anyhow::{bail, Result};
 use gdscope_direction::sweep::{lr_grid, sweep, ObservedRegime, SweepRow};
@@ -34,25 +34,11 @@ pub struct Args {
     /// Space the learning rates geometrically.
     #[arg(long)]
     log: bool,
-    /// Start point x0 (default: the built-in's start).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
-    x0: Option<Vec<f64>>,
+    #[command(flatten)]
+    start: StartArgs,
     /// Maximum GD steps per learning rate.
     #[arg(long, default_value_t = 20_000)]
     steps: usize,
-    /// The minimum x* (default: damped Newton from the known minimum or from x0).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
-    minimum: Option<Vec<f64>>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -78,10 +64,10 @@ fn observed_code(o: ObservedRegime) -> f64 {
 /// Runs `gdscope sweep-lr`.
 pub fn run(args: Args) -> Result<()> {
     let resolved = args.objective.resolve()?;
-    let x0 = start_point(args.x0.as_deref(), &resolved)?;
+    let x0 = start_point(args.start.x0.as_deref(), &resolved)?;
     let tol = Tolerances::default();
     let obj = &resolved.objective;
-    let min = match (&args.minimum, &resolved.known_minimum) {
+    let min = match (&args.start.minimum, &resolved.known_minimum) {
         (Some(x), _) => examine_point(obj, x, &tol)?,
         (None, Some(x)) => find_minimum(obj, x, &tol)?,
         (None, None) => find_minimum(obj, &x0, &tol)?,
