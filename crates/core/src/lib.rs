@@ -13,4 +13,4 @@ pub mod objective;
 pub mod optimizer;
 pub mod run;
 
-pub use objective::{Block, Objective};
+pub use objective::{pair_index, Block, Derivatives, Objective, Request};

@@ -88,6 +88,48 @@ pub trait Objective: Send + Sync {
         out
     }
 
+    /// Everything a step of a flow needs at `x`, for a block `U = [u₁ … u_k]` of directions,
+    /// in one call (one jet pass for networks). Fills the parts of `out` that `request`
+    /// asks for and leaves the others untouched:
+    ///
+    /// | request | written into `out` |
+    /// |---|---|
+    /// | `value_grad` | `value = f(x)`, `grad = ∇f(x)` |
+    /// | `hvps` | `hvps = H·U` (`n × k`) |
+    /// | `pairs` | `pairs` column `p(i, j)` = `∇ₓ(u_iᵀ H(x) u_j)` for `i ≤ j`, in the order of [`pair_index`] (`n × k(k+1)/2`) |
+    ///
+    /// Buffers of `out` are resized only when their shape changes, so a caller that reuses
+    /// one [`Derivatives`] allocates nothing in steady state. The default implementation
+    /// calls [`value_grad`](Self::value_grad), [`block_hvp`](Self::block_hvp) and
+    /// [`third_order`](Self::third_order); networks override it with one fused pass.
+    fn derivatives(&self, x: &[f64], us: &Block, request: Request, out: &mut Derivatives) {
+        let n = self.dim();
+        let k = us.ncols();
+        if request.value_grad {
+            out.grad.resize(n, 0.0);
+            out.value = self.value_grad(x, &mut out.grad);
+        }
+        if request.hvps {
+            out.hvps = self.block_hvp(x, us);
+        }
+        if request.pairs {
+            let m = k * (k + 1) / 2;
+            if out.pairs.shape() != (n, m) {
+                out.pairs = Block::zeros(n, m);
+            }
+            let mut d = vec![0.0; n];
+            for i in 0..k {
+                for j in i..k {
+                    let (ui, uj) = (us.column(i), us.column(j));
+                    self.third_order(x, ui.as_slice(), uj.as_slice(), &mut d);
+                    out.pairs
+                        .column_mut(pair_index(i, j, k))
+                        .copy_from_slice(&d);
+                }
+            }
+        }
+    }
+
     /// Number of examples the objective averages over, for objectives that are empirical
     /// risks (networks). `None` for analytic functions. Enables minibatch methods.
     fn num_examples(&self) -> Option<usize> {
@@ -118,6 +160,57 @@ pub trait Objective: Send + Sync {
         let ht = h.transpose();
         (h + ht) * 0.5
     }
+}
+
+/// Which parts of [`Objective::derivatives`] to compute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `f(x)` and `∇f(x)`.
+    pub value_grad: bool,
+    /// `H·U`.
+    pub hvps: bool,
+    /// `∇(u_iᵀHu_j)` for all `i ≤ j`.
+    pub pairs: bool,
+}
+
+impl Request {
+    /// Value, gradient, `H·U` and every pair vector: one central-flow substep.
+    pub const ALL: Self = Self {
+        value_grad: true,
+        hvps: true,
+        pairs: true,
+    };
+}
+
+/// Output of [`Objective::derivatives`]; reuse one across calls to avoid allocation.
+#[derive(Debug, Clone)]
+pub struct Derivatives {
+    /// `f(x)` (when requested).
+    pub value: f64,
+    /// `∇f(x)` (when requested).
+    pub grad: Vec<f64>,
+    /// `H·U`, one column per direction (when requested).
+    pub hvps: Block,
+    /// `∇(u_iᵀHu_j)`, column [`pair_index`]`(i, j, k)` for `i ≤ j` (when requested).
+    pub pairs: Block,
+}
+
+impl Default for Derivatives {
+    fn default() -> Self {
+        Self {
+            value: f64::NAN,
+            grad: Vec::new(),
+            hvps: Block::zeros(0, 0),
+            pairs: Block::zeros(0, 0),
+        }
+    }
+}
+
+/// Column of the pair `(i, j)`, `i ≤ j < k`, in the order (0,0), (0,1), …, (0,k−1), (1,1), …,
+/// (k−1,k−1): `i·k − i(i−1)/2 + (j − i)`.
+pub fn pair_index(i: usize, j: usize, k: usize) -> usize {
+    debug_assert!(i <= j && j < k, "pair ({i}, {j}) out of order for k = {k}");
+    i * k - i * i.saturating_sub(1) / 2 + (j - i)
 }
 
 /// Result of [`Objective::grad_hvp_third`].
@@ -193,5 +286,41 @@ mod tests {
         let mut g = [0.0; 3];
         let f = q.value_grad(&x, &mut g);
         assert!((f - 0.5 * 4.58).abs() < 1e-12, "{f}");
+    }
+
+    #[test]
+    fn pair_index_enumerates_the_upper_triangle_in_order() {
+        for k in 1..7 {
+            let mut c = 0;
+            for i in 0..k {
+                for j in i..k {
+                    assert_eq!(pair_index(i, j, k), c, "k = {k}, ({i}, {j})");
+                    c += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_fill_only_what_is_requested() {
+        let a = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 3.0]);
+        let q = DenseQuadratic::new(a.clone());
+        let us = Block::identity(2, 2);
+        let mut out = Derivatives::default();
+        q.derivatives(
+            &[1.0, 0.0],
+            &us,
+            Request {
+                hvps: true,
+                ..Request::default()
+            },
+            &mut out,
+        );
+        assert!(out.value.is_nan() && out.grad.is_empty() && out.pairs.is_empty());
+        assert_eq!(out.hvps, a);
+        q.derivatives(&[1.0, 0.0], &us, Request::ALL, &mut out);
+        assert_eq!(out.value, 1.0);
+        assert_eq!(out.grad, vec![2.0, 1.0]);
+        assert_eq!(out.pairs.shape(), (2, 3));
     }
 }
