@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::predict::Regime;
-use crate::report::{analyze_at, Verdict};
+use crate::report::analyze_at;
 use crate::trajectory::{Mode, TrajectoryStatus};
+use crate::verdict::Verdict;
 use crate::{DirectionError, MinimumReport, Tolerances};
 
 /// What GD did at one learning rate.
@@ -27,6 +28,28 @@ pub enum ObservedRegime {
     /// Neither converged to `x*` nor blew up, or no direction could be read.
     NotConverged,
 }
+
+impl ObservedRegime {
+    /// Every observed regime.
+    pub const ALL: [ObservedRegime; 4] = [
+        Self::Fixed,
+        Self::Alternating,
+        Self::Diverged,
+        Self::NotConverged,
+    ];
+
+    /// The snake_case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fixed => "fixed",
+            Self::Alternating => "alternating",
+            Self::Diverged => "diverged",
+            Self::NotConverged => "not_converged",
+        }
+    }
+}
+
+crate::display_as_str!(ObservedRegime);
 
 /// One row of the sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +70,8 @@ pub struct SweepRow {
     pub sharpness_max: f64,
     /// The verdict.
     pub verdict: Verdict,
+    /// Why (see [`crate::verdict`]).
+    pub verdict_reason: String,
 }
 
 /// `count` learning rates from `lo` to `hi` inclusive, evenly spaced (or geometrically
@@ -80,9 +105,23 @@ pub fn sweep(
     steps: usize,
     tol: &Tolerances,
 ) -> Result<Vec<SweepRow>, DirectionError> {
+    sweep_with_progress(obj, min, x0, lrs, steps, tol, &|| {})
+}
+
+/// [`sweep`], calling `progress()` from the worker threads after each learning rate.
+pub fn sweep_with_progress(
+    obj: &dyn Objective,
+    min: &MinimumReport,
+    x0: &[f64],
+    lrs: &[f64],
+    steps: usize,
+    tol: &Tolerances,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<SweepRow>, DirectionError> {
     lrs.par_iter()
         .map(|&lr| {
             let r = analyze_at(obj, min, x0, lr, steps, tol)?;
+            progress();
             let o = &r.observation;
             let converged = o.status == TrajectoryStatus::Converged
                 || o.final_distance
@@ -102,6 +141,7 @@ pub fn sweep(
                 cosine_last: o.cosine_last,
                 sharpness_max: o.sharpness_max,
                 verdict: r.verdict,
+                verdict_reason: r.verdict_reason,
             })
         })
         .collect()
@@ -135,6 +175,14 @@ mod tests {
                 row.observed
             );
             assert_eq!(row.verdict, Verdict::Agrees, "η = {}", row.lr);
+        }
+    }
+
+    #[test]
+    fn observed_names_match_the_json() {
+        for o in ObservedRegime::ALL {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+            assert_eq!(o.to_string(), o.as_str());
         }
     }
 
