@@ -9,8 +9,10 @@ use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 
 use crate::metrics::{Metrics, Row};
 
-/// `(file stem, figure)` for every figure the metrics support.
-pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
+/// `(file stem, figure)` for every figure the metrics support; `preconditioned` says the
+/// tracked eigenvalues are those of the preconditioned Hessian `P^{-1/2} H P^{-1/2}`
+/// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name.
+pub fn training_plots(metrics: &Metrics, preconditioned: bool) -> Vec<(&'static str, Figure)> {
     let steps: Vec<f64> = metrics.rows.iter().map(|r| r.step as f64).collect();
     let column = |f: fn(&Row) -> f64| -> Vec<f64> { metrics.rows.iter().map(f).collect() };
     let has = |v: &[f64]| v.iter().any(|x| x.is_finite());
@@ -52,10 +54,21 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
 
     let k = metrics.max_k();
     if k > 0 {
+        let (title, y_label) = if preconditioned {
+            (
+                "Top preconditioned-Hessian eigenvalues and the stability threshold",
+                "eigenvalue of P^{-1/2} H P^{-1/2}",
+            )
+        } else {
+            (
+                "Top Hessian eigenvalues and the stability threshold",
+                "eigenvalue",
+            )
+        };
         let mut sharp = LinePlot {
-            title: "Top Hessian eigenvalues and the stability threshold".into(),
+            title: title.into(),
             x_label: "step".into(),
-            y_label: "eigenvalue".into(),
+            y_label: y_label.into(),
             ..LinePlot::default()
         };
         for i in 0..k {
@@ -143,9 +156,13 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
 }
 
 /// Renders [`training_plots`] as PNG and SVG into `dir`; returns the files written.
-pub fn training_figures(metrics: &Metrics, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn training_figures(
+    metrics: &Metrics,
+    dir: &Path,
+    preconditioned: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, figure) in training_plots(metrics) {
+    for (stem, figure) in training_plots(metrics, preconditioned) {
         files.extend(gdscope_plot::save(
             &figure,
             &dir.join(stem),
@@ -153,4 +170,30 @@ pub fn training_figures(metrics: &Metrics, dir: &Path) -> anyhow::Result<Vec<Pat
         )?);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sharpness figure names the matrix whose eigenvalues it shows.
+    #[test]
+    fn sharpness_labels_name_the_tracked_matrix() {
+        let mut row = Row::new(0, 0.01, 40.0);
+        row.eigenvalues = vec![30.0];
+        let metrics = Metrics { rows: vec![row] };
+        let title = |preconditioned| {
+            training_plots(&metrics, preconditioned)
+                .into_iter()
+                .find_map(|(stem, f)| match (stem, f) {
+                    ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label)),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let (t, y) = title(true);
+        assert!(t.contains("preconditioned-Hessian") && y.contains("P^{-1/2} H P^{-1/2}"));
+        let (t, _) = title(false);
+        assert!(t.starts_with("Top Hessian"), "{t}");
+    }
 }

@@ -179,6 +179,8 @@ pub fn reproduce_fig3(
                 value: 1.0,
                 label: String::new(),
             }],
+            // One range for every optimizer's cosine panel, so the rows compare at a glance.
+            y_range: Some((-1.05, 1.05)),
             ..LinePlot::default()
         }));
         reports.push((name, report));

@@ -122,7 +122,14 @@ fn drive(
     let hvps = state.tracker.as_ref().map_or(0, |t| t.total_hvps);
     let summary = Summary::new(&state.metrics, state.status.clone(), hvps, timings);
     files.push(run_dir.write_json("summary.json", &summary)?);
-    files.extend(figures::training_figures(&state.metrics, dir)?);
+    // Adaptive optimizers keep a second moment; with it the tracked matrix is P^{-1/2}HP^{-1/2}.
+    let preconditioned =
+        trainer.config().tracking.effective_hessian && !state.optimizer.second_moment.is_empty();
+    files.extend(figures::training_figures(
+        &state.metrics,
+        dir,
+        preconditioned,
+    )?);
     Ok(RunReport {
         dir: dir.to_path_buf(),
         summary,
