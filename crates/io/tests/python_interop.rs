@@ -214,7 +214,8 @@ assert df['step'].dtype == pl.Int64 and df['step'].to_list() == [0, 1, 2]
 loss = df['loss'].to_list()
 assert loss[0] == 1.0 and math.isnan(loss[1]) and loss[2] == 0.25
 assert df['verdict'].to_list() == ['agrees', 'inconclusive', 'agrees']
-pl.DataFrame({'x': [0.5, 1.5], 'k': [3, 4]}).write_parquet(f'{d}/theirs.parquet')
+# gdscope reads Snappy (pandas' and pyarrow's default), not polars' default zstd.
+pl.DataFrame({'x': [0.5, 1.5], 'k': [3, 4]}).write_parquet(f'{d}/theirs.parquet', compression='snappy')
 "#,
         dir.path(),
     );
