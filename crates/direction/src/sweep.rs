@@ -96,20 +96,9 @@ pub fn lr_grid(lo: f64, hi: f64, count: usize, log: bool) -> Result<Vec<f64>, Di
         .collect())
 }
 
-/// Runs GD from `x0` at every η of `lrs` (in parallel) and tabulates the outcome.
+/// Runs GD from `x0` at every η of `lrs` (in parallel) and tabulates the outcome, calling
+/// `progress()` from the worker threads after each learning rate.
 pub fn sweep(
-    obj: &dyn Objective,
-    min: &MinimumReport,
-    x0: &[f64],
-    lrs: &[f64],
-    steps: usize,
-    tol: &Tolerances,
-) -> Result<Vec<SweepRow>, DirectionError> {
-    sweep_with_progress(obj, min, x0, lrs, steps, tol, &|| {})
-}
-
-/// [`sweep`], calling `progress()` from the worker threads after each learning rate.
-pub fn sweep_with_progress(
     obj: &dyn Objective,
     min: &MinimumReport,
     x0: &[f64],
@@ -158,7 +147,16 @@ mod tests {
         let tol = Tolerances::default();
         let min = examine_point(&Fig1Perturbed, &[0.0, 0.0], &tol).unwrap();
         let lrs = lr_grid(0.03, 0.58, 12, false).unwrap();
-        let rows = sweep(&Fig1Perturbed, &min, &[0.05, 0.04], &lrs, 20_000, &tol).unwrap();
+        let rows = sweep(
+            &Fig1Perturbed,
+            &min,
+            &[0.05, 0.04],
+            &lrs,
+            20_000,
+            &tol,
+            &|| {},
+        )
+        .unwrap();
         for row in &rows {
             let expected: &[ObservedRegime] = if row.lr < 0.4 {
                 &[ObservedRegime::Fixed]

@@ -4,7 +4,7 @@
 use crate::analysis_args::{OutputArgs, StartArgs};
 
 use anyhow::{bail, Result};
-use gdscope_direction::sweep::{lr_grid, sweep_with_progress, SweepRow};
+use gdscope_direction::sweep::{lr_grid, sweep, SweepRow};
 use gdscope_direction::{examine_point, find_minimum, predict, Tolerances, Verdict};
 use gdscope_io::Table;
 use gdscope_plot::{CategoryStrips, Format, RefLine};
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let lrs = lr_grid(lo, hi, args.count, args.log)?;
     let progress = Progress::new("sweep-lr", lrs.len() as u64, "learning rates");
-    let rows = sweep_with_progress(obj, &min, &x0, &lrs, args.steps, &tol, &|| {
+    let rows = sweep(obj, &min, &x0, &lrs, args.steps, &tol, &|| {
         progress.advance(1)
     })?;
     progress.finish();
