@@ -423,7 +423,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.optimizer, OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 });
+        assert_eq!(
+            c.optimizer,
+            OptimizerConfig::Polyak(gdscope_core::rules::Polyak { lr: 0.1, beta: 0.9 })
+        );
         assert_eq!(
             c.schedule,
             LrSchedule::Step {
@@ -447,12 +450,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.optimizer,
-            OptimizerConfig::Adam {
+            OptimizerConfig::Adam(gdscope_core::rules::Adam {
                 lr: 0.001,
                 beta1: 0.9,
                 beta2: 0.999,
                 eps: 1e-8
-            }
+            })
         );
     }
 
