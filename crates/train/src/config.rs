@@ -31,8 +31,8 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Minibatch size for SGD-style training; 0 means full batch.
     pub batch_size: usize,
-    /// Optimizer and its hyper-parameters (`kind = "gd" | "polyak" | "nesterov" | "adam" |
-    /// "rmsprop" | "scalar_rmsprop"`).
+    /// Optimizer and its hyper-parameters (`kind` is one of
+    /// [`OptimizerConfig::KINDS`]; fields in each rule's file of `gdscope_core::rules`).
     pub optimizer: OptimizerConfig,
     /// Learning-rate schedule multiplying `optimizer.lr`.
     pub schedule: LrSchedule,
