@@ -96,6 +96,7 @@ registry! {
     Adam(adam::Adam) = "adam",
     Rmsprop(rmsprop::Rmsprop) = "rmsprop",
     ScalarRmsprop(scalar_rmsprop::ScalarRmsprop) = "scalar_rmsprop",
+    AdamW(adamw::AdamW) = "adamw",
 }
 
 /// Length of one state buffer.
