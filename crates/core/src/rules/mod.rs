@@ -97,6 +97,7 @@ registry! {
     Rmsprop(rmsprop::Rmsprop) = "rmsprop",
     ScalarRmsprop(scalar_rmsprop::ScalarRmsprop) = "scalar_rmsprop",
     AdamW(adamw::AdamW) = "adamw",
+    Sgd(sgd::Sgd) = "sgd",
 }
 
 /// Length of one state buffer.
