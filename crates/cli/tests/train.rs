@@ -203,3 +203,181 @@ fn reproduce_paper_fig3_quick() {
         assert!(out.join(run).join("metrics.parquet").is_file(), "{run}");
     }
 }
+
+fn metrics_bits(dir: &std::path::Path) -> Vec<(String, Vec<u64>)> {
+    let t = gdscope_io::read_parquet(&dir.join("metrics.parquet")).unwrap();
+    t.columns()
+        .map(|(name, col)| {
+            let v = match (col.as_f64(), col.as_i64()) {
+                (Some(x), _) => x.iter().map(|f| f.to_bits()).collect(),
+                (None, Some(x)) => x.iter().map(|&i| i as u64).collect(),
+                _ => Vec::new(),
+            };
+            (name.to_string(), v)
+        })
+        .collect()
+}
+
+/// Starts a long tiny run with every process, waits until its log holds `rows` rows and
+/// `checkpoint.bin` exists, sends `signal`, and returns its output.
+fn interrupt_after(out: &std::path::Path, rows: usize, signal: i32) -> std::process::Output {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gdscope"))
+        .args(["train", "--out", out.to_str().unwrap()])
+        .args(TINY)
+        .args([
+            "--set",
+            "steps=10000000",
+            "--set",
+            "processes=[\"discrete\", \"midpoint\", \"stable\"]",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |t| t.lines().count());
+        if n > rows && out.join("checkpoint.bin").is_file() {
+            break;
+        }
+        assert!(clock.elapsed().as_secs() < 120, "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on the pid of our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    child.wait_with_output().unwrap()
+}
+
+/// The run of `steps` steps with every process, uninterrupted, into `dir`.
+fn uninterrupted(dir: &std::path::Path, steps: u64) {
+    gdscope()
+        .args(["train", "--out", dir.to_str().unwrap()])
+        .args(TINY)
+        .args([
+            "--set",
+            &format!("steps={steps}"),
+            "--set",
+            "processes=[\"discrete\", \"midpoint\", \"stable\"]",
+        ])
+        .assert()
+        .success();
+}
+
+/// SIGINT and SIGTERM: a final checkpoint and the metrics so far, a message with the resume
+/// command, exit 128 + signal; resuming ends bit for bit as an uninterrupted run.
+#[test]
+fn sigint_and_sigterm_lose_nothing() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let o = interrupt_after(&out, 30, signal);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr.contains("resume with: gdscope train --resume"),
+            "{stderr}"
+        );
+        for f in [
+            "checkpoint.bin",
+            "metrics.parquet",
+            "summary.json",
+            "loss.png",
+        ] {
+            assert!(out.join(f).is_file(), "missing {f}");
+        }
+        let ckpt = gdscope_train::checkpoint::Checkpoint::load(&out).unwrap();
+        let rows = gdscope_io::read_parquet(&out.join("metrics.parquet"))
+            .unwrap()
+            .nrows();
+        assert_eq!(
+            rows as u64, ckpt.driver.step,
+            "metrics so far = steps checkpointed"
+        );
+        let steps = ckpt.driver.step + 15;
+        gdscope()
+            .args(["train", "--resume", out.to_str().unwrap()])
+            .args(["--set", &format!("steps={steps}")])
+            .assert()
+            .success();
+        let reference = dir.path().join("reference");
+        uninterrupted(&reference, steps);
+        assert_eq!(metrics_bits(&reference), metrics_bits(&out));
+    }
+}
+
+/// SIGKILL between checkpoints: `--resume` continues from the last checkpoint, the rows the
+/// killed run wrote after it are replaced, and the result equals an uninterrupted run.
+#[test]
+fn sigkill_resumes_from_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = interrupt_after(&out, 45, libc::SIGKILL);
+    assert_eq!(o.status.code(), None);
+    let ckpt = gdscope_train::checkpoint::Checkpoint::load(&out).unwrap();
+    let steps = ckpt.driver.step + 25;
+    gdscope()
+        .args(["train", "--resume", out.to_str().unwrap()])
+        .args(["--set", &format!("steps={steps}")])
+        .assert()
+        .success();
+    let reference = dir.path().join("reference");
+    uninterrupted(&reference, steps);
+    assert_eq!(metrics_bits(&reference), metrics_bits(&out));
+}
+
+/// Progress lines on a non-terminal stderr (Slurm logs); config errors with field and line.
+#[test]
+fn progress_lines_and_config_errors_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope()
+        .args(["train", "--out", dir.path().join("p").to_str().unwrap()])
+        .args(TINY)
+        .args(["--set", "steps=40"])
+        .assert()
+        .success()
+        .stderr(contains("step 20/40  loss"))
+        .stderr(contains("step 40/40"));
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "steps = 10\n[optimizer]\nkind = \"gd\"\nlr = \"fast\"\n",
+    )
+    .unwrap();
+    gdscope()
+        .args(["train", "--config", cfg.to_str().unwrap(), "--print-config"])
+        .assert()
+        .code(2)
+        .stderr(contains("optimizer.lr"))
+        .stderr(contains("line 4"));
+}
+
+/// The stable-flow example runs GD beside its gradient flow and midpoints (quick version).
+#[test]
+fn stable_flow_example_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flow");
+    gdscope()
+        .args(["train", "--config", "../../examples/stable-flow.toml"])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "steps=30",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .stdout(contains(
+            "\"processes\":[\"discrete\",\"midpoint\",\"stable\"]",
+        ));
+    let t = gdscope_io::read_parquet(&out.join("metrics.parquet")).unwrap();
+    for c in [
+        "loss",
+        "stable.loss",
+        "midpoint.loss",
+        "distance.discrete-stable",
+    ] {
+        assert!(t.column(c).is_some(), "missing {c}");
+    }
+    assert!(out.join("distance.png").is_file());
+}

@@ -55,7 +55,8 @@ impl Batches {
         let epoch = self.epoch_of(t);
         if self.epoch != Some(epoch) {
             self.perm.sort_unstable();
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(derive(self.seed, Stream::Batches, epoch));
+            let mut rng =
+                Xoshiro256PlusPlus::seed_from_u64(derive(self.seed, Stream::Batches, epoch));
             self.perm.shuffle(&mut rng);
             self.epoch = Some(epoch);
         }
@@ -77,7 +78,10 @@ mod tests {
     fn bad_batch_size_is_an_error_naming_the_field() {
         assert!(Batches::new(10, 0, 0).is_err());
         let e = Batches::new(10, 11, 0).unwrap_err().to_string();
-        assert!(e.contains("batch_size = 11") && !e.contains("optimizer."), "{e}");
+        assert!(
+            e.contains("batch_size = 11") && !e.contains("optimizer."),
+            "{e}"
+        );
     }
 
     proptest! {

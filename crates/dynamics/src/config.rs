@@ -218,7 +218,10 @@ mod tests {
             ..TrackingOverride::default()
         }
         .apply(&shared);
-        let e = bad.validate("process.stable.tracking").unwrap_err().to_string();
+        let e = bad
+            .validate("process.stable.tracking")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("process.stable.tracking.max_k"), "{e}");
     }
 }

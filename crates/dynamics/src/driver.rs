@@ -218,7 +218,10 @@ impl Driver {
             names == spec.processes,
             "the saved run has processes {:?} but the config lists {:?}",
             names.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
-            spec.processes.iter().map(|n| n.as_str()).collect::<Vec<_>>()
+            spec.processes
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
         );
         for p in &saved.processes {
             let p = p.get();
@@ -239,9 +242,14 @@ impl Driver {
         let mut schema = Schema::default();
         let mut observers = observers::build(&resolved, &mut schema);
         for (key, bytes) in &saved.observers {
-            let obs = observers.iter_mut().find(|o| o.key() == *key).ok_or_else(|| {
-                anyhow::anyhow!("the saved run has an observer `{key}` that this config does not")
-            })?;
+            let obs = observers
+                .iter_mut()
+                .find(|o| o.key() == *key)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the saved run has an observer `{key}` that this config does not"
+                    )
+                })?;
             obs.load(bytes)
                 .map_err(|e| anyhow::anyhow!("cannot restore observer `{key}`: {e}"))?;
         }
@@ -373,7 +381,10 @@ impl Driver {
             &mut self.record,
             &mut self.timings,
         );
-        for o in observers.iter_mut().filter(|o| o.phase() == Phase::Prepared) {
+        for o in observers
+            .iter_mut()
+            .filter(|o| o.phase() == Phase::Prepared)
+        {
             o.observe(&octx, processes, record, timings)?;
         }
         let minibatch_loss =

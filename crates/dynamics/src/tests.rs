@@ -83,7 +83,13 @@ fn assert_resume_is_bit_for_bit(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>
     let mut first = Driver::new(spec.clone(), Problem::objective(obj), w0).unwrap();
     let mut rows = Vec::new();
     for _ in 0..23 {
-        rows.push(first.step(Problem::objective(obj)).unwrap().unwrap().clone());
+        rows.push(
+            first
+                .step(Problem::objective(obj))
+                .unwrap()
+                .unwrap()
+                .clone(),
+        );
     }
     let bytes = postcard::to_stdvec(&first.save().unwrap()).unwrap();
     drop(first);
@@ -130,11 +136,7 @@ fn sgd_spec() -> RunSpec {
 #[test]
 fn resume_is_bit_for_bit() {
     let obj = TanhRegression::new(24, 5);
-    let rows = assert_resume_is_bit_for_bit(
-        sgd_spec(),
-        &obj,
-        vec![0.1, -0.3, 0.2, 0.05, -0.1],
-    );
+    let rows = assert_resume_is_bit_for_bit(sgd_spec(), &obj, vec![0.1, -0.3, 0.2, 0.05, -0.1]);
     assert_eq!(rows.rows.len(), 60);
     let sharp = rows.col("sharpness");
     assert_eq!(sharp.iter().filter(|v| v.is_finite()).count(), 6);
@@ -188,8 +190,12 @@ fn tracking_matches_dense_eigh() {
         tol: 1e-10,
         ..TrackingConfig::default()
     };
-    let mut d = Driver::new(s, Problem::objective(&obj), vec![0.4, -0.6, 0.3, 0.9, -0.2, 0.1])
-        .unwrap();
+    let mut d = Driver::new(
+        s,
+        Problem::objective(&obj),
+        vec![0.4, -0.6, 0.3, 0.9, -0.2, 0.1],
+    )
+    .unwrap();
     let cols: Vec<usize> = ["eig_1", "eig_2", "eig_3", "eig_residual", "eig_hvps"]
         .iter()
         .map(|c| d.schema().index(c).unwrap())
@@ -328,7 +334,10 @@ fn schedule_threshold_and_stable_flow_distance() {
     s.tracking.top_k = 1;
     let (_, rows) = run(s, &q, vec![1.0, 1.0]);
     let thr = rows.col("threshold");
-    assert_eq!((thr[0], thr[10], thr[29]), (2.0 / 0.45, 2.0 / 0.225, 2.0 / 0.1125));
+    assert_eq!(
+        (thr[0], thr[10], thr[29]),
+        (2.0 / 0.45, 2.0 / 0.225, 2.0 / 0.1125)
+    );
     // Exact flow at t = 10 (η = 0.45 throughout): y(t) = exp(−4ηt).
     let exact_y: f64 = (-4.0_f64 * 0.45 * 10.0).exp();
     let gd_y = (1.0_f64 - 4.0 * 0.45).powi(10);
@@ -338,12 +347,18 @@ fn schedule_threshold_and_stable_flow_distance() {
     let got = rows.col("distance.discrete-stable")[10];
     assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
     let cos = rows.col("update_cosine");
-    assert!(cos[1..10].iter().all(|c| *c < 0.0), "period-2 oscillation along y");
+    assert!(
+        cos[1..10].iter().all(|c| *c < 0.0),
+        "period-2 oscillation along y"
+    );
     // The stable flow's own sharpness is H's (GD: P = I/η) and its loss is the flow's.
     assert!((rows.col("stable.sharpness")[5] - 4.0).abs() < 1e-6);
     let flow_loss = 0.5 * (exact_x * exact_x + 4.0 * exact_y * exact_y);
     let got = rows.col("stable.loss")[10];
-    assert!((got - flow_loss).abs() < 1e-3 * flow_loss, "{got} vs {flow_loss}");
+    assert!(
+        (got - flow_loss).abs() < 1e-3 * flow_loss,
+        "{got} vs {flow_loss}"
+    );
 }
 
 /// Columns: `discrete` keeps the historic names, the others are prefixed, one distance per
@@ -412,9 +427,22 @@ fn rmsprop_stable_flow_converges_in_the_step_size() {
     };
     let (coarse, rows) = flow_at(0.5);
     let (fine, _) = flow_at(0.05);
-    let moved: f64 = coarse.iter().zip(&w0).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
-    let err: f64 = coarse.iter().zip(&fine).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
-    assert!(moved > 0.05 && err < 1e-4 * moved, "moved {moved}, err {err}");
+    let moved: f64 = coarse
+        .iter()
+        .zip(&w0)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let err: f64 = coarse
+        .iter()
+        .zip(&fine)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(
+        moved > 0.05 && err < 1e-4 * moved,
+        "moved {moved}, err {err}"
+    );
     assert!(rows.col("stable.substeps").iter().all(|m| *m >= 1.0));
 }
 

@@ -237,7 +237,10 @@ impl Curvature {
 
     /// The measurement of step `step`, if one was made.
     pub fn measured(&self, step: u64) -> Option<&Measurement> {
-        self.memo.as_ref().filter(|(s, _)| *s == step).map(|(_, m)| m)
+        self.memo
+            .as_ref()
+            .filter(|(s, _)| *s == step)
+            .map(|(_, m)| m)
     }
 
     /// The tracker's top cached eigenvector (of the symmetric operator), if any.

@@ -49,7 +49,9 @@ pub fn deserialize<T: DeserializeOwned>(
 fn complete_path(table: &toml::Table, path: &mut Vec<String>, message: &str) {
     let mut node = Some(table);
     for key in path.iter() {
-        node = node.and_then(|t| t.get(key)).and_then(toml::Value::as_table);
+        node = node
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_table);
     }
     let Some(section) = node else { return };
     for pattern in ["unknown field `", "missing field `"] {
@@ -124,30 +126,51 @@ mod tests {
 
     fn error(text: &str, overrides: &[&str]) -> String {
         let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-        format!("{:#}", TrainConfig::from_toml(text, &overrides).unwrap_err())
+        format!(
+            "{:#}",
+            TrainConfig::from_toml(text, &overrides).unwrap_err()
+        )
     }
 
     #[test]
     fn errors_name_the_field_path_and_line() {
-        let e = error("steps = 10\n\n[optimizer]\nkind = \"gd\"\nlr = \"fast\"\n", &[]);
+        let e = error(
+            "steps = 10\n\n[optimizer]\nkind = \"gd\"\nlr = \"fast\"\n",
+            &[],
+        );
         assert!(e.contains("optimizer.lr") && e.contains("line 5"), "{e}");
         assert!(e.contains("expected f64"), "{e}");
-        let e = error("[schedule]\nkind = \"step\"\nevery = \"often\"\ngamma = 0.5\n", &[]);
+        let e = error(
+            "[schedule]\nkind = \"step\"\nevery = \"often\"\ngamma = 0.5\n",
+            &[],
+        );
         assert!(e.contains("schedule.every") && e.contains("line 3"), "{e}");
         let e = error("steps = \"many\"\n", &[]);
         assert!(e.contains("field steps") && e.contains("line 1"), "{e}");
         let e = error("[tracking]\nevery = 5\ntop_k = -1\n", &[]);
         assert!(e.contains("tracking.top_k") && e.contains("line 3"), "{e}");
-        let e = error("[optimizer]\nkind = \"gd\"\nlr = 0.1\nmomentum = 0.9\n", &[]);
-        assert!(e.contains("optimizer.momentum") && e.contains("line"), "{e}");
+        let e = error(
+            "[optimizer]\nkind = \"gd\"\nlr = 0.1\nmomentum = 0.9\n",
+            &[],
+        );
+        assert!(
+            e.contains("optimizer.momentum") && e.contains("line"),
+            "{e}"
+        );
         let e = error("[model]\ninit = \"gauss\"\n", &[]);
-        assert!(e.contains("model.init") && e.contains("line 2") && e.contains("npy:PATH"), "{e}");
+        assert!(
+            e.contains("model.init") && e.contains("line 2") && e.contains("npy:PATH"),
+            "{e}"
+        );
     }
 
     #[test]
     fn override_errors_name_the_override() {
         let e = error("", &["optimizer.lr=fast"]);
-        assert!(e.contains("optimizer.lr") && e.contains("--set optimizer.lr=fast"), "{e}");
+        assert!(
+            e.contains("optimizer.lr") && e.contains("--set optimizer.lr=fast"),
+            "{e}"
+        );
     }
 
     #[test]

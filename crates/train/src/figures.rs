@@ -31,7 +31,10 @@ pub fn training_plots(metrics: &Table) -> Vec<(&'static str, Figure)> {
     let prefixed = |metric: &str| -> Vec<String> {
         metrics
             .names()
-            .filter(|n| n.split_once('.').is_some_and(|(p, m)| m == metric && p != "distance"))
+            .filter(|n| {
+                n.split_once('.')
+                    .is_some_and(|(p, m)| m == metric && p != "distance")
+            })
             .map(str::to_string)
             .collect()
     };
@@ -64,7 +67,10 @@ pub fn training_plots(metrics: &Table) -> Vec<(&'static str, Figure)> {
         .map(|i| format!("eig_{i}"))
         .take_while(|n| metrics.column(n).is_some())
         .collect();
-    let others: Vec<String> = prefixed("sharpness").into_iter().filter(|n| has(n)).collect();
+    let others: Vec<String> = prefixed("sharpness")
+        .into_iter()
+        .filter(|n| has(n))
+        .collect();
     if !eigs.is_empty() || !others.is_empty() {
         let mut sharp = LinePlot {
             title: "Top Hessian eigenvalues and the stability threshold".into(),
@@ -78,7 +84,17 @@ pub fn training_plots(metrics: &Table) -> Vec<(&'static str, Figure)> {
                 .push(line(&format!("λ{}", i + 1), name, SeriesKind::Points));
         }
         for name in &others {
-            sharp.series.push(line(name, name, SeriesKind::Line));
+            // Measured every few steps: join the measurements (NaN in between would break
+            // the line into nothing).
+            let mut l = line(name, name, SeriesKind::LinePoints);
+            let (x, y): (Vec<f64>, Vec<f64>) =
+                l.x.iter()
+                    .zip(&l.y)
+                    .filter(|(_, y)| y.is_finite())
+                    .map(|(x, y)| (*x, *y))
+                    .unzip();
+            (l.x, l.y) = (x, y);
+            sharp.series.push(l);
         }
         add_threshold(&mut sharp, metrics, &steps);
         out.push(("sharpness", sharp.into()));

@@ -43,8 +43,8 @@ impl MetricsLog {
     /// Starts `dir/metrics.csv` with the header of `schema` (replacing any old log).
     pub fn create(dir: &Path, schema: &Schema) -> anyhow::Result<Self> {
         let path = dir.join(METRICS_LOG);
-        let mut file = File::create(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         file.write_all(header(schema).as_bytes())?;
         Ok(Self {
             path,
@@ -148,9 +148,21 @@ pub fn read_log(path: &Path, schema: Option<&Schema>) -> anyhow::Result<Table> {
     for (i, line) in lines.enumerate() {
         let mut fields = line.trim_end().split(',');
         let bad = || format!("{} line {}: malformed row", path.display(), i + 2);
-        steps.push(fields.next().with_context(bad)?.parse::<i64>().with_context(bad)?);
+        steps.push(
+            fields
+                .next()
+                .with_context(bad)?
+                .parse::<i64>()
+                .with_context(bad)?,
+        );
         for col in cols.iter_mut() {
-            col.push(fields.next().with_context(bad)?.parse::<f64>().with_context(bad)?);
+            col.push(
+                fields
+                    .next()
+                    .with_context(bad)?
+                    .parse::<f64>()
+                    .with_context(bad)?,
+            );
         }
         anyhow::ensure!(fields.next().is_none(), "{}", bad());
     }

@@ -132,7 +132,11 @@ pub fn resume(dir: &Path, steps: Option<u64>, progress: bool) -> anyhow::Result<
 
 /// Starts a new run of `config` in `dir`, which must not hold another run unless
 /// `options.overwrite`.
-pub fn start_with(config: TrainConfig, dir: &Path, options: &RunOptions) -> anyhow::Result<RunReport> {
+pub fn start_with(
+    config: TrainConfig,
+    dir: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<RunReport> {
     config.validate()?;
     let net = NetworkProblem::build(&config)?;
     let w0 = net.init_weights(&config)?;
@@ -145,7 +149,12 @@ pub fn start_with(config: TrainConfig, dir: &Path, options: &RunOptions) -> anyh
     let log = MetricsLog::create(dir, driver.schema())?;
     manifest.extend(
         dir,
-        ["config.toml", "weights_init.npy", METRICS_LOG, CHECKPOINT_FILE],
+        [
+            "config.toml",
+            "weights_init.npy",
+            METRICS_LOG,
+            CHECKPOINT_FILE,
+        ],
     )?;
     let mut run = Run {
         dir,
@@ -162,7 +171,11 @@ pub fn start_with(config: TrainConfig, dir: &Path, options: &RunOptions) -> anyh
 /// Resumes the run in `dir` from its checkpoint (verified by its checksum), with its
 /// metrics log truncated to that step. `steps` may extend (never shorten below the steps
 /// already taken) the configured number of steps.
-pub fn resume_with(dir: &Path, steps: Option<u64>, options: &RunOptions) -> anyhow::Result<RunReport> {
+pub fn resume_with(
+    dir: &Path,
+    steps: Option<u64>,
+    options: &RunOptions,
+) -> anyhow::Result<RunReport> {
     let ckpt = Checkpoint::load(dir)?;
     let mut config = ckpt.config;
     if let Some(s) = steps {
@@ -223,7 +236,12 @@ impl Run<'_> {
             self.driver.step_index(),
             |m| self.driver.schema().index(&column_name(primary, m)),
         );
-        let stopped = || options.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+        let stopped = || {
+            options
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::SeqCst))
+        };
         let mut interrupted = false;
         loop {
             if stopped() {
@@ -246,7 +264,12 @@ impl Run<'_> {
     }
 
     /// The outputs of a finished or interrupted run.
-    fn finish(mut self, primary: &str, interrupted: bool, clock: Instant) -> anyhow::Result<RunReport> {
+    fn finish(
+        mut self,
+        primary: &str,
+        interrupted: bool,
+        clock: Instant,
+    ) -> anyhow::Result<RunReport> {
         let table = read_log(&self.dir.join(METRICS_LOG), Some(self.driver.schema()))?;
         let mut files = self.run_dir.write_metrics("metrics", &table, false)?;
         files.push(self.run_dir.file(CHECKPOINT_FILE));
@@ -280,7 +303,8 @@ impl Run<'_> {
             .iter()
             .filter_map(|f| f.file_name()?.to_str().map(String::from))
             .collect();
-        self.manifest.extend(self.dir, names.iter().map(String::as_str))?;
+        self.manifest
+            .extend(self.dir, names.iter().map(String::as_str))?;
         Ok(RunReport {
             dir: self.dir.to_path_buf(),
             summary,
@@ -329,7 +353,11 @@ impl Manifest {
     }
 
     /// Adds `names` and rewrites `manifest.json` atomically.
-    fn extend<'n>(&mut self, dir: &Path, names: impl IntoIterator<Item = &'n str>) -> anyhow::Result<()> {
+    fn extend<'n>(
+        &mut self,
+        dir: &Path,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> anyhow::Result<()> {
         self.files.extend(names.into_iter().map(String::from));
         self.files.insert(MANIFEST.into());
         let mut text = serde_json::to_vec_pretty(self)?;

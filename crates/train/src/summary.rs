@@ -3,6 +3,15 @@
 //! of stability (the sharpness reaches the threshold and then *stays* in a band around it
 //! while the loss keeps decreasing) from a catapult (the sharpness overshoots far above the
 //! threshold, the loss spikes, and the sharpness collapses).
+//!
+//! The verdict, from the first crossing `t_c` (sharpness ≥ 0.95·threshold) to the end `T`:
+//! no overshoot above [`OVERSHOOT_LIMIT`]·threshold and no loss above [`LOSS_SPIKE`]× its
+//! value at `t_c` (else: catapult); in the **window** — the second half, `[t_c + (T − t_c)/2,
+//! T]` — every measurement within [`HOVER_BAND`]·threshold (else: left the edge) and the
+//! mean loss of the window's last fifth below that of its first fifth, with the median ratio
+//! over `[t_c, T]` in [`EOS_BAND`] (else: not settled). Transient damped oscillations right
+//! after the onset, as in Cohen et al.'s runs, are allowed; they must have died out by the
+//! window.
 
 use gdscope_dynamics::record::column_name;
 use gdscope_dynamics::{Status, Timings, CROSSING_FRACTION};
@@ -11,13 +20,16 @@ use serde::Serialize;
 
 /// Band of the median `sharpness/threshold` after the crossing.
 pub const EOS_BAND: (f64, f64) = (0.95, 1.10);
-/// Band every measurement after the crossing must stay in (the hover window).
-pub const HOVER_BAND: (f64, f64) = (0.85, 1.20);
+/// Band every measurement of the window (second half after the crossing) must stay in.
+pub const HOVER_BAND: (f64, f64) = (0.90, 1.10);
+/// Largest `sharpness/threshold` after the crossing that is not a catapult.
+pub const OVERSHOOT_LIMIT: f64 = 1.20;
 /// Largest loss after the crossing, as a multiple of the loss at the crossing, that is not a
 /// catapult.
 pub const LOSS_SPIKE: f64 = 5.0;
-/// Fewest measurements after the crossing that make a verdict.
-pub const MIN_MEASUREMENTS: usize = 5;
+/// Fewest measurements after the crossing that make a verdict (the window then has at
+/// least 3).
+pub const MIN_MEASUREMENTS: usize = 6;
 
 /// What the sharpness did relative to the stability threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,7 +40,7 @@ pub enum EdgeVerdict {
     /// Reached the threshold, then overshot far above it or the loss spiked (and usually the
     /// sharpness collapsed): not the edge of stability.
     Catapult,
-    /// Reached the threshold, then left the band below it.
+    /// Reached the threshold, but in the window the sharpness was outside the band.
     LeftTheEdge,
     /// Hovered, but the median is off the band or the loss did not decrease.
     NotSettled,
@@ -57,6 +69,10 @@ pub struct EdgeSummary {
     pub loss_at_crossing: Option<f64>,
     /// Largest loss after the crossing divided by the loss at the crossing.
     pub max_loss_ratio: Option<f64>,
+    /// The window: the second half of the steps after the crossing, `(first, last)` step.
+    pub window: Option<(u64, u64)>,
+    /// Smallest and largest `sharpness/threshold` in the window.
+    pub window_ratio: Option<(f64, f64)>,
     /// Mean loss over the first and the last fifth of the steps of the window.
     pub loss_window: Option<(f64, f64)>,
     /// The verdict.
@@ -90,24 +106,52 @@ impl EdgeSummary {
             .filter(|&i| sharp[i].is_finite() && thr[i].is_finite() && thr[i] > 0.0)
             .map(|i| (i, sharp[i] / thr[i]))
             .collect();
-        let first = measured.iter().find(|(_, r)| *r >= CROSSING_FRACTION).map(|(i, _)| *i);
+        let first = measured
+            .iter()
+            .find(|(_, r)| *r >= CROSSING_FRACTION)
+            .map(|(i, _)| *i);
         let mut after: Vec<f64> = match first {
-            Some(i0) => measured.iter().filter(|(i, _)| *i >= i0).map(|(_, r)| *r).collect(),
+            Some(i0) => measured
+                .iter()
+                .filter(|(i, _)| *i >= i0)
+                .map(|(_, r)| *r)
+                .collect(),
             None => Vec::new(),
         };
         after.sort_by(f64::total_cmp);
         let loss_at_crossing = first.and_then(|i| loss.get(i).copied());
-        let window: &[f64] = first.map_or(&[], |i| loss.get(i..).unwrap_or(&[]));
-        let max_loss_ratio = loss_at_crossing
-            .map(|l0| window.iter().copied().fold(f64::NEG_INFINITY, f64::max) / l0);
-        let fifth = window.len() / 5;
+        let after_crossing: &[f64] = first.map_or(&[], |i| loss.get(i..).unwrap_or(&[]));
+        let max_loss_ratio = loss_at_crossing.map(|l0| {
+            after_crossing
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                / l0
+        });
+        let end = sharp.len().min(thr.len()).min(loss.len());
+        let start = first.map(|i| i + (end.saturating_sub(i)) / 2);
+        let window_ratio = start.and_then(|w0| {
+            let r: Vec<f64> = measured
+                .iter()
+                .filter(|(i, _)| *i >= w0)
+                .map(|(_, r)| *r)
+                .collect();
+            (!r.is_empty()).then(|| {
+                let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+                (lo, r.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            })
+        });
+        let window_loss: &[f64] = start.map_or(&[], |w0| loss.get(w0..end).unwrap_or(&[]));
+        let fifth = window_loss.len() / 5;
         let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
         let loss_window = (fifth >= 1).then(|| {
             (
-                mean(&window[..fifth]),
-                mean(&window[window.len() - fifth..]),
+                mean(&window_loss[..fifth]),
+                mean(&window_loss[window_loss.len() - fifth..]),
             )
         });
+        let at = |i: usize| step.get(i).copied().unwrap_or(i as u64);
+        let window = start.filter(|&w0| w0 < end).map(|w0| (at(w0), at(end - 1)));
         let mut e = Self {
             crossing_fraction: CROSSING_FRACTION,
             first_crossing_step: first.map(|i| step.get(i).copied().unwrap_or(i as u64)),
@@ -117,6 +161,8 @@ impl EdgeSummary {
             max_ratio: after.last().copied(),
             loss_at_crossing,
             max_loss_ratio,
+            window,
+            window_ratio,
             loss_window,
             verdict: EdgeVerdict::NotReached,
             reason: String::new(),
@@ -149,24 +195,26 @@ impl EdgeSummary {
             self.median_ratio.unwrap_or(f64::NAN),
         );
         let spike = self.max_loss_ratio.unwrap_or(f64::NAN);
-        if hi > HOVER_BAND.1 || spike > LOSS_SPIKE {
+        if hi > OVERSHOOT_LIMIT || spike > LOSS_SPIKE {
             return (
                 Catapult,
                 format!(
                     "after reaching the threshold at step {step} the sharpness overshot to \
-                     {hi:.3}·threshold (band ≤ {}) and the loss rose to {spike:.2}× its value at \
-                     the crossing (limit {LOSS_SPIKE}×), then the sharpness fell to {lo:.3}·threshold",
-                    HOVER_BAND.1
+                     {hi:.3}·threshold (limit {OVERSHOOT_LIMIT}) and the loss rose to {spike:.2}× \
+                     its value at the crossing (limit {LOSS_SPIKE}×); the sharpness then fell to \
+                     {lo:.3}·threshold"
                 ),
             );
         }
-        if lo < HOVER_BAND.0 {
+        let (wlo, whi) = self.window_ratio.unwrap_or((f64::NAN, f64::NAN));
+        let (w0, w1) = self.window.unwrap_or((step, step));
+        if !(wlo >= HOVER_BAND.0 && whi <= HOVER_BAND.1) {
             return (
                 LeftTheEdge,
                 format!(
-                    "after reaching the threshold at step {step} the sharpness fell to \
-                     {lo:.3}·threshold (band ≥ {})",
-                    HOVER_BAND.0
+                    "in the window of steps {w0}–{w1} the sharpness ranged over \
+                     [{wlo:.3}, {whi:.3}]·threshold (band [{}, {}])",
+                    HOVER_BAND.0, HOVER_BAND.1
                 ),
             );
         }
@@ -175,20 +223,20 @@ impl EdgeSummary {
             return (
                 NotSettled,
                 format!(
-                    "median sharpness/threshold {med:.3} (band [{}, {}]); loss over the window \
-                     {:?} (must decrease)",
+                    "median sharpness/threshold {med:.3} after the crossing (band [{}, {}]); mean \
+                     loss in the first and last fifth of the window {:?} (must decrease)",
                     EOS_BAND.0, EOS_BAND.1, self.loss_window
                 ),
             );
         }
+        let (l0, l1) = self.loss_window.unwrap_or((f64::NAN, f64::NAN));
         (
             EdgeOfStability,
             format!(
-                "from step {step} on, {} measurements stayed in [{lo:.3}, {hi:.3}]·threshold \
-                 (median {med:.3}) while the loss decreased from {:.3e} to {:.3e}",
-                self.measurements_after,
-                self.loss_window.map_or(f64::NAN, |w| w.0),
-                self.loss_window.map_or(f64::NAN, |w| w.1),
+                "the sharpness reached the threshold at step {step} (overshoot {hi:.3}, loss at \
+                 most {spike:.2}× its value there); over steps {w0}–{w1} it stayed in \
+                 [{wlo:.3}, {whi:.3}]·threshold (median after the crossing {med:.3}) while the \
+                 mean loss fell from {l0:.3e} to {l1:.3e}"
             ),
         )
     }
@@ -196,10 +244,12 @@ impl EdgeSummary {
     /// The criterion the verdict applies, in words.
     pub fn criterion() -> String {
         format!(
-            "sharpness reaches {CROSSING_FRACTION}·threshold; from then on at least \
-             {MIN_MEASUREMENTS} measurements, every one in [{}, {}]·threshold with median in \
-             [{}, {}], the loss never above {LOSS_SPIKE}× its value at the crossing, and the mean \
-             loss of the last fifth of the window below that of the first fifth",
+            "the sharpness reaches {CROSSING_FRACTION}·threshold; after that (≥ {MIN_MEASUREMENTS} \
+             measurements) it never exceeds {OVERSHOOT_LIMIT}·threshold and the loss never exceeds \
+             {LOSS_SPIKE}× its value at the crossing; in the second half of the steps after the \
+             crossing every measurement lies in [{}, {}]·threshold and the mean loss of the last \
+             fifth is below that of the first fifth; the median ratio after the crossing lies in \
+             [{}, {}]",
             HOVER_BAND.0, HOVER_BAND.1, EOS_BAND.0, EOS_BAND.1
         )
     }
@@ -263,7 +313,13 @@ impl Summary {
     /// Builds the summary from the metrics table; the statistics are those of `primary`.
     pub fn new(metrics: &Table, primary: &str, status: Status, timings: Timings) -> Self {
         let name = |m: &str| column_name(primary, m);
-        let last = |c: &str| column(metrics, &name(c)).iter().rev().copied().find(|v| v.is_finite());
+        let last = |c: &str| {
+            column(metrics, &name(c))
+                .iter()
+                .rev()
+                .copied()
+                .find(|v| v.is_finite())
+        };
         let sharp: Vec<f64> = column(metrics, &name("sharpness"))
             .iter()
             .copied()
@@ -313,7 +369,12 @@ mod tests {
         assert!((e.median_ratio.unwrap() - 1.005).abs() < 1e-12);
         assert_eq!((e.min_ratio, e.max_ratio), (Some(0.96), Some(1.05)));
         assert_eq!(e.verdict, EdgeVerdict::TooShort);
-        let s = Summary::new(&table(&sharp, &loss), "discrete", Status::Completed, Timings::default());
+        let s = Summary::new(
+            &table(&sharp, &loss),
+            "discrete",
+            Status::Completed,
+            Timings::default(),
+        );
         assert_eq!(
             (s.sharpness_initial, s.sharpness_max, s.steps_run),
             (Some(10.0), Some(21.0), 11)
@@ -343,5 +404,12 @@ mod tests {
         let rising: Vec<f64> = (0..10).map(|i| 1.0 + i as f64 * 0.01).collect();
         let e = EdgeSummary::from_table(&table(&hover, &rising), "discrete");
         assert_eq!(e.verdict, EdgeVerdict::NotSettled, "{}", e.reason);
+        // A damped transient after the onset is allowed; a wide swing late is not.
+        let late = [19.0, 23.0, 18.5, 21.0, 20.0, 20.2, 23.5, 17.0, 20.0, 20.1];
+        let e = EdgeSummary::from_table(&table(&late, &falling), "discrete");
+        assert_eq!(e.verdict, EdgeVerdict::LeftTheEdge, "{}", e.reason);
+        let settling = [19.0, 23.0, 18.5, 21.0, 20.0, 20.2, 20.5, 19.8, 20.0, 20.1];
+        let e = EdgeSummary::from_table(&table(&settling, &falling), "discrete");
+        assert_eq!(e.verdict, EdgeVerdict::EdgeOfStability, "{}", e.reason);
     }
 }

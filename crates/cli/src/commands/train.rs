@@ -153,7 +153,9 @@ pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()>
     }
     println!(
         "verdict:    {} — {}",
-        serde_json::to_value(s.edge.verdict)?.as_str().unwrap_or("?"),
+        serde_json::to_value(s.edge.verdict)?
+            .as_str()
+            .unwrap_or("?"),
         s.edge.reason
     );
     println!(

@@ -90,8 +90,7 @@ pub(crate) struct Columns<'a> {
 
 impl Columns<'_> {
     fn add(&mut self, metric: &str) -> usize {
-        self.schema
-            .add(column_name(self.process.as_str(), metric))
+        self.schema.add(column_name(self.process.as_str(), metric))
     }
     fn add_optional(&mut self, metric: &str) -> usize {
         self.schema
@@ -125,7 +124,9 @@ pub fn build(
             out.push(Box::new(trace::Trace::new(index, tracking, &mut cols)));
         }
         if tracking.eval_every > 0 {
-            out.push(Box::new(evaluation::Evaluation::new(index, *name, tracking, &mut cols)));
+            out.push(Box::new(evaluation::Evaluation::new(
+                index, *name, tracking, &mut cols,
+            )));
         }
     }
     if processes.len() > 1 {

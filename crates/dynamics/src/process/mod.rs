@@ -123,7 +123,12 @@ pub trait Process {
 /// The registry side of a process: its name, settings and construction.
 pub trait ProcessKind: Process + Sized {
     /// Settings of `[process.<name>]`, with every default.
-    type Settings: Serialize + serde::de::DeserializeOwned + Default + Clone + PartialEq + std::fmt::Debug;
+    type Settings: Serialize
+        + serde::de::DeserializeOwned
+        + Default
+        + Clone
+        + PartialEq
+        + std::fmt::Debug;
 
     /// Names of the process-specific metrics of [`Process::metrics`].
     const METRICS: &'static [&'static str] = &[];
