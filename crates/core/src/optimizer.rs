@@ -61,13 +61,9 @@ impl OptimizerConfig {
         self.rule().lr()
     }
 
-    /// Short name, equal to the `kind` tag.
-    pub fn name(&self) -> &'static str {
-        self.rule().name()
-    }
-
     /// Checks every hyper-parameter (`lr > 0` finite, decays in `[0, 1)`, `eps ≥ 0`, …).
     pub fn validate(&self) -> Result<(), OptimizerError> {
+        crate::rules::check_lr(self.lr())?;
         self.rule().validate()
     }
 
@@ -182,10 +178,11 @@ impl Rule {
 
     /// The rule's flow with the schedule's time dependence, or why there is none.
     pub fn flow(&self) -> Result<Flow<'_>, NoFlow> {
-        Ok(Flow {
-            rule: self,
-            flow: self.rule().flow()?,
-        })
+        let flow = self.rule().flow().map_err(|reason| NoFlow {
+            rule: self.config.name(),
+            reason,
+        })?;
+        Ok(Flow { rule: self, flow })
     }
 }
 

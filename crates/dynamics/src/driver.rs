@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batches::Batches;
 use crate::config::{StopConfig, TrackingConfig};
-use crate::observers::{self, ObserveContext, Observer, Phase};
+use crate::observers::{self, Observation, ObserveContext, Observer, Phase};
 use crate::problem::Problem;
 use crate::process::{AnyProcess, ProcessName, ProcessSettings, Start, StepContext};
 use crate::record::{column_name, Record, Schema};
@@ -74,10 +74,12 @@ impl RunSpec {
         self.process.validate(&self.tracking)?;
         self.stop.validate()?;
         if self.processes.contains(&ProcessName::Stable) {
-            self.optimizer.rule().flow().map_err(|e| {
+            self.optimizer.rule().flow().map_err(|reason| {
                 anyhow::anyhow!(
-                    "processes includes \"stable\", the optimizer's stable flow, but {e}; \
-                     use an optimizer with a flow (gd, rmsprop, scalar_rmsprop)"
+                    "processes includes \"stable\", the optimizer's stable flow, but optimizer \
+                     `{}` has none: {reason}; use an optimizer with a flow (gd, rmsprop, \
+                     scalar_rmsprop)",
+                    self.optimizer.name()
                 )
             })?;
         }
@@ -135,8 +137,9 @@ pub struct DriverState {
     pub initial_loss: Option<f64>,
     /// The processes, in [`RunSpec::processes`] order.
     pub processes: Vec<AnyProcess>,
-    /// Each observer's key and saved memory.
-    pub observers: Vec<(String, Vec<u8>)>,
+    /// The saved memory of each observer that keeps one, by its position in the (config-
+    /// determined) observer list.
+    pub observers: Vec<(usize, Vec<u8>)>,
 }
 
 /// Column indices the stopping rules read (primary process).
@@ -241,17 +244,15 @@ impl Driver {
             .collect();
         let mut schema = Schema::default();
         let mut observers = observers::build(&resolved, &mut schema);
-        for (key, bytes) in &saved.observers {
-            let obs = observers
-                .iter_mut()
-                .find(|o| o.key() == *key)
+        for (i, bytes) in &saved.observers {
+            observers
+                .get_mut(*i)
+                .and_then(|o| o.memory())
                 .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the saved run has an observer `{key}` that this config does not"
-                    )
-                })?;
-            obs.load(bytes)
-                .map_err(|e| anyhow::anyhow!("cannot restore observer `{key}`: {e}"))?;
+                    anyhow::anyhow!("the saved run has an observer memory #{i} this config lacks")
+                })?
+                .load(bytes)
+                .map_err(|e| anyhow::anyhow!("cannot restore observer #{i}: {e}"))?;
         }
         let batches = match spec.batch_size {
             0 => None,
@@ -298,7 +299,7 @@ impl Driver {
     }
 
     /// The state to checkpoint (between steps).
-    pub fn save(&self) -> anyhow::Result<DriverState> {
+    pub fn save(&mut self) -> anyhow::Result<DriverState> {
         Ok(DriverState {
             step: self.step,
             status: self.status.clone(),
@@ -306,8 +307,10 @@ impl Driver {
             processes: self.processes.clone(),
             observers: self
                 .observers
-                .iter()
-                .map(|o| Ok((o.key(), o.save()?)))
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, o)| Some((i, o.memory()?.save())))
+                .map(|(i, bytes)| Ok((i, bytes?)))
                 .collect::<anyhow::Result<_>>()?,
         })
     }
@@ -355,10 +358,7 @@ impl Driver {
         }
         let t = self.step;
         self.record.reset(t);
-        let batch = match &mut self.batches {
-            Some(b) => Some(b.batch(t)),
-            None => None,
-        };
+        let batch = self.batches.as_mut().map(|b| b.batch(t));
         let ctx = StepContext {
             problem,
             rule: &self.rule,
@@ -375,24 +375,19 @@ impl Driver {
             minibatch: self.spec.minibatch(),
             seed: self.spec.seed,
         };
-        let (observers, processes, record, timings) = (
-            &mut self.observers,
-            &mut self.processes,
-            &mut self.record,
-            &mut self.timings,
-        );
-        for o in observers
-            .iter_mut()
-            .filter(|o| o.phase() == Phase::Prepared)
-        {
-            o.observe(&octx, processes, record, timings)?;
-        }
+        let mut seen = Observation {
+            ctx: &octx,
+            processes: &mut self.processes,
+            record: &mut self.record,
+            timings: &mut self.timings,
+        };
+        observe(&mut self.observers, &mut seen, Phase::Prepared)?;
         let minibatch_loss =
             self.spec.minibatch() && self.spec.processes[self.primary] != ProcessName::Stable;
         let stop = stop_rule(
             &self.spec.stop,
             &self.stop,
-            record,
+            seen.record,
             &mut self.initial_loss,
             minibatch_loss,
             t,
@@ -401,12 +396,10 @@ impl Driver {
             self.status = status;
             return Ok(Some(&self.record));
         }
-        for p in processes.iter_mut() {
+        for p in seen.processes.iter_mut() {
             p.get_mut().commit();
         }
-        for o in observers.iter_mut().filter(|o| o.phase() == Phase::Applied) {
-            o.observe(&octx, processes, record, timings)?;
-        }
+        observe(&mut self.observers, &mut seen, Phase::Applied)?;
         self.step += 1;
         self.status = if !self.weights().iter().all(|x| x.is_finite()) {
             Status::Diverged {
@@ -435,6 +428,18 @@ impl Driver {
             .map(|p| p.get().curvature().total_hvps())
             .sum()
     }
+}
+
+/// Runs the observers of `phase`, in order.
+fn observe(
+    observers: &mut [Box<dyn Observer>],
+    seen: &mut Observation<'_, '_>,
+    phase: Phase,
+) -> anyhow::Result<()> {
+    for o in observers.iter_mut().filter(|o| o.phase() == phase) {
+        o.observe(seen)?;
+    }
+    Ok(())
 }
 
 /// The stopping rules on the primary process's record of step `t`, before the update.

@@ -3,7 +3,7 @@
 use gdscope_core::linalg::sym_eigen;
 use gdscope_core::objective::DenseQuadratic;
 use gdscope_core::optimizer::OptimizerConfig;
-use gdscope_core::rules::{Adam, Nesterov, Rmsprop};
+use gdscope_core::rules::{Adam, Nesterov, Polyak, Rmsprop};
 use gdscope_core::schedule::LrSchedule;
 use gdscope_core::Objective;
 use nalgebra::DMatrix;
@@ -78,7 +78,7 @@ fn diag(values: &[f64]) -> DenseQuadratic {
 /// Interrupted (state saved to bytes at step 23, decoded, resumed) == uninterrupted, bit for
 /// bit, for `spec`: every process, observer memory and record.
 fn assert_resume_is_bit_for_bit(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>) -> Rows {
-    let (full, full_rows) = run(spec.clone(), obj, w0.clone());
+    let (mut full, full_rows) = run(spec.clone(), obj, w0.clone());
     assert_eq!(*full.status(), Status::Completed);
     let mut first = Driver::new(spec.clone(), Problem::objective(obj), w0).unwrap();
     let mut rows = Vec::new();
@@ -110,7 +110,7 @@ fn assert_resume_is_bit_for_bit(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>
 fn sgd_spec() -> RunSpec {
     let mut s = spec(
         60,
-        OptimizerConfig::Nesterov(Nesterov { lr: 0.3, beta: 0.9 }),
+        OptimizerConfig::Nesterov(Nesterov(Polyak { lr: 0.3, beta: 0.9 })),
         &[Discrete, Midpoint],
     );
     s.batch_size = 4;
@@ -427,18 +427,14 @@ fn rmsprop_stable_flow_converges_in_the_step_size() {
     };
     let (coarse, rows) = flow_at(0.5);
     let (fine, _) = flow_at(0.05);
-    let moved: f64 = coarse
-        .iter()
-        .zip(&w0)
-        .map(|(a, b)| (a - b).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let err: f64 = coarse
-        .iter()
-        .zip(&fine)
-        .map(|(a, b)| (a - b).powi(2))
-        .sum::<f64>()
-        .sqrt();
+    let dist = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (moved, err) = (dist(&coarse, &w0), dist(&coarse, &fine));
     assert!(
         moved > 0.05 && err < 1e-4 * moved,
         "moved {moved}, err {err}"
@@ -461,7 +457,7 @@ fn stable_flow_cap_and_rules_without_flow() {
     assert!(rows.col("loss").iter().all(|v| v.is_finite()));
     let s = spec(
         10,
-        OptimizerConfig::Nesterov(Nesterov { lr: 0.1, beta: 0.9 }),
+        OptimizerConfig::Nesterov(Nesterov(Polyak { lr: 0.1, beta: 0.9 })),
         &[Discrete, Stable],
     );
     let e = Driver::new(s, Problem::objective(&q), vec![1.0, 1.0])

@@ -103,19 +103,25 @@ fn run_and_stop_after(config: TrainConfig, dir: &Path, rows: usize) -> bool {
     report.interrupted
 }
 
-/// Interrupted (stop flag, as SIGINT/SIGTERM) and resumed: metrics, weights and the final
-/// checkpoint equal those of an uninterrupted run, bit for bit — with discrete + midpoint +
-/// stable, minibatches and a cosine schedule.
-#[test]
-fn interrupted_and_resumed_equals_uninterrupted() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+/// `dir/a`: a 600-step run; `dir/b`: the same run stopped after about 20 steps.
+fn uninterrupted_and_stopped(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
     let config = tiny("").with_steps(600);
     run::start(config.clone(), &a, false, false).unwrap();
     assert!(
         run_and_stop_after(config, &b, 20),
         "the run finished before the stop"
     );
+    (a, b)
+}
+
+/// Interrupted (stop flag, as SIGINT/SIGTERM) and resumed: metrics, weights and the final
+/// checkpoint equal those of an uninterrupted run, bit for bit — with discrete + midpoint +
+/// stable, minibatches and a cosine schedule.
+#[test]
+fn interrupted_and_resumed_equals_uninterrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = uninterrupted_and_stopped(dir.path());
     let ckpt = Checkpoint::load(&b).unwrap();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.join("summary.json")).unwrap()).unwrap();
@@ -148,10 +154,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
 #[test]
 fn killed_run_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let config = tiny("").with_steps(600);
-    run::start(config.clone(), &a, false, false).unwrap();
-    assert!(run_and_stop_after(config, &b, 20));
+    let (a, b) = uninterrupted_and_stopped(dir.path());
     // What a kill after the checkpoint leaves: more rows and half a row in the log.
     let log = b.join("metrics.csv");
     let mut text = std::fs::read_to_string(&log).unwrap();

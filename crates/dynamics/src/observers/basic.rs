@@ -3,10 +3,8 @@
 
 use gdscope_core::linalg::norm;
 
-use super::{Columns, ObserveContext, Observer};
-use crate::process::{AnyProcess, ProcessName};
-use crate::record::Record;
-use crate::Timings;
+use super::{Columns, Observation, Observer};
+use crate::process::ProcessName;
 
 pub(crate) struct Basic {
     process: usize,
@@ -33,29 +31,19 @@ impl Basic {
 }
 
 impl Observer for Basic {
-    fn key(&self) -> String {
-        format!("basic/{}", self.process)
-    }
-
-    fn observe(
-        &mut self,
-        ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        _timings: &mut Timings,
-    ) -> anyhow::Result<()> {
-        let p = processes[self.process].get();
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        let p = o.processes[self.process].get();
         let t = p.state().t;
-        record.set(self.lr, ctx.rule.lr_at(t));
-        record.set(self.threshold, ctx.rule.threshold_at(t));
-        if p.halted().is_some() {
+        o.record.set(self.lr, o.ctx.rule.lr_at(t));
+        o.record.set(self.threshold, o.ctx.rule.threshold_at(t));
+        let Some((p, out)) = o.process(self.process, 1) else {
             return Ok(());
-        }
-        record.set(self.loss, p.loss());
-        record.set(self.grad_norm, norm(p.grad()));
+        };
+        out.record.set(self.loss, p.loss());
+        out.record.set(self.grad_norm, norm(p.grad()));
         p.metrics(&mut self.values);
         for (&col, &v) in self.metrics.iter().zip(&self.values) {
-            record.set(col, v);
+            out.record.set(col, v);
         }
         Ok(())
     }

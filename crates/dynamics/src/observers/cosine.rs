@@ -2,11 +2,9 @@
 //! eq. 32), recorded after the step is applied. Processes without updates of their own
 //! (`midpoint`) leave it `NaN` (and the column is dropped from the final table).
 
-use super::{Columns, ObserveContext, Observer, Phase};
+use super::{Columns, Memory, Observation, Observer, Phase};
 use crate::diagnostics::UpdateCosine;
-use crate::process::{AnyProcess, ProcessName};
-use crate::record::Record;
-use crate::Timings;
+use crate::process::ProcessName;
 
 pub(crate) struct Cosine {
     process: usize,
@@ -30,37 +28,21 @@ impl Cosine {
 }
 
 impl Observer for Cosine {
-    fn key(&self) -> String {
-        format!("cosine/{}", self.process)
-    }
-
     fn phase(&self) -> Phase {
         Phase::Applied
     }
 
-    fn observe(
-        &mut self,
-        _ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        _timings: &mut Timings,
-    ) -> anyhow::Result<()> {
-        let p = processes[self.process].get();
-        if p.halted().is_some() {
-            return Ok(());
-        }
-        if let Some(update) = p.update() {
-            record.set(self.column, self.memory.observe(update).unwrap_or(f64::NAN));
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        if let Some((p, out)) = o.process(self.process, 1) {
+            if let Some(update) = p.update() {
+                let c = self.memory.observe(update).unwrap_or(f64::NAN);
+                out.record.set(self.column, c);
+            }
         }
         Ok(())
     }
 
-    fn save(&self) -> anyhow::Result<Vec<u8>> {
-        Ok(postcard::to_stdvec(&self.memory)?)
-    }
-
-    fn load(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.memory = postcard::from_bytes(bytes)?;
-        Ok(())
+    fn memory(&mut self) -> Option<&mut dyn Memory> {
+        Some(&mut self.memory)
     }
 }

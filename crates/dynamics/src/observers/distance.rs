@@ -2,10 +2,9 @@
 //! measured points, names in alphabetical order (as in the central-flows code). `NaN` once
 //! either process has halted.
 
-use super::{ObserveContext, Observer};
-use crate::process::{AnyProcess, ProcessName};
-use crate::record::{Record, Schema};
-use crate::Timings;
+use super::{Observation, Observer};
+use crate::process::ProcessName;
+use crate::record::Schema;
 
 pub(crate) struct Distances {
     pairs: Vec<(usize, usize, usize)>,
@@ -34,19 +33,9 @@ impl Distances {
 }
 
 impl Observer for Distances {
-    fn key(&self) -> String {
-        "distances".into()
-    }
-
-    fn observe(
-        &mut self,
-        _ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        _timings: &mut Timings,
-    ) -> anyhow::Result<()> {
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
         for &(a, b, col) in &self.pairs {
-            let (pa, pb) = (processes[a].get(), processes[b].get());
+            let (pa, pb) = (o.processes[a].get(), o.processes[b].get());
             if pa.halted().is_none() && pb.halted().is_none() {
                 let d2: f64 = pa
                     .point()
@@ -54,7 +43,7 @@ impl Observer for Distances {
                     .zip(pb.point())
                     .map(|(x, y)| (x - y) * (x - y))
                     .sum();
-                record.set(col, d2.sqrt());
+                o.record.set(col, d2.sqrt());
             }
         }
         Ok(())

@@ -2,11 +2,8 @@
 //! = `eig_1`, `eig_1 … eig_K`, the largest relative residual, HVPs and iterations spent).
 //! Columns beyond the largest k measured are dropped from the final table.
 
-use super::{due, Columns, ObserveContext, Observer};
+use super::{Columns, Observation, Observer};
 use crate::config::TrackingConfig;
-use crate::process::AnyProcess;
-use crate::record::Record;
-use crate::Timings;
 
 pub(crate) struct Eigen {
     process: usize,
@@ -35,23 +32,13 @@ impl Eigen {
 }
 
 impl Observer for Eigen {
-    fn key(&self) -> String {
-        format!("eigen/{}", self.process)
-    }
-
-    fn observe(
-        &mut self,
-        ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        timings: &mut Timings,
-    ) -> anyhow::Result<()> {
-        let p = processes[self.process].get_mut();
-        if !due(self.every, ctx.step) || p.halted().is_some() {
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        let Some((p, out)) = o.process(self.process, self.every) else {
             return Ok(());
-        }
+        };
         let clock = std::time::Instant::now();
         let parts = p.parts();
+        let (ctx, record) = (out.ctx, out.record);
         let measured = parts.curvature.measure(
             ctx.step,
             ctx.problem.objective,
@@ -60,7 +47,7 @@ impl Observer for Eigen {
             parts.state,
             parts.kind,
         )?;
-        timings.eigen_s += clock.elapsed().as_secs_f64();
+        out.timings.eigen_s += clock.elapsed().as_secs_f64();
         if let Some(m) = measured {
             record.set(self.sharpness, m.values[0]);
             record.set(self.residual, m.max_residual);

@@ -2,11 +2,9 @@
 //! at the process's point, from the problem's evaluator; without one, the full-batch loss
 //! only (the step's own loss when it already is full batch).
 
-use super::{due, Columns, ObserveContext, Observer};
+use super::{Columns, Observation, Observer};
 use crate::config::TrackingConfig;
-use crate::process::{AnyProcess, ProcessName};
-use crate::record::Record;
-use crate::Timings;
+use crate::process::ProcessName;
 
 pub(crate) struct Evaluation {
     process: usize,
@@ -39,24 +37,14 @@ impl Evaluation {
 }
 
 impl Observer for Evaluation {
-    fn key(&self) -> String {
-        format!("evaluation/{}", self.process)
-    }
-
-    fn observe(
-        &mut self,
-        ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        _timings: &mut Timings,
-    ) -> anyhow::Result<()> {
-        let p = processes[self.process].get();
-        if !due(self.every, ctx.step) || p.halted().is_some() {
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        let Some((p, out)) = o.process(self.process, self.every) else {
             return Ok(());
-        }
-        let nan = f64::NAN;
+        };
+        let (ctx, record) = (out.ctx, out.record);
         if let Some(ev) = ctx.problem.evaluator {
             let e = ev.evaluate(p.point());
+            let nan = f64::NAN;
             record.set(self.train_loss, e.train_loss);
             record.set(self.train_accuracy, e.train_accuracy.unwrap_or(nan));
             record.set(self.test_loss, e.test_loss.unwrap_or(nan));

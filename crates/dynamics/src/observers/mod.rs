@@ -10,7 +10,7 @@ use gdscope_core::optimizer::Rule;
 
 use crate::config::TrackingConfig;
 use crate::problem::Problem;
-use crate::process::{AnyProcess, ProcessName};
+use crate::process::{AnyProcess, Process, ProcessName};
 use crate::record::{column_name, Record, Schema};
 use crate::Timings;
 
@@ -46,33 +46,74 @@ pub enum Phase {
     Applied,
 }
 
+/// Everything an observer may read and write at one step.
+pub struct Observation<'a, 'b> {
+    /// The step and the problem.
+    pub ctx: &'b ObserveContext<'a>,
+    /// Every process, prepared (or committed, in [`Phase::Applied`]).
+    pub processes: &'b mut [AnyProcess],
+    /// This step's record.
+    pub record: &'b mut Record,
+    /// Time accounting.
+    pub timings: &'b mut Timings,
+}
+
+/// What a per-process observer writes to, beside its process.
+pub struct Out<'a, 'b> {
+    /// The step and the problem.
+    pub ctx: &'b ObserveContext<'a>,
+    /// This step's record.
+    pub record: &'b mut Record,
+    /// Time accounting.
+    pub timings: &'b mut Timings,
+}
+
+impl<'a, 'b> Observation<'a, 'b> {
+    /// Process `index` and the outputs, when a measurement every `every` steps (1: every
+    /// step, 0: never) is due now and the process has not halted.
+    pub fn process(&mut self, index: usize, every: u64) -> Option<(&mut dyn Process, Out<'a, '_>)> {
+        let p = self.processes[index].get_mut();
+        (due(every, self.ctx.step) && p.halted().is_none()).then(|| {
+            let out = Out {
+                ctx: self.ctx,
+                record: &mut *self.record,
+                timings: &mut *self.timings,
+            };
+            (p, out)
+        })
+    }
+}
+
 /// Something measured along the run; see the module docs.
 pub trait Observer: Send {
-    /// A unique key (its state's name in checkpoints).
-    fn key(&self) -> String;
-
     /// When it runs.
     fn phase(&self) -> Phase {
         Phase::Prepared
     }
 
-    /// Measures step `ctx.step` (deciding itself whether it is due) into `record`.
-    fn observe(
-        &mut self,
-        ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        timings: &mut Timings,
-    ) -> anyhow::Result<()>;
+    /// Measures the step (deciding itself whether it is due) into the record.
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()>;
 
-    /// The observer's memory, for checkpoints.
-    fn save(&self) -> anyhow::Result<Vec<u8>> {
-        Ok(Vec::new())
+    /// The observer's memory between steps, if it has one (checkpoints save it).
+    fn memory(&mut self) -> Option<&mut dyn Memory> {
+        None
     }
+}
 
+/// Something an observer remembers between steps, saved into checkpoints.
+pub trait Memory {
+    /// Encodes it.
+    fn save(&self) -> anyhow::Result<Vec<u8>>;
     /// Restores what [`save`](Self::save) wrote.
+    fn load(&mut self, bytes: &[u8]) -> anyhow::Result<()>;
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Memory for T {
+    fn save(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(postcard::to_stdvec(self)?)
+    }
     fn load(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        let _ = bytes;
+        *self = postcard::from_bytes(bytes)?;
         Ok(())
     }
 }

@@ -4,12 +4,9 @@
 
 use gdscope_core::seeds::{derive, Stream};
 
-use super::{due, Columns, ObserveContext, Observer};
+use super::{Columns, Observation, Observer};
 use crate::config::TrackingConfig;
-use crate::process::AnyProcess;
-use crate::record::Record;
 use crate::tracker::{trace_estimate, Operator};
-use crate::Timings;
 
 pub(crate) struct Trace {
     process: usize,
@@ -32,38 +29,26 @@ impl Trace {
 }
 
 impl Observer for Trace {
-    fn key(&self) -> String {
-        format!("trace/{}", self.process)
-    }
-
-    fn observe(
-        &mut self,
-        ctx: &ObserveContext<'_>,
-        processes: &mut [AnyProcess],
-        record: &mut Record,
-        timings: &mut Timings,
-    ) -> anyhow::Result<()> {
-        let p = processes[self.process].get_mut();
-        if !due(self.every, ctx.step) || p.halted().is_some() {
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        let Some((p, out)) = o.process(self.process, self.every) else {
             return Ok(());
-        }
+        };
         let clock = std::time::Instant::now();
         let parts = p.parts();
-        let op = parts.curvature.operator(ctx.rule, parts.state, parts.kind);
+        let op = parts
+            .curvature
+            .operator(out.ctx.rule, parts.state, parts.kind);
         if op == Operator::NotYet {
             return Ok(());
         }
-        let seed = derive(ctx.seed, Stream::TraceProbes, ctx.step);
-        let (value, se) = trace_estimate(
-            ctx.problem.objective,
-            parts.point,
-            op.preconditioner(),
-            self.probes,
-            seed,
-        )?;
-        timings.eigen_s += clock.elapsed().as_secs_f64();
-        record.set(self.trace, value);
-        record.set(self.std_error, se);
+        let seed = derive(out.ctx.seed, Stream::TraceProbes, out.ctx.step);
+        let objective = out.ctx.problem.objective;
+        let probes = self.probes;
+        let (value, se) =
+            trace_estimate(objective, parts.point, op.preconditioner(), probes, seed)?;
+        out.timings.eigen_s += clock.elapsed().as_secs_f64();
+        out.record.set(self.trace, value);
+        out.record.set(self.std_error, se);
         Ok(())
     }
 }

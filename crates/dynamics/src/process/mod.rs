@@ -76,6 +76,54 @@ pub struct Parts<'a> {
     pub kind: StateKind,
 }
 
+/// What every process carries: weights, optimizer state and curvature tracker
+/// (checkpointed), and the loss and gradient at the measured point of the prepared step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Core {
+    /// The process's weights.
+    pub w: Vec<f64>,
+    /// Its optimizer (or flow) state.
+    pub state: RuleState,
+    /// Its curvature tracker.
+    pub curvature: Curvature,
+    /// Loss at the measured point of the prepared step.
+    #[serde(skip)]
+    pub loss: f64,
+    /// Gradient there.
+    #[serde(skip)]
+    pub grad: Vec<f64>,
+}
+
+impl Core {
+    /// The start of a process: `w0`, `state`, a fresh tracker.
+    pub fn new(
+        start: &Start<'_>,
+        state: RuleState,
+        tracking: &TrackingConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            w: start.w0.to_vec(),
+            state,
+            curvature: Curvature::new(tracking, start.eigen_seed)?,
+            loss: f64::NAN,
+            grad: Vec::new(),
+        })
+    }
+}
+
+/// `core()` and `core_mut()` of a process that keeps its [`Core`] in a field `core`.
+macro_rules! core_in_field {
+    () => {
+        fn core(&self) -> &Core {
+            &self.core
+        }
+        fn core_mut(&mut self) -> &mut Core {
+            &mut self.core
+        }
+    };
+}
+pub(crate) use core_in_field;
+
 /// One trajectory of the lockstep run (see the module docs).
 pub trait Process {
     /// Evaluates the loss and gradient at the measured point of step `ctx.step` and stages
@@ -86,26 +134,56 @@ pub trait Process {
     /// Makes the staged state current.
     fn commit(&mut self);
 
-    /// The measured point of the prepared step.
-    fn point(&self) -> &[f64];
+    /// Weights, state, curvature, loss and gradient.
+    fn core(&self) -> &Core;
 
-    /// Loss at the measured point (on this step's examples).
-    fn loss(&self) -> f64;
-
-    /// Gradient at the measured point (on this step's examples).
-    fn grad(&self) -> &[f64];
-
-    /// The optimizer state in effect at the measured point.
-    fn state(&self) -> &RuleState;
+    /// The same, mutably.
+    fn core_mut(&mut self) -> &mut Core;
 
     /// The staged change of the process's weights (`w_{t+1} − w_t`), when meaningful.
     fn update(&self) -> Option<&[f64]>;
 
+    /// The measured point of the prepared step (its weights unless overridden).
+    fn point(&self) -> &[f64] {
+        &self.core().w
+    }
+
+    /// Whether its state is a discrete optimizer state or a flow state.
+    fn kind(&self) -> StateKind {
+        StateKind::Discrete
+    }
+
     /// Point, state and curvature tracker together.
-    fn parts(&mut self) -> Parts<'_>;
+    fn parts(&mut self) -> Parts<'_> {
+        let kind = self.kind();
+        let c = self.core_mut();
+        Parts {
+            point: &c.w,
+            state: &c.state,
+            curvature: &mut c.curvature,
+            kind,
+        }
+    }
+
+    /// Loss at the measured point (on this step's examples).
+    fn loss(&self) -> f64 {
+        self.core().loss
+    }
+
+    /// Gradient at the measured point (on this step's examples).
+    fn grad(&self) -> &[f64] {
+        &self.core().grad
+    }
+
+    /// The optimizer state in effect at the measured point.
+    fn state(&self) -> &RuleState {
+        &self.core().state
+    }
 
     /// The curvature tracker.
-    fn curvature(&self) -> &Curvature;
+    fn curvature(&self) -> &Curvature {
+        &self.core().curvature
+    }
 
     /// Why the process stopped advancing (a flow past its cost cap, a blow-up); `None`
     /// while it runs. A halted process is skipped by observers (its columns are `NaN`).
@@ -120,21 +198,28 @@ pub trait Process {
     }
 }
 
+/// Settings of a `[process.<name>]` section: they include the process's overrides of the
+/// shared `[tracking]` settings.
+pub trait Settings:
+    Serialize + serde::de::DeserializeOwned + Default + Clone + PartialEq + std::fmt::Debug
+{
+    /// The per-process overrides of `[tracking]`.
+    fn tracking(&self) -> &TrackingOverride;
+}
+
+impl Settings for TrackingOnly {
+    fn tracking(&self) -> &TrackingOverride {
+        &self.tracking
+    }
+}
+
 /// The registry side of a process: its name, settings and construction.
 pub trait ProcessKind: Process + Sized {
     /// Settings of `[process.<name>]`, with every default.
-    type Settings: Serialize
-        + serde::de::DeserializeOwned
-        + Default
-        + Clone
-        + PartialEq
-        + std::fmt::Debug;
+    type Settings: Settings;
 
     /// Names of the process-specific metrics of [`Process::metrics`].
     const METRICS: &'static [&'static str] = &[];
-
-    /// The per-process overrides of the shared `[tracking]` settings.
-    fn tracking(settings: &Self::Settings) -> &TrackingOverride;
 
     /// Checks the settings; messages name fields as `{section}.field`.
     fn validate(settings: &Self::Settings, section: &str) -> anyhow::Result<()> {
@@ -198,7 +283,7 @@ macro_rules! processes {
             /// The shared tracking settings with `name`'s overrides applied.
             pub fn tracking(&self, name: ProcessName, shared: &TrackingConfig) -> TrackingConfig {
                 match name {
-                    $(ProcessName::$variant => <$ty as ProcessKind>::tracking(&self.$module).apply(shared),)+
+                    $(ProcessName::$variant => self.$module.tracking().apply(shared),)+
                 }
             }
 

@@ -25,12 +25,11 @@
 //! its columns are `NaN` from that step on and the run summary says when and why.
 
 use gdscope_core::linalg::dot;
-use gdscope_core::optimizer::RuleState;
 use serde::{Deserialize, Serialize};
 
-use super::{scratch, Parts, Process, ProcessKind, Start, StepContext};
+use super::{scratch, Core, Process, ProcessKind, Settings, Start, StepContext};
 use crate::config::TrackingOverride;
-use crate::tracker::{Curvature, Operator, StateKind};
+use crate::tracker::{Operator, StateKind};
 use crate::Timings;
 
 /// Margin on the measured effective sharpness when sizing substeps.
@@ -62,12 +61,16 @@ impl Default for StableSettings {
     }
 }
 
+impl Settings for StableSettings {
+    fn tracking(&self) -> &TrackingOverride {
+        &self.tracking
+    }
+}
+
 /// The stable flow of the optimizer; see the module docs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stable {
-    w: Vec<f64>,
-    state: RuleState,
-    curvature: Curvature,
+    core: Core,
     rate: f64,
     max_sharpness: f64,
     resize_every: u64,
@@ -81,10 +84,8 @@ pub struct Stable {
 /// Per-step buffers (not checkpointed; sized on first use).
 #[derive(Debug, Clone, Default)]
 struct Scratch {
-    loss: f64,
     estimate: f64,
     substeps: usize,
-    grad: Vec<f64>,
     update: Vec<f64>,
     next_w: Vec<f64>,
     next_b: Vec<f64>,
@@ -101,10 +102,6 @@ impl ProcessKind for Stable {
     type Settings = StableSettings;
 
     const METRICS: &'static [&'static str] = &["substeps", "effective_sharpness"];
-
-    fn tracking(settings: &StableSettings) -> &TrackingOverride {
-        &settings.tracking
-    }
 
     fn validate(settings: &StableSettings, section: &str) -> anyhow::Result<()> {
         anyhow::ensure!(
@@ -136,9 +133,7 @@ impl ProcessKind for Stable {
             every => every,
         };
         Ok(Self {
-            w: start.w0.to_vec(),
-            state,
-            curvature: Curvature::new(&tracking, start.eigen_seed)?,
+            core: Core::new(start, state, &tracking)?,
             rate: settings.rate,
             max_sharpness: settings.max_sharpness,
             resize_every,
@@ -155,23 +150,24 @@ impl Stable {
     fn size(&mut self, ctx: &StepContext<'_>, timings: &mut Timings) -> Result<f64, String> {
         let clock = std::time::Instant::now();
         let obj = ctx.problem.objective;
-        let lr = ctx.rule.lr_at(self.state.t);
+        let c = &mut self.core;
+        let lr = ctx.rule.lr_at(c.state.t);
         let solve = self.sharpness.is_nan() || ctx.step % self.resize_every == 0;
         if solve {
-            let m = self
+            let m = c
                 .curvature
-                .measure(ctx.step, obj, ctx.rule, &self.w, &self.state, StateKind::Flow)
+                .measure(ctx.step, obj, ctx.rule, &c.w, &c.state, StateKind::Flow)
                 .map_err(|e| format!("its eigen-solve failed: {e:#}"))?
                 .ok_or("its preconditioner P(s) is not invertible")?;
             self.sharpness = lr * m.values[0];
         }
         let mut estimate = self.sharpness;
-        if let (false, Some(q)) = (solve, self.curvature.top_cached_vector()) {
+        if let (false, Some(q)) = (solve, c.curvature.top_cached_vector()) {
             // Rayleigh quotient of the cached vector: qᵀP^{-1/2}HP^{-1/2}q, P the tracked scale.
             let s = &mut self.scratch;
-            let n = self.w.len();
+            let n = c.w.len();
             let v = scratch(&mut s.v, n);
-            match self.curvature.operator(ctx.rule, &self.state, StateKind::Flow) {
+            match c.curvature.operator(ctx.rule, &c.state, StateKind::Flow) {
                 Operator::Preconditioned(p) => {
                     v.iter_mut()
                         .zip(q.iter().zip(p))
@@ -181,7 +177,7 @@ impl Stable {
                 Operator::NotYet => return Err("its preconditioner P(s) is not invertible".into()),
             }
             let hv = scratch(&mut s.hv, n);
-            obj.hvp(&self.w, &s.v, hv);
+            obj.hvp(&c.w, &s.v, hv);
             estimate = estimate.max(lr * dot(&s.v, &s.hv));
         }
         timings.eigen_s += clock.elapsed().as_secs_f64();
@@ -223,9 +219,10 @@ impl Stable {
     }
 
     /// Integrates one unit of time with `m` RK4 substeps into the scratch `next_*`; returns
-    /// the loss at the start and leaves the gradient there in `scratch.grad`.
+    /// the loss at the start and leaves the gradient there in `core.grad`.
     fn integrate(&mut self, ctx: &StepContext<'_>, m: usize) -> Result<f64, String> {
-        let (n, nb) = (self.w.len(), self.state.buffers.len());
+        let c = &mut self.core;
+        let (n, nb) = (c.w.len(), c.state.buffers.len());
         let s = &mut self.scratch;
         for k in s.kw.iter_mut() {
             scratch(k, n);
@@ -234,24 +231,23 @@ impl Stable {
             scratch(k, nb);
         }
         scratch(&mut s.p, n);
-        scratch(&mut s.grad, n);
+        scratch(&mut s.update, n);
+        scratch(&mut c.grad, n);
         scratch(&mut s.probe_w, n);
         scratch(&mut s.probe_b, nb);
         s.next_w.clear();
-        s.next_w.extend_from_slice(&self.w);
+        s.next_w.extend_from_slice(&c.w);
         s.next_b.clear();
-        s.next_b.extend_from_slice(&self.state.buffers);
+        s.next_b.extend_from_slice(&c.state.buffers);
         let h = 1.0 / m as f64;
         // Stages at the end of the unit see the rate of the unit (the left limit), so a
         // step-decay schedule changes the rate exactly at the unit boundary.
-        let unit_end = self.state.t + 1.0;
+        let unit_end = c.state.t + 1.0;
         let last_inside = f64::from_bits(unit_end.to_bits() - 1);
         let at = |tau: f64| tau.min(last_inside);
         let mut loss0 = f64::NAN;
-        let mut first_grad = std::mem::take(&mut s.update);
-        first_grad.resize(n, 0.0);
         for j in 0..m {
-            let t0 = self.state.t + j as f64 * h;
+            let t0 = c.state.t + j as f64 * h;
             let Scratch {
                 next_w,
                 next_b,
@@ -260,7 +256,7 @@ impl Stable {
                 kw,
                 kb,
                 p,
-                grad,
+                update: grad,
                 ..
             } = s;
             let [k1, k2, k3, k4] = kw;
@@ -268,7 +264,7 @@ impl Stable {
             let loss = Self::stage(ctx, t0, next_w, next_b, grad, p, k1, l1)?;
             if j == 0 {
                 loss0 = loss;
-                first_grad.copy_from_slice(grad);
+                c.grad.copy_from_slice(grad);
             }
             axpy_into(probe_w, next_w, 0.5 * h, k1);
             axpy_into(probe_b, next_b, 0.5 * h, l1);
@@ -282,8 +278,6 @@ impl Stable {
             rk4_combine(next_w, h, [k1, k2, k3, k4]);
             rk4_combine(next_b, h, [l1, l2, l3, l4]);
         }
-        std::mem::swap(&mut s.grad, &mut first_grad);
-        s.update = first_grad;
         Ok(loss0)
     }
 }
@@ -305,7 +299,7 @@ fn rk4_combine(y: &mut [f64], h: f64, [k1, k2, k3, k4]: [&mut Vec<f64>; 4]) {
 
 impl Process for Stable {
     fn prepare(&mut self, ctx: &StepContext<'_>, timings: &mut Timings) -> anyhow::Result<()> {
-        self.scratch.loss = f64::NAN;
+        self.core.loss = f64::NAN;
         self.scratch.substeps = 0;
         if self.halted.is_some() {
             return Ok(());
@@ -326,8 +320,8 @@ impl Process for Stable {
         match outcome {
             Ok(loss) => {
                 let s = &mut self.scratch;
-                s.loss = loss;
-                for ((u, a), b) in s.update.iter_mut().zip(&s.next_w).zip(&self.w) {
+                self.core.loss = loss;
+                for ((u, a), b) in s.update.iter_mut().zip(&s.next_w).zip(&self.core.w) {
                     *u = a - b;
                 }
             }
@@ -342,42 +336,20 @@ impl Process for Stable {
         if self.halted.is_some() {
             return;
         }
-        std::mem::swap(&mut self.w, &mut self.scratch.next_w);
-        std::mem::swap(&mut self.state.buffers, &mut self.scratch.next_b);
-        self.state.t += 1.0;
+        let c = &mut self.core;
+        std::mem::swap(&mut c.w, &mut self.scratch.next_w);
+        std::mem::swap(&mut c.state.buffers, &mut self.scratch.next_b);
+        c.state.t += 1.0;
     }
 
-    fn point(&self) -> &[f64] {
-        &self.w
-    }
-
-    fn loss(&self) -> f64 {
-        self.scratch.loss
-    }
-
-    fn grad(&self) -> &[f64] {
-        &self.scratch.grad
-    }
-
-    fn state(&self) -> &RuleState {
-        &self.state
-    }
+    super::core_in_field!();
 
     fn update(&self) -> Option<&[f64]> {
         Some(&self.scratch.update)
     }
 
-    fn curvature(&self) -> &Curvature {
-        &self.curvature
-    }
-
-    fn parts(&mut self) -> Parts<'_> {
-        Parts {
-            point: &self.w,
-            state: &self.state,
-            curvature: &mut self.curvature,
-            kind: StateKind::Flow,
-        }
+    fn kind(&self) -> StateKind {
+        StateKind::Flow
     }
 
     fn halted(&self) -> Option<&str> {
