@@ -399,6 +399,43 @@ mod tests {
         );
     }
 
+    /// `processes` and the per-process sections: overrides of `[tracking]` and the stable
+    /// flow's settings, every default written out, errors naming the process's field.
+    #[test]
+    fn processes_and_per_process_overrides() {
+        let text = "processes = [\"discrete\", \"stable\"]\n[tracking]\nevery = 10\n\
+                    [process.stable]\nrate = 0.25\n[process.stable.tracking]\nevery = 5\ntol = 1e-9\n";
+        let c = TrainConfig::from_toml(text, &[]).unwrap();
+        let spec = c.run_spec();
+        let stable = spec.process.tracking(ProcessName::Stable, &spec.tracking);
+        let discrete = spec.process.tracking(ProcessName::Discrete, &spec.tracking);
+        assert_eq!((stable.every, stable.tol, discrete.every), (5, 1e-9, 10));
+        assert_eq!(c.process.stable.rate, 0.25);
+        let saved = c.to_toml().unwrap();
+        assert!(
+            saved.contains("[process.stable]") && saved.contains("max_sharpness"),
+            "{saved}"
+        );
+        assert_eq!(TrainConfig::from_toml(&saved, &[]).unwrap(), c);
+        let e =
+            TrainConfig::from_toml("[process.midpoint.tracking]\ntop_k = 20\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("process.midpoint.tracking.max_k"),
+            "{e:#}"
+        );
+        let e = TrainConfig::from_toml("processes = [\"stabel\"]\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("stabel") && format!("{e:#}").contains("line 1"),
+            "{e:#}"
+        );
+        let e = TrainConfig::from_toml(
+            "processes = [\"stable\"]\n[optimizer]\nkind = \"adam\"\nlr = 0.1\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("`adam` has none"), "{e:#}");
+    }
+
     #[test]
     fn bad_values_and_overrides_are_errors() {
         assert!(TrainConfig::from_toml("", &["steps".into()]).is_err());

@@ -12,14 +12,16 @@ pub fn eos(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<(
     let (report, verdict) = reproduce_eos(&out, quick, overwrite, true)?;
     super::train::print_report(&report, false)?;
     println!(
-        "edge of stability: {} — {} ({:?}); criterion: {}",
+        "edge of stability: {} ({}) — {}; criterion: {}",
         if verdict.reproduced {
             "reproduced"
         } else {
             "NOT reproduced"
         },
+        serde_json::to_value(verdict.verdict)?
+            .as_str()
+            .unwrap_or_default(),
         verdict.reason,
-        verdict.verdict,
         verdict.criterion
     );
     Ok(())
