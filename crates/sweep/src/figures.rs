@@ -109,7 +109,7 @@ pub fn metric_figure(
                 .count(),
         );
         let label = sweep.manifest.members[status.index].label();
-        let label = if status.state.is_done() {
+        let label = if status.state == crate::status::State::Completed {
             label
         } else {
             format!("{label} ({})", status.state)
@@ -202,6 +202,9 @@ pub fn summary_figure(sweep: &Sweep, runs: &Table, field: &str, vs: &str) -> Res
     let mut series = Vec::new();
     for (k, (label, mut pts)) in groups.into_iter().enumerate() {
         pts.retain(|(x, y)| x.is_finite() && y.is_finite());
+        if pts.is_empty() {
+            continue;
+        }
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         series.push(Series {
             label,
@@ -211,7 +214,7 @@ pub fn summary_figure(sweep: &Sweep, runs: &Table, field: &str, vs: &str) -> Res
             color: Some(k),
         });
     }
-    if series.iter().all(|s| s.x.is_empty()) {
+    if series.is_empty() {
         bail!("no member has a finite `{field}` yet");
     }
     // Sharpness against the threshold it is measured by: add the final thresholds.
