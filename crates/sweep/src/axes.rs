@@ -284,10 +284,16 @@ fn split_top_level(text: &str) -> Vec<&str> {
 }
 
 /// A TOML value (`0.04`, `true`, `"text"`, `[1, 2]`), or the text itself as a string when it
-/// is not one (so `adam` needs no quotes) — the rule of `gdscope train --set`.
+/// is not one (so `adam` needs no quotes): the rule of `gdscope train --set`, taken from
+/// `gdscope_train::config::apply_override` itself.
 pub fn parse_value(raw: &str) -> toml::Value {
-    match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => t
+    let mut table = toml::Table::new();
+    match gdscope_train::config::apply_override(
+        &mut table,
+        &toml::Table::new(),
+        &format!("v={raw}"),
+    ) {
+        Ok(()) => table
             .remove("v")
             .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
