@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use gdscope_train::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use gdscope_train::config::TrainConfig;
 use gdscope_train::run::{self, RunReport};
-use gdscope_train::trainer::Status;
+use gdscope_train::dynamics::Status;
 
 use crate::manifest::Sweep;
 use crate::process;
@@ -74,7 +74,7 @@ pub fn run_member(sweep: &Sweep, index: usize, ctx: &MemberContext) -> Result<Me
     let resumed_from_step = dir
         .join(CHECKPOINT_FILE)
         .exists()
-        .then(|| Checkpoint::load(&dir).ok().map(|c| c.state.step))
+        .then(|| Checkpoint::load(&dir).ok().map(|c| c.driver.step))
         .flatten();
     let pid = std::process::id();
     let recorder = Recorder::start(

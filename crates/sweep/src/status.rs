@@ -83,7 +83,7 @@ pub struct MemberStatus {
     pub reason: Option<String>,
     /// Attempts so far.
     pub attempt: u32,
-    /// Steps in `metrics.parquet` (rows written at the last checkpoint).
+    /// Steps taken at the member's last checkpoint (or in its final `metrics.parquet`).
     pub steps_done: Option<u64>,
     /// Configured steps.
     pub steps_total: Option<u64>,
@@ -342,9 +342,16 @@ fn never_started(
     base_status(sweep, member, state, Some(reason), 0, task_name)
 }
 
-/// Rows of the member's `metrics.parquet` (steps written at its last checkpoint).
+/// Steps the member has taken for good: the step of its last checkpoint (metrics stream to
+/// `metrics.csv` during a run and are compacted into `metrics.parquet` only at its end), else
+/// the rows of its final `metrics.parquet`.
 fn steps_done(dir: &std::path::Path) -> Option<u64> {
-    gdscope_io::read_parquet(&dir.join("metrics.parquet"))
+    gdscope_train::checkpoint::Checkpoint::load(dir)
         .ok()
-        .map(|t| t.nrows() as u64)
+        .map(|c| c.driver.step)
+        .or_else(|| {
+            gdscope_io::read_parquet(&dir.join("metrics.parquet"))
+                .ok()
+                .map(|t| t.nrows() as u64)
+        })
 }
