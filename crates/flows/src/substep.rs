@@ -33,11 +33,26 @@ use crate::error::FlowError;
 use crate::sdcp::{solve_sdcp, SdcpSolution, SdcpStatus};
 use crate::svec::{pair_scale, pairs, smat, svec_dim};
 
-/// Buffers reused across substeps.
-#[derive(Debug, Clone, Default)]
+/// Buffers reused across substeps (the `n × m` ones dominate for networks).
+#[derive(Debug, Clone)]
 pub struct Scratch {
     derivatives: Derivatives,
     p: Vec<f64>,
+    /// Svec-scaled pair vectors `G̃`.
+    gt: Block,
+    /// `P^{-1/2} G̃`.
+    gw: Block,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            derivatives: Derivatives::default(),
+            p: Vec::new(),
+            gt: Block::zeros(0, 0),
+            gw: Block::zeros(0, 0),
+        }
+    }
 }
 
 /// The result of [`central_velocity`].
@@ -131,16 +146,24 @@ pub fn central_velocity(
     // Svec-scaled pair vectors G̃ and their P^{-1/2}-weighted copy, so that the weights
     // dH/dt = G̃ᵀ dw/dt contract exactly as the off-diagonal terms of X count twice.
     let m = svec_dim(kc);
-    let mut gt = d.pairs.clone();
-    for (q, (k, l)) in pairs(kc).enumerate() {
-        gt.column_mut(q).scale_mut(pair_scale(k, l));
+    let (gt, gw) = (&mut scratch.gt, &mut scratch.gw);
+    if gt.shape() != (n, m) {
+        *gt = Block::zeros(n, m);
+        *gw = Block::zeros(n, m);
     }
-    let inv_sqrt_p = DVector::from_iterator(n, p.iter().map(|v| 1.0 / v.sqrt()));
-    let gw = DMatrix::from_fn(n, m, |r, c| gt[(r, c)] * inv_sqrt_p[r]);
+    for (q, (k, l)) in pairs(kc).enumerate() {
+        let s = pair_scale(k, l);
+        let (src, mut dst, mut wdst) = (d.pairs.column(q), gt.column_mut(q), gw.column_mut(q));
+        for r in 0..n {
+            dst[r] = s * src[r];
+            wdst[r] = dst[r] / p[r].sqrt();
+        }
+    }
+    let (gt, gw) = (&*gt, &*gw);
     let dw0 = DVector::from_column_slice(&dw_dt);
     // dA/dt = 2 dP/dt − dH/dt, split into the part at X = 0 and the part linear in x.
-    let mut da0 = -(gt.transpose() * &dw0);
-    let mut da_x = gw.transpose() * &gw * 0.5;
+    let mut da0 = -(gt.tr_mul(&dw0));
+    let mut da_x = gw.tr_mul(gw) * 0.5;
 
     // State ODE: ds/dt = ds0 + S x, S_q = s_q ½∇²f[2Pu_k, 2Pu_l]; and dP/dt along it.
     let nb = state.buffers.len();
@@ -191,7 +214,7 @@ pub fn central_velocity(
         return Err(FlowError::NoCentralFlow { t: state.t });
     }
     let x_vec = DVector::from_vec(crate::svec::svec(&sol.x));
-    let dw_x = &gt * &x_vec;
+    let dw_x = gt * &x_vec;
     for (r, v) in dw_dt.iter_mut().enumerate() {
         *v -= 0.5 * dw_x[r] / p[r];
     }

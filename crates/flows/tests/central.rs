@@ -335,3 +335,35 @@ fn berthier_codimension_two_example_needs_a_rank_two_sdcp() {
         );
     }
 }
+
+#[test]
+fn after_a_substep_the_stability_matrix_is_what_the_sdcp_predicted() {
+    // With U held fixed, Y = α + β[X] is the Euler prediction of A = Uᵀ(2P − H)U after the
+    // substep. The objective is cubic, so H is affine in w and the prediction is exact: the
+    // actual A at w + dt·dw/dt must equal Y — PSD and orthogonal to X. This pins every
+    // convention of α, β and the velocity, the off-diagonal couplings included (k = 2 with a
+    // non-diagonal X). The JAX package's mixed √2 convention fails it: at dt = 0.01 its next A
+    // has an eigenvalue −5.6e-5 and ⟨A, X⟩ = −1.8e-4 (docs/central-flows.md).
+    let obj = codim2(0.01);
+    let w = [-0.0021, -0.0007, 2.0043 / ETA, 1.9947 / ETA, 0.0053 / ETA];
+    for dt in [0.25, 1e-2, 1e-3] {
+        let s = substep_at(&obj, &w, dt);
+        assert_eq!(s.critical_k, 2);
+        assert!(s.x[(0, 1)].abs() > 1e-2 * s.x.norm());
+        let sol = s.sdcp.as_ref().unwrap();
+        let next: Vec<f64> = w.iter().zip(&s.dw_dt).map(|(a, v)| a + dt * v).collect();
+        let mut solver = EigenSolver::new(&CentralSettings::default().eigen, Some(1.5)).unwrap();
+        let eig = solver.solve(&obj, &w, &[1.0 / ETA; 5]).unwrap();
+        let u = eig.vectors.columns(0, 2).clone_owned();
+        let a_next = nalgebra::DMatrix::<f64>::identity(2, 2) * 2.0
+            - u.transpose() * obj.hessian(&next) * &u;
+        let err = (&a_next - &sol.y).norm();
+        let min_eig = a_next.clone().symmetric_eigen().eigenvalues.min();
+        eprintln!(
+            "dt {dt:e}: ‖A(w + dt·v) − Y‖ = {err:.2e}, λ_min(A) = {min_eig:.2e}, ⟨A, X⟩ = {:.2e}",
+            a_next.dot(&s.x)
+        );
+        assert!(err < 1e-12, "dt {dt}: {err}");
+        assert!(min_eig > -1e-12 && a_next.dot(&s.x).abs() < 1e-12);
+    }
+}
