@@ -8,6 +8,9 @@
 //!   support of `X`; `= L + tr Σ/η` for GD) ([`CentralStep::predicted_loss`]);
 //! - the squared gradient norm: `‖g‖² + E‖Hδ‖² = ‖g‖² + ⟨(HU_c)ᵀ(HU_c), X⟩`
 //!   ([`CentralStep::predicted_grad_norm_sq`]), with `HU_c` from the derivatives call;
+//! - the squared gradient per coordinate (what RMSProp's `ν` averages):
+//!   `g⊙² + diag((HU_c) X (HU_c)ᵀ)` with `HU_c ≈ 2PU_c`, the reference's convention for the ν
+//!   prediction ([`CentralStep::predicted_grad_sq`]);
 //! - the oscillation variances: the eigenvalues of `X`, to compare with the time averages of
 //!   `(UᵀP(w_GD − w))²` ([`CentralStep::sigma_eigenvalues`]).
 
@@ -47,6 +50,21 @@ impl CentralStep {
             return g2;
         }
         g2 + (self.hu.transpose() * &self.hu).dot(&self.x_first)
+    }
+
+    /// `g⊙² + diag((2PU_c) X (2PU_c)ᵀ)` per coordinate (first substep).
+    pub fn predicted_grad_sq(&self) -> Vec<f64> {
+        let uc = self.critical_basis();
+        let xu = &uc * &self.x_first;
+        self.grad
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let p = self.preconditioner[i];
+                let quad: f64 = (0..self.critical_k).map(|k| uc[(i, k)] * xu[(i, k)]).sum();
+                g * g + 4.0 * p * p * quad
+            })
+            .collect()
     }
 
     /// `tr Σ = ⟨U_cᵀU_c, X⟩` in parameter units (first substep).
