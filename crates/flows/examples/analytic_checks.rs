@@ -4,54 +4,19 @@
 //!
 //! `cargo run --release -p gdscope-flows --example analytic_checks`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use gdscope_core::Objective;
-use gdscope_expr::ExprObjective;
 use gdscope_flows::driver::{central_trajectory, discrete_step, primed_state};
 use gdscope_flows::{
     predict_time_average, CentralCache, CentralSettings, CentralStep, FlowError, FlowState, Gd,
     StepControl, StepDoubling,
 };
+use support::{codim2, dist, gd_average, minimal, objective, CODIM2_VARS, ETA};
 
-const ETA: f64 = 0.3;
 const EPS: f64 = 0.01;
-
-fn objective(src: &str, vars: &[&str]) -> ExprObjective {
-    let vars: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
-    ExprObjective::new(src, Some(&vars)).expect("valid expression")
-}
-
-fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
-}
-
-/// Averages of `f` over GD iterates `from..to` from `w0`.
-fn gd_average(
-    obj: &dyn Objective,
-    w0: &[f64],
-    from: usize,
-    to: usize,
-    f: impl Fn(&[f64]) -> Vec<f64>,
-) -> Vec<f64> {
-    let mut state = FlowState {
-        w: w0.to_vec(),
-        t: 0.0,
-        buffers: Vec::new(),
-    };
-    let mut sum = vec![0.0; f(w0).len()];
-    for t in 0..to {
-        if t >= from {
-            sum.iter_mut().zip(f(&state.w)).for_each(|(s, v)| *s += v);
-        }
-        discrete_step(obj, &Gd { lr: ETA }, &mut state);
-    }
-    sum.iter().map(|s| s / (to - from) as f64).collect()
-}
 
 fn sdcp_summary(steps: &[CentralStep]) -> String {
     let solves: usize = steps.iter().map(|s| s.sdcp.solves).sum();
@@ -73,7 +38,7 @@ fn main() -> Result<(), FlowError> {
     let gd = Gd { lr: ETA };
 
     println!("== Minimal example: f = ½(y + x)x² − ε(x + y), ε = {EPS}, η = {ETA}");
-    let minimal = objective(&format!("0.5*(y + x)*x^2 - {EPS}*(x + y)"), &["x", "y"]);
+    let minimal = minimal(EPS);
     let w0 = [0.05, 1.99 / ETA];
     let avg = gd_average(&minimal, &w0, 10_000, 20_000, |w| vec![w[0] * w[0], w[1]]);
     println!(
@@ -129,14 +94,7 @@ fn main() -> Result<(), FlowError> {
     );
 
     println!("\n== Codimension-2 example (R⁵), ε = {EPS}, η = {ETA}");
-    let vars = ["x1", "x2", "y1", "y2", "y3"];
-    let codim2 = objective(
-        &format!(
-            "0.5*(y1*x1^2 + sqrt(2)*y3*x1*x2 + y2*x2^2) + 0.5*(x1^3 + x2^3) \
-             - {EPS}*(x1 + 2*y1 + y2 + y3)"
-        ),
-        &vars,
-    );
+    let codim2 = codim2(EPS);
     let w0 = [0.05, 0.03, 1.95 / ETA, 1.9 / ETA, 0.0];
     let avg = gd_average(&codim2, &w0, 10_000, 30_000, |w| {
         vec![w[0] * w[0], w[1] * w[1], w[0] * w[1], w[2], w[3], w[4]]
@@ -161,7 +119,7 @@ fn main() -> Result<(), FlowError> {
     let uc = last.critical_basis();
     let moments: Vec<f64> = ["x1^2", "x2^2", "x1*x2"]
         .iter()
-        .map(|src| predict_time_average(&objective(src, &vars), w, &uc, &last.x_first))
+        .map(|src| predict_time_average(&objective(src, &CODIM2_VARS), w, &uc, &last.x_first))
         .collect();
     println!(
         "central flow, step 400: k = {}, predicted ⟨x1²⟩/ε = {:.6}, ⟨x2²⟩/ε = {:.6}, ⟨x1x2⟩/(√2ε) = {:.6}",

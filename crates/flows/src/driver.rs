@@ -71,6 +71,33 @@ pub fn discrete_step(obj: &dyn Objective, dynamics: &dyn Dynamics, state: &mut F
     loss
 }
 
+/// The average of the observable `f` (vector-valued) over the discrete iterates
+/// `w_from, …, w_{to−1}` started at `w0` with fresh optimizer buffers: GD's time averages,
+/// to compare with the central flow's predictions.
+pub fn discrete_average(
+    obj: &dyn Objective,
+    dynamics: &dyn Dynamics,
+    w0: &[f64],
+    from: usize,
+    to: usize,
+    f: impl Fn(&[f64]) -> Vec<f64>,
+) -> Vec<f64> {
+    let mut state = FlowState {
+        w: w0.to_vec(),
+        t: 0.0,
+        buffers: vec![0.0; dynamics.buffers_len(w0.len())],
+    };
+    let mut sum = vec![0.0; f(w0).len()];
+    for t in 0..to {
+        if t >= from {
+            sum.iter_mut().zip(f(&state.w)).for_each(|(s, v)| *s += v);
+        }
+        discrete_step(obj, dynamics, &mut state);
+    }
+    let n = to.saturating_sub(from).max(1) as f64;
+    sum.iter().map(|s| s / n).collect()
+}
+
 /// Runs the discrete optimizer, the stable flow and the central flow for `steps` steps.
 /// Errors stop the run (a diverged discrete run shows as non-finite losses instead).
 pub fn side_by_side(

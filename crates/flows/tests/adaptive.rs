@@ -3,12 +3,13 @@
 //! with PyTorch's update (ε = 0, no bias correction) until the update rules of
 //! `gdscope-core` provide them (docs/central-flows.md "Phase 2").
 
+mod support;
+
 use gdscope_core::Objective;
-use gdscope_expr::ExprObjective;
-use gdscope_flows::substep::{central_velocity, Scratch};
 use gdscope_flows::{
     central_step, CentralCache, CentralSettings, Dynamics, EigenSolver, FlowState,
 };
+use support::{assert_k1_closed_form, codim2, substep};
 
 /// `ν ← β₂ν + (1−β₂)‖g‖²`, `P = √ν/η` (one scalar buffer).
 struct ScalarRmsprop {
@@ -102,36 +103,8 @@ impl Dynamics for Rmsprop {
     }
 }
 
-fn objective(src: &str, vars: &[&str]) -> ExprObjective {
-    let vars: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
-    ExprObjective::new(src, Some(&vars)).expect("valid expression")
-}
-
-fn minimal() -> ExprObjective {
-    objective("0.5*(y + x)*x^2 - 0.01*(x + y)", &["x", "y"])
-}
-
-fn substep(
-    obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
-    state: &FlowState,
-    dt: f64,
-) -> gdscope_flows::substep::Substep {
-    let settings = CentralSettings::default();
-    let mut p = vec![0.0; state.w.len()];
-    dynamics.preconditioner(state.t, &state.buffers, &mut p);
-    let mut solver = EigenSolver::new(&settings.eigen, Some(settings.track_threshold)).unwrap();
-    let eig = solver.solve(obj, &state.w, &p).unwrap();
-    central_velocity(
-        obj,
-        dynamics,
-        state,
-        &eig,
-        dt,
-        &settings,
-        &mut Scratch::default(),
-    )
-    .unwrap()
+fn minimal() -> gdscope_expr::ExprObjective {
+    support::minimal(0.01)
 }
 
 #[test]
@@ -166,25 +139,9 @@ fn scalar_rmsprop_k1_matches_the_closed_form() {
             buffers: vec![nu],
         };
         let sub = substep(&obj, &rms, &state, dt);
-        assert_eq!(sub.critical_k, 1);
         let alpha = 2.0 - lambda + dt * (c * (dot(&g, &g) - nu) / nu + dot(&grad_s, &g) / (p * p));
         let beta = dt * (4.0 * c * p / nu + dot(&grad_s, &grad_s) / (2.0 * p.powi(3)));
-        let x = (-alpha / beta).max(0.0);
-        assert!(
-            (sub.alpha[(0, 0)] - alpha).abs() < 1e-9,
-            "α {} vs {alpha}",
-            sub.alpha[(0, 0)]
-        );
-        assert!(
-            (sub.beta[(0, 0)] / beta - 1.0).abs() < 1e-9,
-            "β {} vs {beta}",
-            sub.beta[(0, 0)]
-        );
-        assert!(
-            (sub.x[(0, 0)] - x).abs() <= 1e-8 * x.max(1e-12),
-            "X {} vs {x}",
-            sub.x[(0, 0)]
-        );
+        let x = assert_k1_closed_form(&sub, alpha, beta);
         // The state ODE: dν/dt = c(‖g‖² − ν) + 4cpX.
         let expect = c * (dot(&g, &g) - nu) + 4.0 * c * p * x;
         assert!((sub.ds_dt[0] - expect).abs() < 1e-9 * expect.abs().max(1.0));
@@ -198,11 +155,7 @@ fn rmsprop_substep_predicts_the_derivative_of_the_stability_matrix() {
     // (α + β[X] − A(0))/dt. Check it against a central difference of A along that velocity:
     // this exercises the per-coordinate dP/dt, the state curvature with a = 2PU and the
     // off-diagonal couplings (k = 2, non-diagonal X).
-    let obj = objective(
-        "0.5*(y1*x1^2 + sqrt(2)*y3*x1*x2 + y2*x2^2) + 0.5*(x1^3 + x2^3) \
-         - 0.01*(x1 + 2*y1 + y2 + y3)",
-        &["x1", "x2", "y1", "y2", "y3"],
-    );
+    let obj = codim2(0.01);
     let lr = 0.01;
     let rms = Rmsprop { lr, beta2: 0.9 };
     let w = [-0.003, 0.002, 6.7, 6.6, 0.05];

@@ -2,47 +2,18 @@
 //! below the edge, first-order convergence in dt, and Berthier's two examples (arXiv
 //! 2609.01034; docs/central-flows.md "Analytic checks").
 
+mod support;
+
 use gdscope_core::Objective;
-use gdscope_expr::ExprObjective;
 use gdscope_flows::central::central_step_with;
-use gdscope_flows::driver::{central_trajectory, discrete_step, primed_state};
-use gdscope_flows::substep::{central_velocity, Scratch};
+use gdscope_flows::driver::{central_trajectory, primed_state};
 use gdscope_flows::{
     predict_time_average, side_by_side, CentralCache, CentralSettings, DriverSettings, EigenSolver,
     FlowState, Gd, StepControl, StepDoubling,
 };
-
-const ETA: f64 = 0.3;
-
-fn objective(src: &str, vars: &[&str]) -> ExprObjective {
-    let vars: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
-    ExprObjective::new(src, Some(&vars)).expect("valid expression")
-}
-
-/// Berthier's minimal example `f = ½(y + x)x² − ε(x + y)`.
-fn minimal(eps: f64) -> ExprObjective {
-    objective(&format!("0.5*(y + x)*x^2 - {eps}*(x + y)"), &["x", "y"])
-}
-
-/// Berthier's codimension-2 example: `g = ½xᵀH[y]x + ½(x₁³ + x₂³)`,
-/// `H[y] = [[y₁, y₃/√2], [y₃/√2, y₂]]`, `h = −x₁ − 2y₁ − y₂ − y₃`, `f = g + εh`.
-fn codim2(eps: f64) -> ExprObjective {
-    objective(
-        &format!(
-            "0.5*(y1*x1^2 + sqrt(2)*y3*x1*x2 + y2*x2^2) + 0.5*(x1^3 + x2^3) \
-             - {eps}*(x1 + 2*y1 + y2 + y3)"
-        ),
-        &["x1", "x2", "y1", "y2", "y3"],
-    )
-}
-
-fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
-}
+use support::{
+    assert_k1_closed_form, codim2, dist, gd_average, minimal, objective, CODIM2_VARS, ETA,
+};
 
 /// Top eigenpair `(S, q)` of the dense Hessian and `∇S = ∇(qᵀHq)`.
 fn sharpness_and_gradient(obj: &dyn Objective, w: &[f64]) -> (f64, Vec<f64>) {
@@ -54,28 +25,14 @@ fn sharpness_and_gradient(obj: &dyn Objective, w: &[f64]) -> (f64, Vec<f64>) {
     (e.eigenvalues[i], grad_s)
 }
 
-/// One substep at `w` with the default settings.
+/// One GD substep at `w`.
 fn substep_at(obj: &dyn Objective, w: &[f64], dt: f64) -> gdscope_flows::substep::Substep {
-    let settings = CentralSettings::default();
-    let gd = Gd { lr: ETA };
-    let mut solver = EigenSolver::new(&settings.eigen, Some(settings.track_threshold)).unwrap();
-    let p = vec![1.0 / ETA; w.len()];
-    let eig = solver.solve(obj, w, &p).unwrap();
     let state = FlowState {
         w: w.to_vec(),
         t: 0.0,
         buffers: Vec::new(),
     };
-    central_velocity(
-        obj,
-        &gd,
-        &state,
-        &eig,
-        dt,
-        &settings,
-        &mut Scratch::default(),
-    )
-    .unwrap()
+    support::substep(obj, &Gd { lr: ETA }, &state, dt)
 }
 
 #[test]
@@ -85,7 +42,6 @@ fn k1_alpha_beta_and_x_match_the_closed_form() {
     let dt = 0.25;
     for w in [[0.02, 1.97 / ETA], [-0.01, 1.99 / ETA], [0.03, 2.02 / ETA]] {
         let sub = substep_at(&obj, &w, dt);
-        assert_eq!(sub.critical_k, 1, "w = {w:?}");
         let (s, grad_s) = sharpness_and_gradient(&obj, &w);
         let mut g = vec![0.0; 2];
         obj.value_grad(&w, &mut g);
@@ -94,23 +50,7 @@ fn k1_alpha_beta_and_x_match_the_closed_form() {
         // theory.md §5: α = 2 − ηS + dt·η²⟨∇S, g⟩, β = dt·½η³‖∇S‖², X = max(0, −α/β).
         let alpha = 2.0 - ETA * s + dt * ETA * ETA * gs;
         let beta = dt * 0.5 * ETA.powi(3) * ss;
-        let x = (-alpha / beta).max(0.0);
-        assert!(
-            (sub.alpha[(0, 0)] - alpha).abs() < 1e-9,
-            "α {} vs {alpha}",
-            sub.alpha[(0, 0)]
-        );
-        assert!(
-            (sub.beta[(0, 0)] - beta).abs() < 1e-9 * beta,
-            "β {} vs {beta}",
-            sub.beta[(0, 0)]
-        );
-        assert!(
-            (sub.x[(0, 0)] - x).abs() <= 1e-8 * x.max(1e-12),
-            "X {} vs {x}",
-            sub.x[(0, 0)]
-        );
-        assert!(sub.sdcp.as_ref().unwrap().converged());
+        assert_k1_closed_form(&sub, alpha, beta);
     }
 }
 
@@ -221,35 +161,6 @@ fn step_doubling_meets_its_tolerance_and_matches_fine_integration() {
     assert!(err < 1e-2 * moved);
 }
 
-/// The average of `f` over GD iterates `from..to`.
-fn gd_average(
-    obj: &dyn Objective,
-    w0: &[f64],
-    from: usize,
-    to: usize,
-    f: impl Fn(&[f64]) -> Vec<f64>,
-) -> Vec<f64> {
-    let gd = Gd { lr: ETA };
-    let mut state = FlowState {
-        w: w0.to_vec(),
-        t: 0.0,
-        buffers: Vec::new(),
-    };
-    let mut sum: Option<Vec<f64>> = None;
-    for t in 0..to {
-        if t >= from {
-            let v = f(&state.w);
-            match &mut sum {
-                Some(s) => s.iter_mut().zip(&v).for_each(|(a, b)| *a += b),
-                None => sum = Some(v),
-            }
-        }
-        discrete_step(obj, &gd, &mut state);
-    }
-    let n = (to - from) as f64;
-    sum.unwrap().into_iter().map(|v| v / n).collect()
-}
-
 #[test]
 fn berthier_minimal_example_time_average_of_x_squared_and_locked_y() {
     let eps = 0.01;
@@ -311,11 +222,10 @@ fn berthier_codimension_two_example_needs_a_rank_two_sdcp() {
     assert_eq!(last.critical_k, 2, "eigenvalues {:?}", last.eigenvalues);
     let xe = last.x_first.clone().symmetric_eigen().eigenvalues;
     assert!(xe.min() > 1e-3 * xe.max(), "X must have rank 2: {xe:?}");
-    let vars = ["x1", "x2", "y1", "y2", "y3"];
     let observables = [
-        objective("x1^2", &vars),
-        objective("x2^2", &vars),
-        objective("x1*x2", &vars),
+        objective("x1^2", &CODIM2_VARS),
+        objective("x2^2", &CODIM2_VARS),
+        objective("x1*x2", &CODIM2_VARS),
     ];
     let uc = last.critical_basis();
     for (i, f) in observables.iter().enumerate() {
