@@ -131,3 +131,62 @@ pub fn stable_step(
         stopped: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamics::Gd;
+    use gdscope_core::objective::DenseQuadratic;
+    use nalgebra::DMatrix;
+
+    fn quadratic(values: &[f64]) -> DenseQuadratic {
+        DenseQuadratic::new(DMatrix::from_diagonal(
+            &nalgebra::DVector::from_column_slice(values),
+        ))
+    }
+
+    #[test]
+    fn euler_on_a_quadratic_with_substeps_from_the_sharpness() {
+        // ½·diag(10, 1): S_eff = ηλ₁ = 2.5 ⇒ ⌈2·2.5⌉ = 5 substeps, and each coordinate is
+        // multiplied by (1 − ηλ/5)⁵ per unit time.
+        let (obj, gd) = (quadratic(&[10.0, 1.0]), Gd { lr: 0.25 });
+        let settings = StableSettings::default();
+        let mut cache = StableCache::new(&settings).unwrap();
+        let mut state = FlowState {
+            w: vec![1.0, 1.0],
+            t: 0.0,
+            buffers: Vec::new(),
+        };
+        let step = stable_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+        assert_eq!(step.substeps, 5);
+        assert!((step.eigenvalues[0] - 2.5).abs() < 1e-12);
+        assert!((state.w[0] - (1.0f64 - 2.5 / 5.0).powi(5)).abs() < 1e-15);
+        assert!((state.w[1] - (1.0f64 - 0.25 / 5.0).powi(5)).abs() < 1e-15);
+        assert!((state.t - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_flow_stops_beyond_max_seff_and_stays_frozen() {
+        let (obj, gd) = (quadratic(&[10.0, 1.0]), Gd { lr: 1.0 });
+        let settings = StableSettings {
+            max_seff: 5.0,
+            ..StableSettings::default()
+        };
+        let mut cache = StableCache::new(&settings).unwrap();
+        let mut state = FlowState {
+            w: vec![1.0, 1.0],
+            t: 0.0,
+            buffers: Vec::new(),
+        };
+        for _ in 0..3 {
+            let step = stable_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+            assert!(step.stopped && step.substeps == 0);
+            assert_eq!(state.w, vec![1.0, 1.0]);
+        }
+        assert!(StableCache::new(&StableSettings {
+            min_nsubsteps: 0,
+            ..StableSettings::default()
+        })
+        .is_err());
+    }
+}

@@ -277,3 +277,49 @@ fn after_a_substep_the_stability_matrix_is_what_the_sdcp_predicted() {
         assert!(min_eig > -1e-12 && a_next.dot(&s.x).abs() < 1e-12);
     }
 }
+
+#[test]
+fn resuming_from_a_serialized_cache_is_bit_for_bit() {
+    // 21 copies of the minimal example (n = 42 > 4·k_max: the warm-started LOBPCG path) with
+    // valley positions spread around the edge, so several eigenvalues are tracked and critical.
+    let blocks = 21;
+    let terms: Vec<String> = (0..blocks)
+        .map(|j| format!("0.5*(y{j} + x{j})*x{j}^2 - 0.01*(x{j} + y{j})"))
+        .collect();
+    let vars: Vec<String> = (0..blocks)
+        .flat_map(|j| [format!("x{j}"), format!("y{j}")])
+        .collect();
+    let var_refs: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let obj = objective(&terms.join(" + "), &var_refs);
+    let w0: Vec<f64> = (0..blocks)
+        .flat_map(|j| [0.02, (1.99 - 0.03 * j as f64) / ETA])
+        .collect();
+    let (gd, settings) = (Gd { lr: ETA }, CentralSettings::default());
+    let mut state = primed_state(&obj, &gd, &w0);
+    let mut cache = CentralCache::new(&settings).unwrap();
+    for _ in 0..5 {
+        gdscope_flows::central_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+    }
+    let saved = (
+        serde_json::to_string(&state).unwrap(),
+        serde_json::to_string(&cache).unwrap(),
+    );
+    let run = |state: &mut FlowState, cache: &mut CentralCache| {
+        (0..5)
+            .map(|_| {
+                let s = gdscope_flows::central_step(&obj, &gd, state, &settings, cache).unwrap();
+                (s.critical_k, s.x_first, s.eigenvalues, s.eigen_hvps)
+            })
+            .collect::<Vec<_>>()
+    };
+    let uninterrupted = run(&mut state, &mut cache);
+    let mut resumed_state: FlowState = serde_json::from_str(&saved.0).unwrap();
+    let mut resumed_cache: CentralCache = serde_json::from_str(&saved.1).unwrap();
+    let resumed = run(&mut resumed_state, &mut resumed_cache);
+    assert!(
+        uninterrupted.iter().any(|s| s.0 >= 2),
+        "several critical eigenvalues"
+    );
+    assert_eq!(resumed, uninterrupted);
+    assert_eq!(resumed_state, state);
+}
