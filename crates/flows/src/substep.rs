@@ -192,8 +192,9 @@ pub fn central_velocity(
             let at_zero = form(&zero);
             da0[q] += 2.0 * s * form(&ds_dt);
             for r in 0..m {
-                let dir: Vec<f64> = s_x.column(r).iter().copied().collect();
-                da_x[(q, r)] += 2.0 * s * (form(&dir) - at_zero);
+                // Columns of a column-major matrix are contiguous.
+                let dir = &s_x.as_slice()[r * nb..(r + 1) * nb];
+                da_x[(q, r)] += 2.0 * s * (form(dir) - at_zero);
             }
         }
     }
