@@ -9,12 +9,12 @@ mod support;
 
 use std::time::Instant;
 
-use gdscope_flows::driver::{central_trajectory, discrete_step, primed_state};
+use gdscope_flows::driver::{central_trajectory, discrete_step};
 use gdscope_flows::{
-    predict_time_average, CentralCache, CentralSettings, CentralStep, FlowError, FlowState, Gd,
+    predict_time_average, CentralCache, CentralSettings, CentralStep, FlowError, FlowState,
     StepControl, StepDoubling,
 };
-use support::{codim2, dist, gd_average, minimal, objective, CODIM2_VARS, ETA};
+use support::{codim2, dist, gd, gd_average, minimal, objective, CODIM2_VARS, ETA};
 
 const EPS: f64 = 0.01;
 
@@ -35,7 +35,7 @@ fn sdcp_summary(steps: &[CentralStep]) -> String {
 
 fn main() -> Result<(), FlowError> {
     let settings = CentralSettings::default();
-    let gd = Gd { lr: ETA };
+    let gd = gd();
 
     println!("== Minimal example: f = ½(y + x)x² − ε(x + y), ε = {EPS}, η = {ETA}");
     let minimal = minimal(EPS);
@@ -67,14 +67,10 @@ fn main() -> Result<(), FlowError> {
 
     println!("\n== Float64 pitfall: GD entering the edge late (minimal example)");
     for (ey0, x0) in [(1.6, 0.0), (1.9, 0.05), (1.99, 0.05)] {
-        let mut state = FlowState {
-            w: vec![x0, ey0 / ETA],
-            t: 0.0,
-            buffers: Vec::new(),
-        };
+        let mut state = FlowState::fresh(&gd, &[x0, ey0 / ETA]);
         let (mut peak, mut onset) = (0.0f64, None);
         for t in 0..20_000 {
-            discrete_step(&minimal, &gd, &mut state);
+            discrete_step(&minimal, &gd, &mut state)?;
             peak = peak.max(ETA * state.w[1]);
             if onset.is_none() && state.w[0].abs() > 0.5 * (2.0 * EPS).sqrt() {
                 onset = Some(t);
@@ -181,12 +177,12 @@ fn main() -> Result<(), FlowError> {
 
     println!("\n== Step doubling (rtol 1e-3 of the distance moved per step), same run");
     let mut doubling = StepDoubling::new(StepControl::default())?;
-    let mut state = primed_state(&minimal, &gd, &w0);
+    let mut state = FlowState::primed(&minimal, &gd, &w0)?;
     let mut cache = CentralCache::new(&settings)?;
     let mut counts = Vec::new();
     let mut worst_err = 0.0f64;
     for _ in 0..150 {
-        let s = doubling.step(&minimal, &gd, &mut state, &settings, &mut cache)?;
+        let s = doubling.step(&minimal, gd.flow()?, &mut state, &settings, &mut cache)?;
         counts.push(s.nsubsteps);
         worst_err = worst_err.max(s.error_estimate);
     }

@@ -14,12 +14,13 @@
 //! condition makes the velocity non-smooth where an eigenvalue turns critical, and the
 //! accepted point must be a genuine Euler solution.
 
+use gdscope_core::optimizer::Flow;
 use gdscope_core::Objective;
 use serde::{Deserialize, Serialize};
 
 use crate::central::{central_step_with, CentralCache, CentralSettings, CentralStep};
-use crate::dynamics::{Dynamics, FlowState};
 use crate::error::FlowError;
+use crate::state::FlowState;
 
 /// Tolerances and limits of the step-size control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,7 +91,7 @@ impl StepDoubling {
     pub fn step(
         &mut self,
         obj: &dyn Objective,
-        dynamics: &dyn Dynamics,
+        flow: Flow<'_>,
         state: &mut FlowState,
         settings: &CentralSettings,
         cache: &mut CentralCache,
@@ -98,11 +99,10 @@ impl StepDoubling {
         let c = &self.control;
         let mut n = self.nsubsteps;
         let mut coarse = state.clone();
-        central_step_with(obj, dynamics, &mut coarse, settings, n, &mut cache.clone())?;
+        central_step_with(obj, flow, &mut coarse, settings, n, &mut cache.clone())?;
         loop {
             let (mut fine, mut fine_cache) = (state.clone(), cache.clone());
-            let step =
-                central_step_with(obj, dynamics, &mut fine, settings, 2 * n, &mut fine_cache)?;
+            let step = central_step_with(obj, flow, &mut fine, settings, 2 * n, &mut fine_cache)?;
             let err = distance(&fine.w, &coarse.w);
             let bound = c.atol + c.rtol * distance(&fine.w, &state.w);
             let within = err <= bound;

@@ -10,15 +10,16 @@
 //! substeps** (as the JAX package reports it), each substep's `Σ` expressed in the first
 //! substep's tracked basis so that the average does not depend on eigenvector signs.
 
+use gdscope_core::optimizer::Flow;
 use gdscope_core::{Block, Objective};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamics::{Dynamics, FlowState};
 use crate::eigen::{EigenSettings, EigenSolver};
 use crate::error::FlowError;
 use crate::sdcp::SdcpOptions;
-use crate::substep::{apply, central_velocity, Scratch};
+use crate::state::FlowState;
+use crate::substep::{central_velocity, Scratch};
 
 /// Settings of the central flow (defaults: the reference values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,19 +138,19 @@ pub struct CentralStep {
 /// Advances `state` by one unit of time with `settings.nsubsteps` substeps.
 pub fn central_step(
     obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
+    flow: Flow<'_>,
     state: &mut FlowState,
     settings: &CentralSettings,
     cache: &mut CentralCache,
 ) -> Result<CentralStep, FlowError> {
-    central_step_with(obj, dynamics, state, settings, settings.nsubsteps, cache)
+    central_step_with(obj, flow, state, settings, settings.nsubsteps, cache)
 }
 
 /// [`central_step`] with `nsubsteps` substeps instead of `settings.nsubsteps` (used by the
 /// step-size control).
 pub fn central_step_with(
     obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
+    flow: Flow<'_>,
     state: &mut FlowState,
     settings: &CentralSettings,
     nsubsteps: usize,
@@ -166,9 +167,9 @@ pub fn central_step_with(
     let mut p = vec![0.0; n];
     let mut report: Option<CentralStep> = None;
     for _ in 0..nsubsteps {
-        dynamics.preconditioner(state.t, &state.buffers, &mut p);
+        flow.preconditioner(&state.optimizer, &mut p)?;
         let eig = cache.eigen.solve(obj, &state.w, &p)?;
-        let sub = central_velocity(obj, dynamics, state, &eig, dt, settings, &mut cache.scratch)?;
+        let sub = central_velocity(obj, flow, state, &eig, dt, settings, &mut cache.scratch)?;
         let r = report.get_or_insert_with(|| {
             let k0 = eig.vectors.ncols();
             CentralStep {
@@ -204,7 +205,7 @@ pub fn central_step_with(
             let m = pu0.transpose() * uc;
             r.x_mean += &m * &sub.x * m.transpose() / nsubsteps as f64;
         }
-        apply(state, &sub.dw_dt, &sub.ds_dt, dt)?;
+        state.advance(&sub.dw_dt, &sub.ds_dt, dt)?;
     }
     Ok(report.expect("nsubsteps >= 1"))
 }

@@ -1,15 +1,26 @@
 //! Why a flow step could not be taken. Each message names the problem and what to do.
 
+use gdscope_core::optimizer::OptimizerError;
+use gdscope_core::rules::{FlowError as RuleFlowError, NoFlow};
 use gdscope_curvature::CurvatureError;
 
 use crate::sdcp::SdcpError;
 
 /// The error of every fallible flow routine.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum FlowError {
     /// A setting out of range.
     #[error("invalid flow setting: {0}")]
     InvalidSetting(String),
+    /// The optimizer is not preconditioned GD (momentum methods have no flow here).
+    #[error("{0}")]
+    NoFlow(#[from] NoFlow),
+    /// The discrete optimizer step failed (a state of the wrong length).
+    #[error("{0}")]
+    Optimizer(#[from] OptimizerError),
+    /// The optimizer's preconditioner `P(s)` is not invertible.
+    #[error("{0}")]
+    Preconditioner(#[from] RuleFlowError),
     /// The eigen-solver could not run (wrong dimensions, non-finite curvature).
     #[error("eigen-solver: {0}")]
     Curvature(#[from] CurvatureError),

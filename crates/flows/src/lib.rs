@@ -6,7 +6,8 @@
 //! - [`sdcp`]: an exact solver for the semidefinite complementarity problem that fixes the
 //!   oscillation covariance `Σ = U X Uᵀ`, with KKT residuals; [`svec`]: the symmetric-matrix
 //!   packing and the matching pair-vector scaling;
-//! - [`dynamics`]: the optimizer as preconditioned GD with a state ODE ([`Gd`]);
+//! - [`state`]: weights and optimizer state of a flow; the optimizer is any update rule of
+//!   `gdscope_core::rules` that is preconditioned GD (its `Flow`: `P(s)`, the state ODE);
 //! - [`eigen`]: tracked eigenpairs of the effective Hessian (`UᵀPU = I`);
 //! - [`substep`]: one central-flow substep (α, β, SDCP, velocity) — a pure function of the
 //!   objective, the optimizer, the state, the eigenpairs and `dt`;
@@ -20,21 +21,21 @@
 pub mod adaptive;
 pub mod central;
 pub mod driver;
-pub mod dynamics;
 pub mod eigen;
 pub mod error;
 pub mod predict;
 pub mod sdcp;
 pub mod stable;
+pub mod state;
 pub mod substep;
 pub mod svec;
 
 pub use adaptive::{ControlledStep, StepControl, StepDoubling};
 pub use central::{central_step, CentralCache, CentralSettings, CentralStep, SdcpLog};
 pub use driver::{side_by_side, DriverSettings, Trajectories};
-pub use dynamics::{Dynamics, FlowState, Gd};
 pub use eigen::{EigenSettings, EigenSolver, Eigenpairs};
 pub use error::FlowError;
 pub use predict::predict_time_average;
 pub use sdcp::{solve_sdcp, KktResiduals, SdcpError, SdcpOptions, SdcpSolution, SdcpStatus};
 pub use stable::{stable_step, StableCache, StableSettings, StableStep};
+pub use state::FlowState;

@@ -10,13 +10,13 @@
 //! substeps per step) the flow stops and stays frozen, as in the reference; the step reports
 //! it. Per step the cost is one eigen-solve (a few HVPs, warm) plus the substep gradients.
 
+use gdscope_core::optimizer::Flow;
 use gdscope_core::Objective;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamics::{Dynamics, FlowState};
 use crate::eigen::{EigenSettings, EigenSolver};
 use crate::error::FlowError;
-use crate::substep::apply;
+use crate::state::FlowState;
 
 /// Settings of the stable flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ pub struct StableStep {
 /// Advances `state` by one unit of time (or leaves it, once stopped).
 pub fn stable_step(
     obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
+    flow: Flow<'_>,
     state: &mut FlowState,
     settings: &StableSettings,
     cache: &mut StableCache,
@@ -97,7 +97,7 @@ pub fn stable_step(
         });
     }
     let mut p = vec![0.0; n];
-    dynamics.preconditioner(state.t, &state.buffers, &mut p);
+    flow.preconditioner(&state.optimizer, &mut p)?;
     let eig = cache.eigen.solve(obj, &state.w, &p)?;
     let seff = eig.values[0];
     if seff > settings.max_seff {
@@ -112,17 +112,18 @@ pub fn stable_step(
     let substeps = settings.min_nsubsteps.max((2.0 * seff).ceil() as usize);
     let dt = 1.0 / substeps as f64;
     let mut dw = vec![0.0; n];
-    let mut ds = vec![0.0; state.buffers.len()];
+    let mut ds = vec![0.0; state.optimizer.buffers.len()];
     for i in 0..substeps {
         if i > 0 {
             obj.value_grad(&state.w, &mut grad);
-            dynamics.preconditioner(state.t, &state.buffers, &mut p);
+            flow.preconditioner(&state.optimizer, &mut p)?;
         }
         dw.iter_mut()
             .zip(grad.iter().zip(&p))
             .for_each(|(d, (g, p))| *d = -g / p);
-        dynamics.state_derivative(&state.buffers, &grad, &mut ds);
-        apply(state, &dw, &ds, dt)?;
+        flow.rule()
+            .state_derivative(&state.optimizer.buffers, &grad, &mut ds);
+        state.advance(&dw, &ds, dt)?;
     }
     Ok(StableStep {
         loss,
@@ -135,8 +136,9 @@ pub fn stable_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamics::Gd;
     use gdscope_core::objective::DenseQuadratic;
+    use gdscope_core::optimizer::Rule;
+    use gdscope_core::rules::{Gd, OptimizerConfig};
     use nalgebra::DMatrix;
 
     fn quadratic(values: &[f64]) -> DenseQuadratic {
@@ -149,37 +151,33 @@ mod tests {
     fn euler_on_a_quadratic_with_substeps_from_the_sharpness() {
         // ½·diag(10, 1): S_eff = ηλ₁ = 2.5 ⇒ ⌈2·2.5⌉ = 5 substeps, and each coordinate is
         // multiplied by (1 − ηλ/5)⁵ per unit time.
-        let (obj, gd) = (quadratic(&[10.0, 1.0]), Gd { lr: 0.25 });
+        let obj = quadratic(&[10.0, 1.0]);
+        let gd = Rule::constant(OptimizerConfig::Gd(Gd { lr: 0.25 })).unwrap();
         let settings = StableSettings::default();
         let mut cache = StableCache::new(&settings).unwrap();
-        let mut state = FlowState {
-            w: vec![1.0, 1.0],
-            t: 0.0,
-            buffers: Vec::new(),
-        };
-        let step = stable_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+        let mut state = FlowState::fresh(&gd, &[1.0, 1.0]);
+        let step =
+            stable_step(&obj, gd.flow().unwrap(), &mut state, &settings, &mut cache).unwrap();
         assert_eq!(step.substeps, 5);
         assert!((step.eigenvalues[0] - 2.5).abs() < 1e-12);
         assert!((state.w[0] - (1.0f64 - 2.5 / 5.0).powi(5)).abs() < 1e-15);
         assert!((state.w[1] - (1.0f64 - 0.25 / 5.0).powi(5)).abs() < 1e-15);
-        assert!((state.t - 1.0).abs() < 1e-15);
+        assert!((state.optimizer.t - 1.0).abs() < 1e-15);
     }
 
     #[test]
     fn the_flow_stops_beyond_max_seff_and_stays_frozen() {
-        let (obj, gd) = (quadratic(&[10.0, 1.0]), Gd { lr: 1.0 });
+        let obj = quadratic(&[10.0, 1.0]);
+        let gd = Rule::constant(OptimizerConfig::Gd(Gd { lr: 1.0 })).unwrap();
         let settings = StableSettings {
             max_seff: 5.0,
             ..StableSettings::default()
         };
         let mut cache = StableCache::new(&settings).unwrap();
-        let mut state = FlowState {
-            w: vec![1.0, 1.0],
-            t: 0.0,
-            buffers: Vec::new(),
-        };
+        let mut state = FlowState::fresh(&gd, &[1.0, 1.0]);
         for _ in 0..3 {
-            let step = stable_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+            let step =
+                stable_step(&obj, gd.flow().unwrap(), &mut state, &settings, &mut cache).unwrap();
             assert!(step.stopped && step.substeps == 0);
             assert_eq!(state.w, vec![1.0, 1.0]);
         }

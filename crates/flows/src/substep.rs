@@ -23,14 +23,15 @@
 //! operator `β` is then symmetric PSD, as the convex-program form of the SDCP requires. The
 //! two differ by `(2 − λ_i)/2 ≤ 2.5 %` on critical directions, and only where `X ≠ 0`.
 
+use gdscope_core::optimizer::Flow;
 use gdscope_core::{Block, Derivatives, Objective, Request};
 use nalgebra::{DMatrix, DVector};
 
 use crate::central::CentralSettings;
-use crate::dynamics::{Dynamics, FlowState};
 use crate::eigen::Eigenpairs;
 use crate::error::FlowError;
 use crate::sdcp::{solve_sdcp, SdcpSolution, SdcpStatus};
+use crate::state::FlowState;
 use crate::svec::{pair_scale, pairs, smat, svec_dim};
 
 /// Buffers reused across substeps (the `n × m` ones dominate for networks).
@@ -85,11 +86,12 @@ pub struct Substep {
 
 /// The central-flow velocity at `state` for a substep of size `dt`, from the tracked
 /// effective eigenpairs `eig` at `state.w` (descending; those above
-/// `settings.sdcp_threshold` are critical). One [`Objective::derivatives`] call gives the loss, gradient, `H U_c` and
-/// every pair vector. The state is not modified (see [`apply`]).
+/// `settings.sdcp_threshold` are critical). One [`Objective::derivatives`] call gives the
+/// loss, gradient, `H U_c` and every pair vector. The state is not modified (see
+/// [`FlowState::advance`]).
 pub fn central_velocity(
     obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
+    flow: Flow<'_>,
     state: &FlowState,
     eig: &Eigenpairs,
     dt: f64,
@@ -97,9 +99,11 @@ pub fn central_velocity(
     scratch: &mut Scratch,
 ) -> Result<Substep, FlowError> {
     let n = state.w.len();
-    let diverged = || FlowError::Diverged { t: state.t };
+    let diverged = || FlowError::Diverged {
+        t: state.optimizer.t,
+    };
     scratch.p.resize(n, 0.0);
-    dynamics.preconditioner(state.t, &state.buffers, &mut scratch.p);
+    flow.preconditioner(&state.optimizer, &mut scratch.p)?;
     let p = &scratch.p;
     let kc = eig
         .values
@@ -119,8 +123,9 @@ pub fn central_velocity(
     }
     let g = &d.grad;
     let mut dw_dt: Vec<f64> = g.iter().zip(p).map(|(g, p)| -g / p).collect();
-    let mut ds_dt = vec![0.0; state.buffers.len()];
-    dynamics.state_derivative(&state.buffers, g, &mut ds_dt);
+    let buffers = &state.optimizer.buffers;
+    let mut ds_dt = vec![0.0; buffers.len()];
+    flow.rule().state_derivative(buffers, g, &mut ds_dt);
     let mut out = Substep {
         loss: d.value,
         grad: g.clone(),
@@ -166,7 +171,7 @@ pub fn central_velocity(
     let mut da_x = gw.tr_mul(gw) * 0.5;
 
     // State ODE: ds/dt = ds0 + S x, S_q = s_q ½∇²f[2Pu_k, 2Pu_l]; and dP/dt along it.
-    let nb = state.buffers.len();
+    let nb = buffers.len();
     let mut s_x = DMatrix::zeros(nb, m);
     if nb > 0 {
         let a: Vec<Vec<f64>> = (0..kc)
@@ -174,23 +179,26 @@ pub fn central_velocity(
             .collect();
         let mut col = vec![0.0; nb];
         for (q, (k, l)) in pairs(kc).enumerate() {
-            dynamics.state_curvature(&state.buffers, &a[k], &a[l], &mut col);
+            flow.rule().state_curvature(buffers, &a[k], &a[l], &mut col);
             let s = pair_scale(k, l);
             s_x.column_mut(q)
                 .iter_mut()
                 .zip(&col)
                 .for_each(|(o, c)| *o = s * c);
         }
-        let zero = vec![0.0; nb];
-        for (q, (k, l)) in pairs(kc).enumerate() {
-            let (uk, ul) = (uc.column(k), uc.column(l));
-            let (uk, ul) = (uk.as_slice(), ul.as_slice());
-            let s = pair_scale(k, l);
-            let form = |dir: &[f64]| {
-                dynamics.preconditioner_derivative(state.t, &state.buffers, p, uk, ul, dir)
-            };
+    }
+    // dP/dt along ds/dt = (1, db/dt): the schedule part (t) even without buffers, and the
+    // buffer part, whose X-linear piece is the derivative along (0, S_r), the difference of
+    // the form along (1, S_r) and along (1, 0).
+    let zero = vec![0.0; nb];
+    for (q, (k, l)) in pairs(kc).enumerate() {
+        let (uk, ul) = (uc.column(k), uc.column(l));
+        let (uk, ul) = (uk.as_slice(), ul.as_slice());
+        let s = pair_scale(k, l);
+        let form = |dir: &[f64]| flow.preconditioner_derivative(&state.optimizer, p, uk, ul, dir);
+        da0[q] += 2.0 * s * form(&ds_dt);
+        if nb > 0 {
             let at_zero = form(&zero);
-            da0[q] += 2.0 * s * form(&ds_dt);
             for r in 0..m {
                 // Columns of a column-major matrix are contiguous.
                 let dir = &s_x.as_slice()[r * nb..(r + 1) * nb];
@@ -212,7 +220,9 @@ pub fn central_velocity(
     };
     let sol = solve_sdcp(&alpha, &beta, &settings.sdcp)?;
     if sol.status == SdcpStatus::Unbounded {
-        return Err(FlowError::NoCentralFlow { t: state.t });
+        return Err(FlowError::NoCentralFlow {
+            t: state.optimizer.t,
+        });
     }
     let x_vec = DVector::from_vec(crate::svec::svec(&sol.x));
     let dw_x = gt * &x_vec;
@@ -229,30 +239,4 @@ pub fn central_velocity(
     out.dw_dt = dw_dt;
     out.ds_dt = ds_dt;
     Ok(out)
-}
-
-/// Forward Euler: `w += dt·dw/dt`, `b += dt·db/dt`, `t += dt`. Errors if the result is not
-/// finite.
-pub fn apply(
-    state: &mut FlowState,
-    dw_dt: &[f64],
-    ds_dt: &[f64],
-    dt: f64,
-) -> Result<(), FlowError> {
-    state
-        .w
-        .iter_mut()
-        .zip(dw_dt)
-        .for_each(|(w, v)| *w += dt * v);
-    state
-        .buffers
-        .iter_mut()
-        .zip(ds_dt)
-        .for_each(|(b, v)| *b += dt * v);
-    state.t += dt;
-    if state.w.iter().chain(&state.buffers).all(|v| v.is_finite()) {
-        Ok(())
-    } else {
-        Err(FlowError::Diverged { t: state.t })
-    }
 }

@@ -1,28 +1,34 @@
 //! The central flow's optimizer-state path (state ODE beside the weight ODE, `dP/dt` inside
-//! `dA/dt`, `HU ≈ 2PU`) on scalar RMSProp and RMSProp, written here against the flow contract
-//! with PyTorch's update (ε = 0, no bias correction) until the update rules of
-//! `gdscope-core` provide them (docs/central-flows.md "Phase 2").
+//! `dA/dt`, `HU ≈ 2PU`) on the scalar RMSProp and RMSProp rules of `gdscope-core` (ε = 0, as
+//! theory.md §5 writes them).
 
 mod support;
 
+use gdscope_core::optimizer::Rule;
+use gdscope_core::rules::{OptimizerConfig, Rmsprop, RuleState, ScalarRmsprop};
 use gdscope_core::Objective;
-use gdscope_flows::{
-    central_step, CentralCache, CentralSettings, Dynamics, EigenSolver, FlowState,
-};
+use gdscope_flows::{central_step, CentralCache, CentralSettings, EigenSolver, FlowState};
 use support::{assert_k1_closed_form, codim2, substep};
 
-/// `ν ← β₂ν + (1−β₂)‖g‖²`, `P = √ν/η` (one scalar buffer).
-struct ScalarRmsprop {
-    lr: f64,
-    beta2: f64,
+fn scalar_rmsprop(lr: f64, beta2: f64) -> Rule {
+    Rule::constant(OptimizerConfig::ScalarRmsprop(ScalarRmsprop {
+        lr,
+        beta2,
+        eps: 0.0,
+    }))
+    .unwrap()
 }
 
-/// `ν ← β₂ν + (1−β₂)g⊙g`, `P = diag(√ν)/η`.
-struct Rmsprop {
-    lr: f64,
-    beta2: f64,
+fn rmsprop(lr: f64, beta2: f64) -> Rule {
+    Rule::constant(OptimizerConfig::Rmsprop(Rmsprop {
+        lr,
+        beta2,
+        eps: 0.0,
+    }))
+    .unwrap()
 }
 
+/// `(1−β₂)/β₂`, the rate of the ν ODE.
 fn rate(beta2: f64) -> f64 {
     (1.0 - beta2) / beta2
 }
@@ -31,76 +37,26 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-impl Dynamics for ScalarRmsprop {
-    fn buffers_len(&self, _n: usize) -> usize {
-        1
-    }
-    fn preconditioner(&self, _t: f64, b: &[f64], p: &mut [f64]) {
-        p.fill(b[0].sqrt() / self.lr);
-    }
-    fn update_state(&self, b: &mut [f64], g: &[f64]) {
-        b[0] = self.beta2 * b[0] + (1.0 - self.beta2) * dot(g, g);
-    }
-    fn state_derivative(&self, b: &[f64], g: &[f64], out: &mut [f64]) {
-        out[0] = rate(self.beta2) * (dot(g, g) - b[0]);
-    }
-    fn state_curvature(&self, _b: &[f64], a: &[f64], c: &[f64], out: &mut [f64]) {
-        out[0] = rate(self.beta2) * dot(a, c);
-    }
-    fn preconditioner_derivative(
-        &self,
-        _t: f64,
-        b: &[f64],
-        _p: &[f64],
-        u: &[f64],
-        v: &[f64],
-        d: &[f64],
-    ) -> f64 {
-        dot(u, v) * d[0] / (2.0 * self.lr * b[0].sqrt())
+/// A flow state at `w` with the buffers `nu` at `t = 0`.
+fn at(w: &[f64], nu: Vec<f64>) -> FlowState {
+    FlowState {
+        w: w.to_vec(),
+        optimizer: RuleState {
+            dim: w.len(),
+            t: 0.0,
+            buffers: nu,
+        },
     }
 }
 
-impl Dynamics for Rmsprop {
-    fn buffers_len(&self, n: usize) -> usize {
-        n
-    }
-    fn preconditioner(&self, _t: f64, b: &[f64], p: &mut [f64]) {
-        p.iter_mut()
-            .zip(b)
-            .for_each(|(p, nu)| *p = nu.sqrt() / self.lr);
-    }
-    fn update_state(&self, b: &mut [f64], g: &[f64]) {
-        b.iter_mut()
-            .zip(g)
-            .for_each(|(nu, g)| *nu = self.beta2 * *nu + (1.0 - self.beta2) * g * g);
-    }
-    fn state_derivative(&self, b: &[f64], g: &[f64], out: &mut [f64]) {
-        let r = rate(self.beta2);
-        for ((o, nu), g) in out.iter_mut().zip(b).zip(g) {
-            *o = r * (g * g - nu);
-        }
-    }
-    fn state_curvature(&self, _b: &[f64], a: &[f64], c: &[f64], out: &mut [f64]) {
-        let r = rate(self.beta2);
-        for ((o, a), c) in out.iter_mut().zip(a).zip(c) {
-            *o = r * a * c;
-        }
-    }
-    fn preconditioner_derivative(
-        &self,
-        _t: f64,
-        b: &[f64],
-        _p: &[f64],
-        u: &[f64],
-        v: &[f64],
-        d: &[f64],
-    ) -> f64 {
-        b.iter()
-            .zip(d)
-            .zip(u.iter().zip(v))
-            .map(|((nu, d), (u, v))| u * v * d / (2.0 * self.lr * nu.sqrt()))
-            .sum()
-    }
+/// `P(s)` of `rule` at `state`.
+fn preconditioner(rule: &Rule, state: &FlowState) -> Vec<f64> {
+    let mut p = vec![0.0; state.w.len()];
+    rule.flow()
+        .unwrap()
+        .preconditioner(&state.optimizer, &mut p)
+        .unwrap();
+    p
 }
 
 fn minimal() -> gdscope_expr::ExprObjective {
@@ -114,7 +70,7 @@ fn scalar_rmsprop_k1_matches_the_closed_form() {
     // α = 2 − λ + dt·[c(‖g‖² − ν)/ν + ⟨∇S, g⟩/p²],  β = dt·[4cp/ν + ‖∇S‖²/(2p³)].
     let obj = minimal();
     let (lr, beta2) = (0.01, 0.99);
-    let rms = ScalarRmsprop { lr, beta2 };
+    let rms = scalar_rmsprop(lr, beta2);
     let c = rate(beta2);
     let dt = 0.25;
     for (w, lambda) in [
@@ -133,12 +89,8 @@ fn scalar_rmsprop_k1_matches_the_closed_form() {
         // ν such that the effective sharpness is λ.
         let p = s / lambda;
         let nu = (p * lr).powi(2);
-        let state = FlowState {
-            w: w.to_vec(),
-            t: 0.0,
-            buffers: vec![nu],
-        };
-        let sub = substep(&obj, &rms, &state, dt);
+        let state = at(&w, vec![nu]);
+        let sub = substep(&obj, rms.flow().unwrap(), &state, dt);
         let alpha = 2.0 - lambda + dt * (c * (dot(&g, &g) - nu) / nu + dot(&grad_s, &g) / (p * p));
         let beta = dt * (4.0 * c * p / nu + dot(&grad_s, &grad_s) / (2.0 * p.powi(3)));
         let x = assert_k1_closed_form(&sub, alpha, beta);
@@ -157,16 +109,12 @@ fn rmsprop_substep_predicts_the_derivative_of_the_stability_matrix() {
     // off-diagonal couplings (k = 2, non-diagonal X).
     let obj = codim2(0.01);
     let lr = 0.01;
-    let rms = Rmsprop { lr, beta2: 0.9 };
+    let rms = rmsprop(lr, 0.9);
     let w = [-0.003, 0.002, 6.7, 6.6, 0.05];
     // ν chosen so that both x-directions are critical (effective eigenvalues 2.015, 1.990).
-    let state = FlowState {
-        w: w.to_vec(),
-        t: 0.0,
-        buffers: vec![(lr * 3.33).powi(2), (lr * 3.31).powi(2), 4e-6, 2e-6, 3e-6],
-    };
-    let mut p = vec![0.0; 5];
-    rms.preconditioner(0.0, &state.buffers, &mut p);
+    let nu = vec![(lr * 3.33).powi(2), (lr * 3.31).powi(2), 4e-6, 2e-6, 3e-6];
+    let state = at(&w, nu);
+    let p = preconditioner(&rms, &state);
     let mut solver = EigenSolver::new(&CentralSettings::default().eigen, Some(1.5)).unwrap();
     let u = solver
         .solve(&obj, &w, &p)
@@ -175,8 +123,7 @@ fn rmsprop_substep_predicts_the_derivative_of_the_stability_matrix() {
         .columns(0, 2)
         .clone_owned();
     let stability = |s: &FlowState| {
-        let mut p = vec![0.0; 5];
-        rms.preconditioner(0.0, &s.buffers, &mut p);
+        let p = preconditioner(&rms, s);
         let two_p = nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(
             5,
             p.iter().map(|v| 2.0 * v),
@@ -185,13 +132,13 @@ fn rmsprop_substep_predicts_the_derivative_of_the_stability_matrix() {
     };
     let a0 = stability(&state);
     for dt in [0.25, 1e-2] {
-        let sub = substep(&obj, &rms, &state, dt);
+        let sub = substep(&obj, rms.flow().unwrap(), &state, dt);
         assert_eq!(sub.critical_k, 2);
         assert!(sub.x[(0, 1)].abs() > 1e-3 * sub.x.norm());
         let tau = 1e-6;
         let along = |h: f64| {
             let mut s = state.clone();
-            gdscope_flows::substep::apply(&mut s, &sub.dw_dt, &sub.ds_dt, h).unwrap();
+            s.advance(&sub.dw_dt, &sub.ds_dt, h).unwrap();
             stability(&s)
         };
         let numeric = (along(tau) - along(-tau)) / (2.0 * tau);
@@ -212,7 +159,7 @@ fn scalar_rmsprop_step_size_locks_at_two_over_sharpness() {
     // ‖g‖² (smaller), the flow turns critical, and η/√ν then follows 2/S.
     let obj = minimal();
     let (lr, beta2) = (0.01, 0.99);
-    let rms = ScalarRmsprop { lr, beta2 };
+    let rms = scalar_rmsprop(lr, beta2);
     let w0 = [0.01 / 6.0, 6.0];
     let s0 = obj.hessian(&w0).symmetric_eigen().eigenvalues.max();
     let mut g = vec![0.0; 2];
@@ -223,17 +170,14 @@ fn scalar_rmsprop_step_size_locks_at_two_over_sharpness() {
         "ν must fall for the sharpness to rise"
     );
     let settings = CentralSettings::default();
-    let mut state = FlowState {
-        w: w0.to_vec(),
-        t: 0.0,
-        buffers: vec![nu0],
-    };
+    let mut state = at(&w0, vec![nu0]);
     let mut cache = CentralCache::new(&settings).unwrap();
     let mut steps = Vec::new();
     let mut sharpness = Vec::new();
     for _ in 0..300 {
         sharpness.push(obj.hessian(&state.w).symmetric_eigen().eigenvalues.max());
-        steps.push(central_step(&obj, &rms, &mut state, &settings, &mut cache).unwrap());
+        let flow = rms.flow().unwrap();
+        steps.push(central_step(&obj, flow, &mut state, &settings, &mut cache).unwrap());
     }
     let onset = steps
         .iter()
@@ -258,27 +202,24 @@ fn predicted_squared_gradient_is_consistent_with_the_state_ode() {
     // HU ≈ 2PU: the per-coordinate prediction must reproduce the substep's dν/dt.
     let obj = minimal();
     let lr = 0.01;
-    let rms = Rmsprop { lr, beta2: 0.99 };
+    let rms = rmsprop(lr, 0.99);
     let w0 = [0.01 / 6.0, 6.0];
     let settings = CentralSettings::default();
-    let mut state = FlowState {
-        w: w0.to_vec(),
-        t: 0.0,
-        buffers: vec![(lr * 6.0 / 1.99).powi(2), 1e-4],
-    };
+    let mut state = at(&w0, vec![(lr * 6.0 / 1.99).powi(2), 1e-4]);
+    let flow = rms.flow().unwrap();
     let mut cache = CentralCache::new(&settings).unwrap();
     let mut checked = 0;
     for _ in 0..200 {
         let before = state.clone();
-        let step = central_step(&obj, &rms, &mut state, &settings, &mut cache).unwrap();
+        let step = central_step(&obj, flow, &mut state, &settings, &mut cache).unwrap();
         if step.critical_k == 0 {
             continue;
         }
         // Recompute the first substep's dν/dt from the prediction.
-        let sub = substep(&obj, &rms, &before, 1.0 / settings.nsubsteps as f64);
+        let sub = substep(&obj, flow, &before, 1.0 / settings.nsubsteps as f64);
         let c = rate(0.99);
         for (i, e) in step.predicted_grad_sq().iter().enumerate() {
-            let expect = c * (e - before.buffers[i]);
+            let expect = c * (e - before.optimizer.buffers[i]);
             assert!(
                 (sub.ds_dt[i] - expect).abs() < 1e-10 * expect.abs().max(1e-6),
                 "{i}"

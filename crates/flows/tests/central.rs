@@ -6,13 +6,13 @@ mod support;
 
 use gdscope_core::Objective;
 use gdscope_flows::central::central_step_with;
-use gdscope_flows::driver::{central_trajectory, primed_state};
+use gdscope_flows::driver::central_trajectory;
 use gdscope_flows::{
     predict_time_average, side_by_side, CentralCache, CentralSettings, DriverSettings, EigenSolver,
-    FlowState, Gd, StepControl, StepDoubling,
+    FlowState, StepControl, StepDoubling,
 };
 use support::{
-    assert_k1_closed_form, codim2, dist, gd_average, minimal, objective, CODIM2_VARS, ETA,
+    assert_k1_closed_form, codim2, dist, gd, gd_average, minimal, objective, CODIM2_VARS, ETA,
 };
 
 /// Top eigenpair `(S, q)` of the dense Hessian and `∇S = ∇(qᵀHq)`.
@@ -27,12 +27,8 @@ fn sharpness_and_gradient(obj: &dyn Objective, w: &[f64]) -> (f64, Vec<f64>) {
 
 /// One GD substep at `w`.
 fn substep_at(obj: &dyn Objective, w: &[f64], dt: f64) -> gdscope_flows::substep::Substep {
-    let state = FlowState {
-        w: w.to_vec(),
-        t: 0.0,
-        buffers: Vec::new(),
-    };
-    support::substep(obj, &Gd { lr: ETA }, &state, dt)
+    let rule = gd();
+    support::substep(obj, rule.flow().unwrap(), &FlowState::fresh(&rule, w), dt)
 }
 
 #[test]
@@ -87,7 +83,7 @@ fn below_the_edge_the_central_flow_is_the_stable_flow() {
     // takes max(4, ⌈2 S_eff⌉) = 4 substeps) both are the same Euler steps, bit for bit.
     let obj = minimal(0.01);
     let w0 = [0.3, 1.0 / ETA];
-    let run = side_by_side(&obj, &Gd { lr: ETA }, &w0, 100, &DriverSettings::default()).unwrap();
+    let run = side_by_side(&obj, &gd(), &w0, 100, &DriverSettings::default()).unwrap();
     assert!(run.central_steps.iter().all(|s| s.critical_k == 0));
     assert!(run.stable_steps.iter().all(|s| s.substeps == 4));
     assert_eq!(run.central, run.stable);
@@ -106,7 +102,7 @@ fn halving_dt_halves_the_trajectory_difference() {
             nsubsteps: n,
             ..CentralSettings::default()
         };
-        central_trajectory(&obj, &Gd { lr: ETA }, &w0, steps, &settings)
+        central_trajectory(&obj, &gd(), &w0, steps, &settings)
             .unwrap()
             .0
     };
@@ -123,7 +119,8 @@ fn halving_dt_halves_the_trajectory_difference() {
 #[test]
 fn step_doubling_meets_its_tolerance_and_matches_fine_integration() {
     let obj = minimal(0.01);
-    let gd = Gd { lr: ETA };
+    let rule = gd();
+    let flow = rule.flow().unwrap();
     let w0 = [0.05, 1.9 / ETA];
     let settings = CentralSettings::default();
     let control = StepControl {
@@ -132,7 +129,7 @@ fn step_doubling_meets_its_tolerance_and_matches_fine_integration() {
         ..StepControl::default()
     };
     let mut doubling = StepDoubling::new(control).unwrap();
-    let mut state = primed_state(&obj, &gd, &w0);
+    let mut state = FlowState::primed(&obj, &rule, &w0).unwrap();
     let mut cache = CentralCache::new(&settings).unwrap();
     let mut reference = state.clone();
     let mut reference_cache = cache.clone();
@@ -141,13 +138,13 @@ fn step_doubling_meets_its_tolerance_and_matches_fine_integration() {
     // of the edge of stability near step 55.
     for _ in 0..80 {
         let s = doubling
-            .step(&obj, &gd, &mut state, &settings, &mut cache)
+            .step(&obj, flow, &mut state, &settings, &mut cache)
             .unwrap();
         assert!(s.within_tolerance);
         worst = worst.max(s.nsubsteps as f64);
         central_step_with(
             &obj,
-            &gd,
+            flow,
             &mut reference,
             &settings,
             1024,
@@ -174,7 +171,7 @@ fn berthier_minimal_example_time_average_of_x_squared_and_locked_y() {
 
     // The central flow settles where ηS = 2 and predicts both.
     let (points, steps) =
-        central_trajectory(&obj, &Gd { lr: ETA }, &w0, 300, &CentralSettings::default()).unwrap();
+        central_trajectory(&obj, &support::gd(), &w0, 300, &CentralSettings::default()).unwrap();
     let last = steps.last().unwrap();
     let w = &points[points.len() - 2];
     assert_eq!(last.critical_k, 1);
@@ -216,7 +213,7 @@ fn berthier_codimension_two_example_needs_a_rank_two_sdcp() {
     }
 
     let (points, steps) =
-        central_trajectory(&obj, &Gd { lr: ETA }, &w0, 400, &CentralSettings::default()).unwrap();
+        central_trajectory(&obj, &support::gd(), &w0, 400, &CentralSettings::default()).unwrap();
     let last = steps.last().unwrap();
     let w = &points[points.len() - 2];
     assert_eq!(last.critical_k, 2, "eigenvalues {:?}", last.eigenvalues);
@@ -294,11 +291,12 @@ fn resuming_from_a_serialized_cache_is_bit_for_bit() {
     let w0: Vec<f64> = (0..blocks)
         .flat_map(|j| [0.02, (1.99 - 0.03 * j as f64) / ETA])
         .collect();
-    let (gd, settings) = (Gd { lr: ETA }, CentralSettings::default());
-    let mut state = primed_state(&obj, &gd, &w0);
+    let (rule, settings) = (gd(), CentralSettings::default());
+    let flow = rule.flow().unwrap();
+    let mut state = FlowState::primed(&obj, &rule, &w0).unwrap();
     let mut cache = CentralCache::new(&settings).unwrap();
     for _ in 0..5 {
-        gdscope_flows::central_step(&obj, &gd, &mut state, &settings, &mut cache).unwrap();
+        gdscope_flows::central_step(&obj, flow, &mut state, &settings, &mut cache).unwrap();
     }
     let saved = (
         serde_json::to_string(&state).unwrap(),
@@ -307,7 +305,7 @@ fn resuming_from_a_serialized_cache_is_bit_for_bit() {
     let run = |state: &mut FlowState, cache: &mut CentralCache| {
         (0..5)
             .map(|_| {
-                let s = gdscope_flows::central_step(&obj, &gd, state, &settings, cache).unwrap();
+                let s = gdscope_flows::central_step(&obj, flow, state, &settings, cache).unwrap();
                 (s.critical_k, s.x_first, s.eigenvalues, s.eigen_hvps)
             })
             .collect::<Vec<_>>()
@@ -322,4 +320,35 @@ fn resuming_from_a_serialized_cache_is_bit_for_bit() {
     );
     assert_eq!(resumed, uninterrupted);
     assert_eq!(resumed_state, state);
+}
+
+#[test]
+fn a_learning_rate_schedule_enters_alpha_through_dp_dt_only() {
+    // GD with a linear warm-up over 10 steps at t = 4: η(t) = 2η₀·(t+1)/10 = η₀ and
+    // d ln η/dt = 1/(t+1) = 0.2. P = 1/η(t) shrinks, so d(uᵢᵀPuⱼ)/dt = −0.2·δᵢⱼ and
+    // α = α_const − 2·dt·0.2·I, while β (the X-dependent part) is unchanged.
+    use gdscope_core::optimizer::Rule;
+    use gdscope_core::rules::{Gd, OptimizerConfig};
+    use gdscope_core::schedule::LrSchedule;
+    let obj = codim2(0.01);
+    let w = [-0.0021, -0.0007, 2.0043 / ETA, 1.9947 / ETA, 0.0053 / ETA];
+    let constant = gd();
+    let warm = Rule::new(
+        OptimizerConfig::Gd(Gd { lr: 2.0 * ETA }),
+        LrSchedule::Warmup { warmup_steps: 10 },
+        100,
+    )
+    .unwrap();
+    let dt = 0.25;
+    let at = |rule: &Rule| {
+        let mut state = FlowState::fresh(rule, &w);
+        state.optimizer.t = 4.0;
+        support::substep(&obj, rule.flow().unwrap(), &state, dt)
+    };
+    let (a, b) = (at(&constant), at(&warm));
+    assert_eq!(a.critical_k, 2);
+    let shift = &b.alpha - &a.alpha;
+    let expect = nalgebra::DMatrix::<f64>::identity(2, 2) * (-2.0 * dt * 0.2);
+    assert!((shift - expect).norm() < 1e-12);
+    assert!((&b.beta - &a.beta).norm() < 1e-12 * a.beta.norm());
 }

@@ -2,14 +2,21 @@
 //! objectives (arXiv 2609.01034) and one substep at a given state.
 #![allow(dead_code)] // each test binary uses a part
 
+use gdscope_core::optimizer::{Flow, Rule};
+use gdscope_core::rules::{Gd, OptimizerConfig};
 use gdscope_core::Objective;
 use gdscope_expr::ExprObjective;
 use gdscope_flows::driver::discrete_average;
 use gdscope_flows::substep::{central_velocity, Scratch, Substep};
-use gdscope_flows::{CentralSettings, Dynamics, EigenSolver, FlowState, Gd};
+use gdscope_flows::{CentralSettings, EigenSolver, FlowState};
 
 /// The learning rate of Berthier's examples.
 pub const ETA: f64 = 0.3;
+
+/// GD at [`ETA`] with a constant learning rate.
+pub fn gd() -> Rule {
+    Rule::constant(OptimizerConfig::Gd(Gd { lr: ETA })).expect("valid rule")
+}
 
 /// An expression objective over `vars` (in that order).
 pub fn objective(src: &str, vars: &[&str]) -> ExprObjective {
@@ -48,20 +55,15 @@ pub fn dist(a: &[f64], b: &[f64]) -> f64 {
 
 /// One central-flow substep of size `dt` at `state` with the default settings and cold
 /// eigen-solver.
-pub fn substep(
-    obj: &dyn Objective,
-    dynamics: &dyn Dynamics,
-    state: &FlowState,
-    dt: f64,
-) -> Substep {
+pub fn substep(obj: &dyn Objective, flow: Flow<'_>, state: &FlowState, dt: f64) -> Substep {
     let settings = CentralSettings::default();
     let mut p = vec![0.0; state.w.len()];
-    dynamics.preconditioner(state.t, &state.buffers, &mut p);
+    flow.preconditioner(&state.optimizer, &mut p).unwrap();
     let mut solver = EigenSolver::new(&settings.eigen, Some(settings.track_threshold)).unwrap();
     let eig = solver.solve(obj, &state.w, &p).unwrap();
     central_velocity(
         obj,
-        dynamics,
+        flow,
         state,
         &eig,
         dt,
@@ -79,7 +81,7 @@ pub fn gd_average(
     to: usize,
     f: impl Fn(&[f64]) -> Vec<f64>,
 ) -> Vec<f64> {
-    discrete_average(obj, &Gd { lr: ETA }, w0, from, to, f)
+    discrete_average(obj, &gd(), w0, from, to, f).unwrap()
 }
 
 /// Asserts that a `k = 1` substep has the given `α` and `β` and `X = max(0, −α/β)`, and
