@@ -106,27 +106,28 @@ impl EigenSolver {
     ) -> Result<Eigenpairs, FlowError> {
         let op = HessianOperator::new(obj, w)?.with_preconditioner(p)?;
         let n = w.len();
-        let (values, mut vectors, hvps, converged) = if n <= 4 * self.k_max {
+        let mut pairs = if n <= 4 * self.k_max {
             self.dense(&op)?
         } else {
             let r = self.tracker.track(&op, EFFECTIVE_THRESHOLD)?;
-            (r.values, r.vectors, r.hvps, r.converged)
+            Eigenpairs {
+                values: r.values,
+                vectors: r.vectors,
+                hvps: r.hvps,
+                converged: r.converged,
+            }
         };
-        for mut col in vectors.column_iter_mut() {
+        // V → U = P^{-1/2} V.
+        for mut col in pairs.vectors.column_iter_mut() {
             col.iter_mut().zip(p).for_each(|(v, pi)| *v /= pi.sqrt());
         }
-        Ok(Eigenpairs {
-            values,
-            vectors,
-            hvps,
-            converged,
-        })
+        Ok(pairs)
     }
 
     /// Exact eigen-decomposition of the `n × n` effective Hessian; keeps the top `k` pairs
-    /// with `k` the tracker's rule (one below the cut, between `initial_k` and `k_max`).
-    #[allow(clippy::type_complexity)]
-    fn dense(&self, op: &HessianOperator<'_>) -> Result<(Vec<f64>, Block, usize, bool), FlowError> {
+    /// (symmetric eigenvectors `V`) with `k` the tracker's rule (one below the cut, between
+    /// `initial_k` and `k_max`).
+    fn dense(&self, op: &HessianOperator<'_>) -> Result<Eigenpairs, FlowError> {
         let n = op.dim();
         let a = op.apply(&DMatrix::identity(n, n));
         if !a.iter().all(|v| v.is_finite()) {
@@ -142,9 +143,12 @@ impl EigenSolver {
                 .count()
         });
         let k = (above + 1).clamp(self.initial_k, self.k_max).min(n);
-        let values = order[..k].iter().map(|&i| e.eigenvalues[i]).collect();
-        let vectors = DMatrix::from_fn(n, k, |r, c| e.eigenvectors[(r, order[c])]);
-        Ok((values, vectors, n, true))
+        Ok(Eigenpairs {
+            values: order[..k].iter().map(|&i| e.eigenvalues[i]).collect(),
+            vectors: DMatrix::from_fn(n, k, |r, c| e.eigenvectors[(r, order[c])]),
+            hvps: n,
+            converged: true,
+        })
     }
 }
 
