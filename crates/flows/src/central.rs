@@ -167,7 +167,7 @@ pub fn central_step_with(
     let mut p = vec![0.0; n];
     let mut report: Option<CentralStep> = None;
     for _ in 0..nsubsteps {
-        flow.preconditioner(&state.optimizer, &mut p)?;
+        flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)?;
         let eig = cache.eigen.solve(obj, &state.w, &p)?;
         let sub = central_velocity(obj, flow, state, &eig, dt, settings, &mut cache.scratch)?;
         let r = report.get_or_insert_with(|| {

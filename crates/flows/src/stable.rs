@@ -97,7 +97,7 @@ pub fn stable_step(
         });
     }
     let mut p = vec![0.0; n];
-    flow.preconditioner(&state.optimizer, &mut p)?;
+    flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)?;
     let eig = cache.eigen.solve(obj, &state.w, &p)?;
     let seff = eig.values[0];
     if seff > settings.max_seff {
@@ -116,7 +116,7 @@ pub fn stable_step(
     for i in 0..substeps {
         if i > 0 {
             obj.value_grad(&state.w, &mut grad);
-            flow.preconditioner(&state.optimizer, &mut p)?;
+            flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)?;
         }
         dw.iter_mut()
             .zip(grad.iter().zip(&p))

@@ -103,7 +103,7 @@ pub fn central_velocity(
         t: state.optimizer.t,
     };
     scratch.p.resize(n, 0.0);
-    flow.preconditioner(&state.optimizer, &mut scratch.p)?;
+    flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut scratch.p)?;
     let p = &scratch.p;
     let kc = eig
         .values
@@ -195,7 +195,8 @@ pub fn central_velocity(
         let (uk, ul) = (uc.column(k), uc.column(l));
         let (uk, ul) = (uk.as_slice(), ul.as_slice());
         let s = pair_scale(k, l);
-        let form = |dir: &[f64]| flow.preconditioner_derivative(&state.optimizer, p, uk, ul, dir);
+        let (t, b) = (state.optimizer.t, &state.optimizer.buffers);
+        let form = |dir: &[f64]| flow.preconditioner_derivative(t, b, p, uk, ul, dir);
         da0[q] += 2.0 * s * form(&ds_dt);
         if nb > 0 {
             let at_zero = form(&zero);

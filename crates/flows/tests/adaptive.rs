@@ -11,11 +11,11 @@ use gdscope_flows::{central_step, CentralCache, CentralSettings, EigenSolver, Fl
 use support::{assert_k1_closed_form, codim2, substep};
 
 fn scalar_rmsprop(lr: f64, beta2: f64) -> Rule {
-    Rule::constant(OptimizerConfig::ScalarRmsprop(ScalarRmsprop {
+    Rule::constant(OptimizerConfig::ScalarRmsprop(ScalarRmsprop(Rmsprop {
         lr,
         beta2,
         eps: 0.0,
-    }))
+    })))
     .unwrap()
 }
 
@@ -54,7 +54,7 @@ fn preconditioner(rule: &Rule, state: &FlowState) -> Vec<f64> {
     let mut p = vec![0.0; state.w.len()];
     rule.flow()
         .unwrap()
-        .preconditioner(&state.optimizer, &mut p)
+        .preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)
         .unwrap();
     p
 }

@@ -58,7 +58,8 @@ pub fn dist(a: &[f64], b: &[f64]) -> f64 {
 pub fn substep(obj: &dyn Objective, flow: Flow<'_>, state: &FlowState, dt: f64) -> Substep {
     let settings = CentralSettings::default();
     let mut p = vec![0.0; state.w.len()];
-    flow.preconditioner(&state.optimizer, &mut p).unwrap();
+    flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)
+        .unwrap();
     let mut solver = EigenSolver::new(&settings.eigen, Some(settings.track_threshold)).unwrap();
     let eig = solver.solve(obj, &state.w, &p).unwrap();
     central_velocity(
