@@ -40,6 +40,7 @@ const EXAMPLES: &str = "Examples:
   gdscope bench --dtype both --json
   gdscope reproduce eos --out runs/eos
   gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --out runs/eos-lr004
+  gdscope sweep --config examples/eos.toml --set steps=500 --grid optimizer.lr=0.02,0.04,0.08 --out runs/lr
 ";
 
 #[derive(Subcommand)]
@@ -70,6 +71,8 @@ enum Command {
     Reproduce(commands::reproduce::Args),
     /// Train a network from a TOML config: sharpness tracking, diagnostics, checkpoints, figures.
     Train(commands::train::Args),
+    /// Sweep training runs over a grid of settings, here or as a Slurm job array; status; one table.
+    Sweep(commands::sweep::Args),
 }
 
 fn main() {
@@ -143,6 +146,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Probe(a) => commands::probe::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Train(a) => commands::train::run(a),
+        Command::Sweep(a) => commands::sweep::run(a),
         Command::Direction(a) => commands::direction::run(a),
         Command::SweepLr(a) => commands::sweep_lr::run(a),
         Command::Basin(a) => commands::basin::run(a),

@@ -36,6 +36,9 @@ pub enum SeriesKind {
     Points,
     /// A polyline with a marker per point.
     LinePoints,
+    /// A dashed polyline in the series colour (e.g. each run's stability threshold next to
+    /// its sharpness, in the same colour).
+    Dashed,
 }
 
 /// One curve or point set. Points with a non-finite coordinate (and, on a log axis, a

@@ -255,6 +255,13 @@ where
                     .map_err(de)?;
             }
         }
+        if s.kind == SeriesKind::Dashed {
+            for piece in frame.clip_polyline(&s.x, &s.y) {
+                chart
+                    .draw_series(DashedLineSeries::new(piece, 8, 5, line))
+                    .map_err(de)?;
+            }
+        }
         if matches!(s.kind, SeriesKind::Points | SeriesKind::LinePoints) {
             let pts = frame.visible_points(&s.x, &s.y);
             chart
@@ -272,6 +279,11 @@ where
                     anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line))
                 }
                 SeriesKind::Points => anno.legend(move |(x, y)| Circle::new((x + 11, y), 3, dot)),
+                SeriesKind::Dashed => anno.legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], line)
+                        + PathElement::new(vec![(14, 0), (22, 0)], line)
+                }),
                 SeriesKind::LinePoints => anno.legend(move |(x, y)| {
                     EmptyElement::at((x, y))
                         + PathElement::new(vec![(0, 0), (22, 0)], line)

@@ -509,3 +509,43 @@ fn category_strips() {
     bad.rows[0].1.pop();
     assert!(render_png(&bad.into(), PANEL_SIZE).is_err());
 }
+
+/// A dashed series is drawn in its own colour, in dashes: along its row some pixels have the
+/// colour and some between them do not.
+#[test]
+fn dashed_series_in_its_colour() {
+    let x: Vec<f64> = (0..=10).map(f64::from).collect();
+    let plot = LinePlot {
+        series: vec![
+            Series {
+                label: "threshold".into(),
+                x: x.clone(),
+                y: vec![1.0; x.len()],
+                kind: SeriesKind::Dashed,
+                color: Some(1),
+            },
+            Series {
+                label: String::new(),
+                x: x.clone(),
+                y: x.iter().map(|v| v * 0.2).collect(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let stem = out_dir(&tmp).join("dashed");
+    let files = save(&plot.into(), &stem, &[Format::Png]).unwrap();
+    let (w, _, rgb) = decode(&files[0]);
+    let orange = [255, 127, 14];
+    let rows: Vec<&[u8]> = rgb.chunks_exact(3 * w as usize).collect();
+    let row = rows
+        .iter()
+        .max_by_key(|r| r.chunks_exact(3).filter(|p| *p == orange).count())
+        .unwrap();
+    let on: Vec<bool> = row.chunks_exact(3).map(|p| p == orange).collect();
+    let first = on.iter().position(|&b| b).unwrap();
+    let last = on.iter().rposition(|&b| b).unwrap();
+    let gaps = on[first..last].windows(2).filter(|p| p[0] && !p[1]).count();
+    assert!(gaps >= 10, "a dashed line has many gaps, found {gaps}");
+}
