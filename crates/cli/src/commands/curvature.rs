@@ -30,7 +30,7 @@ pub enum TraceMethod {
 /// Arguments of `gdscope curvature`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
+    after_help = "Examples:\n  gdscope curvature --run runs/eos --top-k 3 --trace --density --out runs/eos-curvature\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
 )]
 pub struct Args {
     #[command(flatten)]
