@@ -54,13 +54,14 @@ pub(crate) fn draw<DB: DrawingBackend>(
         inner
     };
     let mut chart = build(&inner, "", x0..x1, y0..y1)?;
+    // Axes first, then the map over the plotting area: no grid lines across the classes.
+    mesh(&mut chart, &map.x_label, &map.y_label, (false, false))?;
     let (nx, ny) = (map.nx, map.ny);
     paint(&chart.plotting_area().strip_coord_spec(), |u, v| {
         let i = ((u * nx as f64) as usize).min(nx - 1);
         let j = (((1.0 - v) * ny as f64) as usize).min(ny - 1);
         Some(map.categories[usize::from(map.cells[j * nx + i])].1)
     })?;
-    mesh(&mut chart, &map.x_label, &map.y_label, (false, false))?;
     draw_legend(&legend_area, &used)
 }
 

@@ -316,6 +316,37 @@ fn category_map_legend_lists_what_occurs_beside_the_map() {
     );
 }
 
+/// A map of one category is one flat colour: no grid lines are drawn across it (they would
+/// read as structure), though the axes keep their ticks.
+#[test]
+fn category_map_has_no_grid_lines_over_it() {
+    let green = [44, 160, 44];
+    let map = CategoryMap {
+        x_range: (-1.0, 1.0),
+        y_range: (-1.0, 1.0),
+        nx: 4,
+        ny: 4,
+        cells: vec![0; 16],
+        categories: vec![("converged".into(), green)],
+        equal_aspect: true,
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let files = save(&map.into(), &out_dir(&tmp).join("flat"), &[Format::Png]).unwrap();
+    let (_, _, rgb) = decode(&files[0]);
+    let pixels: Vec<&[u8]> = rgb.chunks_exact(3).collect();
+    let flat = pixels.iter().filter(|p| **p == green).count();
+    // Green tinted by a grid line: green dominant but not the category's colour.
+    let tinted = pixels
+        .iter()
+        .filter(|p| {
+            **p != green && p[1] > p[0].saturating_add(60) && p[1] > p[2].saturating_add(60)
+        })
+        .count();
+    assert!(flat > 100_000, "{flat} map pixels");
+    assert!(tinted < 50, "{tinted} pixels of grid lines over the map");
+}
+
 #[test]
 fn grid_of_panels() {
     let fig = Figure::Grid {
