@@ -304,6 +304,12 @@ where
         } else {
             (s.kind, color.filled())
         };
+        // Markers on a dense series merge into a band (an oscillating EoS trace becomes a
+        // solid blob): past `DENSE_POINTS` a line-and-points series is a line.
+        let kind = match kind {
+            SeriesKind::LinePoints if s.x.len() > DENSE_POINTS => SeriesKind::Line,
+            other => other,
+        };
         if matches!(kind, SeriesKind::Line | SeriesKind::LinePoints) {
             // One width per series, so a curve cut into pieces (a log axis floor, gaps)
             // keeps one look.

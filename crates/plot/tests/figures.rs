@@ -347,6 +347,34 @@ fn category_map_has_no_grid_lines_over_it() {
     assert!(tinted < 50, "{tinted} pixels of grid lines over the map");
 }
 
+/// Markers are drawn on a line-and-points series while they can be told apart; a dense
+/// one (an EoS projection oscillating every step) is drawn as a line alone.
+#[test]
+fn dense_line_points_drop_their_markers() {
+    let circles = |n: usize| {
+        let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|i| if *i as usize % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let plot = LinePlot {
+            series: vec![Series {
+                x,
+                y,
+                kind: SeriesKind::LinePoints,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        render_svg(&plot.into(), PANEL_SIZE)
+            .unwrap()
+            .matches("<circle")
+            .count()
+    };
+    assert_eq!(circles(50), 50);
+    assert_eq!(circles(1000), 0);
+}
+
 #[test]
 fn grid_of_panels() {
     let fig = Figure::Grid {
