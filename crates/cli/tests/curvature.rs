@@ -313,6 +313,58 @@ fn curvature_of_a_training_run() {
         .stderr(contains_str("no config.toml"));
 }
 
+/// An f32 run gets the tolerance f32 arithmetic can reach (1e-6, as training tracks it),
+/// not f64's 1e-8: the top eigenvalues converge without a warning.
+#[test]
+fn an_f32_run_gets_a_tolerance_f32_can_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope_in(dir.path())
+        .args([
+            "train",
+            "--out",
+            "run",
+            "--set",
+            "steps=20",
+            "--set",
+            "model.spec=mlp:5-32-32-3:tanh",
+            "--set",
+            "data.n=64",
+            "--set",
+            "data.d=5",
+            "--set",
+            "data.k=3",
+            "--set",
+            "dtype=f32",
+            "--set",
+            "tracking.every=0",
+            "--set",
+            "checkpoint.every=0",
+        ])
+        .assert()
+        .success();
+    let out = gdscope_in(dir.path())
+        .args(["curvature", "--run", "run", "--top-k", "3", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["tol"], 1e-6);
+    assert_eq!(r["converged"], true, "{r}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("did not reach"), "{stderr}");
+    // Given explicitly, --tol wins.
+    let out = gdscope_in(dir.path())
+        .args(["curvature", "--run", "run", "--tol", "1e-4", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(r["tol"], 1e-4);
+}
+
 fn contains_str(s: &str) -> predicates::str::ContainsPredicate {
     predicates::str::contains(s)
 }
