@@ -21,6 +21,9 @@ pub enum Loss {
     CrossEntropy,
 }
 
+/// Rows per block of the deterministic loss sum ([`Loss::value`]).
+pub const LOSS_BLOCK_ROWS: usize = 64;
+
 impl Loss {
     /// Parses `mse` or `ce`.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -32,32 +35,38 @@ impl Loss {
     }
 
     /// The loss value at the primal outputs `f` (`n × k`, row-major), accumulated in `f64`.
+    ///
+    /// Deterministic: blocks of [`LOSS_BLOCK_ROWS`] rows are summed in parallel, each in row
+    /// order, and the block sums are added in block order, so the value has the same bits for
+    /// any thread count (a work-stealing reduction would associate differently run to run).
     pub fn value<T: Float>(self, f: &[T], y: &[T], k: usize) -> f64 {
         let n = f.len() / k.max(1);
         if n == 0 {
             return 0.0;
         }
-        let total: f64 = f
-            .par_chunks(k)
-            .zip(y.par_chunks(k))
-            .map(|(fr, yr)| match self {
-                Loss::Mse => {
-                    0.5 * fr
-                        .iter()
-                        .zip(yr)
-                        .map(|(a, b)| (a.as_f64() - b.as_f64()).powi(2))
-                        .sum::<f64>()
-                }
-                Loss::CrossEntropy => {
-                    let lse = log_sum_exp(fr);
-                    fr.iter()
-                        .zip(yr)
-                        .map(|(a, b)| b.as_f64() * (lse - a.as_f64()))
-                        .sum::<f64>()
-                }
-            })
-            .sum();
-        total / n as f64
+        let row = |(fr, yr): (&[T], &[T])| match self {
+            Loss::Mse => {
+                0.5 * fr
+                    .iter()
+                    .zip(yr)
+                    .map(|(a, b)| (a.as_f64() - b.as_f64()).powi(2))
+                    .sum::<f64>()
+            }
+            Loss::CrossEntropy => {
+                let lse = log_sum_exp(fr);
+                fr.iter()
+                    .zip(yr)
+                    .map(|(a, b)| b.as_f64() * (lse - a.as_f64()))
+                    .sum::<f64>()
+            }
+        };
+        let block = LOSS_BLOCK_ROWS * k;
+        let partial: Vec<f64> = f
+            .par_chunks(block)
+            .zip(y.par_chunks(block))
+            .map(|(fb, yb)| fb.chunks(k).zip(yb.chunks(k)).map(row).sum::<f64>())
+            .collect();
+        partial.iter().sum::<f64>() / n as f64
     }
 
     /// Cotangent jet `∂L/∂f` evaluated in the algebra, for output jet `f` and targets `y`.
@@ -176,6 +185,42 @@ pub fn accuracy<T: Float>(f: &[T], y: &[T], k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The loss value has the same bits for every thread count and call: blocks of
+    /// `LOSS_BLOCK_ROWS` rows summed in order, then the block sums in order.
+    #[test]
+    fn value_is_the_same_bits_for_any_thread_count() {
+        let (n, k) = (5000, 4);
+        let f: Vec<f64> = (0..n * k)
+            .map(|e| (e as f64 * 0.61).sin() * 10f64.powi((e % 11) as i32 - 5))
+            .collect();
+        let y: Vec<f64> = (0..n * k).map(|e| (e as f64 * 0.23).cos()).collect();
+        for loss in [Loss::Mse, Loss::CrossEntropy] {
+            let want = loss.value(&f, &y, k);
+            // The specified order, computed sequentially.
+            let rows: Vec<f64> = f
+                .chunks(k)
+                .zip(y.chunks(k))
+                .map(|(fr, yr)| loss.value(fr, yr, k))
+                .collect();
+            let spec: f64 = rows
+                .chunks(LOSS_BLOCK_ROWS)
+                .map(|b| b.iter().sum::<f64>())
+                .sum::<f64>()
+                / n as f64;
+            assert_eq!(want.to_bits(), spec.to_bits(), "{loss:?}");
+            for threads in [1, 2, 3, 7] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for _ in 0..10 {
+                    let got = pool.install(|| loss.value(&f, &y, k));
+                    assert_eq!(got.to_bits(), want.to_bits(), "{loss:?}, {threads} threads");
+                }
+            }
+        }
+    }
 
     #[test]
     fn values_on_a_small_example() {

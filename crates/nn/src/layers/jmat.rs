@@ -365,20 +365,43 @@ where
             .map(|b| (b * block_rows..((b + 1) * block_rows).min(rows), Vec::new()))
             .collect(),
     };
-    work.into_par_iter()
-        .fold(zeros, |mut acc, (rows, slots)| {
-            let g = f(rows, &mut acc);
-            if let Some(g) = g.filter(|_| !slots.is_empty()) {
-                write_block(slots, &g);
+    // One contiguous run of blocks per thread, each accumulated in block order, and the
+    // runs' sums added in run order: the same bits on every call for a given thread count
+    // (rayon's fold/reduce would associate by work stealing, differently run to run).
+    let per_group = work
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
+    let mut groups: Vec<Vec<(Range<usize>, Vec<&mut [T]>)>> = Vec::new();
+    for (b, item) in work.into_iter().enumerate() {
+        if b % per_group == 0 {
+            groups.push(Vec::with_capacity(per_group));
+        }
+        if let Some(g) = groups.last_mut() {
+            g.push(item);
+        }
+    }
+    let sums: Vec<Vec<Vec<T>>> = groups
+        .into_par_iter()
+        .map(|group| {
+            let mut acc = zeros();
+            for (rows, slots) in group {
+                let g = f(rows, &mut acc);
+                if let Some(g) = g.filter(|_| !slots.is_empty()) {
+                    write_block(slots, &g);
+                }
             }
             acc
         })
-        .reduce(zeros, |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                x.iter_mut().zip(y).for_each(|(p, q)| *p = *p + q);
-            }
-            a
-        })
+        .collect();
+    let mut sums = sums.into_iter();
+    let mut total = sums.next().unwrap_or_else(zeros);
+    for b in sums {
+        for (x, y) in total.iter_mut().zip(b) {
+            x.iter_mut().zip(y).for_each(|(p, q)| *p = *p + q);
+        }
+    }
+    total
 }
 
 #[cfg(test)]
@@ -395,6 +418,45 @@ mod tests {
             );
         }
         m
+    }
+
+    /// The accumulated gradient has the same bits on every call for a thread count: blocks
+    /// are grouped into one contiguous run per thread, summed in order (a work-stealing
+    /// fold/reduce associates differently from run to run).
+    #[test]
+    fn backward_blocks_sum_in_a_fixed_order() {
+        // Terms of very different sizes, so that the association shows in the last bits.
+        let term = |i: usize| (i as f64 * 0.37).sin() * 10f64.powi((i % 13) as i32 - 6);
+        let (rows, block_rows): (usize, usize) = (1000, 7);
+        let nblocks = rows.div_ceil(block_rows);
+        for threads in [1, 2, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let per_group = nblocks.div_ceil(threads);
+            let mut want = 0.0;
+            for group in (0..nblocks).collect::<Vec<_>>().chunks(per_group) {
+                let mut acc = 0.0;
+                for &b in group {
+                    for i in b * block_rows..((b + 1) * block_rows).min(rows) {
+                        acc += term(i);
+                    }
+                }
+                want += acc;
+            }
+            for _ in 0..20 {
+                let got = pool.install(|| {
+                    backward_blocks::<f64, _>(rows, block_rows, None, &[1], |r, acc| {
+                        for i in r {
+                            acc[0][0] += term(i);
+                        }
+                        None
+                    })
+                });
+                assert_eq!(got[0][0].to_bits(), want.to_bits(), "{threads} threads");
+            }
+        }
     }
 
     /// Products and functions of jets agree with the same computation on perturbed real
