@@ -165,7 +165,7 @@ fn bad_flags_fail_with_a_clear_message() {
         ])
         .assert()
         .code(2)
-        .stderr(contains("learning rate = -1"));
+        .stderr(contains("learning rate = -1: expected a finite number > 0"));
     gdscope()
         .args([
             "direction",
