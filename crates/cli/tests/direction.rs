@@ -234,6 +234,41 @@ fn basin_summary_counts() {
     assert!((frac - 0.808).abs() < 0.03, "{frac}");
 }
 
+/// The basin figure says what it shows: the formula in the title, the classes that occur
+/// in words beside the map (never over it), and the minimum x* marked.
+#[test]
+fn basin_figure_names_formula_classes_and_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope()
+        .current_dir(dir.path())
+        .args([
+            "basin",
+            "--objective",
+            "paper-fig2",
+            "--lr",
+            "0.95",
+            "--resolution",
+            "40",
+            "--out",
+            "b",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("b/basin.svg")).unwrap();
+    for text in [
+        "f = x^2 + y^2/2 + x^2*y + x^3",
+        "alternating along ±qn",
+        "diverged",
+        "x*",
+    ] {
+        assert!(svg.contains(text), "basin.svg lacks {text:?}");
+    }
+    assert!(
+        !svg.contains("fixed along"),
+        "a class that does not occur is listed"
+    );
+}
+
 #[test]
 fn sweep_lr_table_and_reproduce_fig2() {
     let v = json_of(&[
