@@ -19,6 +19,11 @@ pub trait Float:
     fn as_f64(self) -> f64;
     /// Views an `f64` slice in this type: borrowed for `f64`, converted for `f32`.
     fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]>;
+    /// [`slice_from_f64`](Self::slice_from_f64) without allocation in steady state: `f64`
+    /// borrows `v`, `f32` converts into `buf` (reusing its capacity) and borrows that.
+    fn load<'a>(v: &'a [f64], buf: &'a mut Vec<Self>) -> &'a [Self];
+    /// Writes `src` into `dst` as `f64` (exact widening for `f32`, a copy for `f64`).
+    fn store(src: &[Self], dst: &mut [f64]);
     /// `tanh(x)` for activations. `f64`: the correctly rounded library `tanh` (exact path).
     /// `f32`: a branch-free rational minimax approximation (the one Eigen uses for `float`),
     /// within a few ulp of `tanh` and free of the library call that dominated f32 training
@@ -39,6 +44,12 @@ impl Float for f64 {
     fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]> {
         Cow::Borrowed(v)
     }
+    fn load<'a>(v: &'a [f64], _buf: &'a mut Vec<Self>) -> &'a [Self] {
+        v
+    }
+    fn store(src: &[Self], dst: &mut [f64]) {
+        dst.copy_from_slice(src);
+    }
     fn act_tanh(self) -> Self {
         self.tanh()
     }
@@ -56,6 +67,14 @@ impl Float for f32 {
     }
     fn slice_from_f64(v: &[f64]) -> Cow<'_, [Self]> {
         Cow::Owned(v.iter().map(|&x| x as f32).collect())
+    }
+    fn load<'a>(v: &'a [f64], buf: &'a mut Vec<Self>) -> &'a [Self] {
+        buf.clear();
+        buf.extend(v.iter().map(|&x| x as f32));
+        buf
+    }
+    fn store(src: &[Self], dst: &mut [f64]) {
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d = f64::from(*s));
     }
     fn act_tanh(self) -> Self {
         tanh_f32(self)

@@ -2,10 +2,13 @@
 //! HVPs and third-order vectors on small MLPs, stored in `fixtures/jax_reference.npz` by
 //! `fixtures/make_jax_reference.py`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use gdscope_core::linalg::norm;
+use common::fused;
 use gdscope_core::Objective;
 use gdscope_io::npy::{read_npz, NdArray};
 use gdscope_nn::{Dtype, Loss, NetworkObjective};
@@ -57,7 +60,7 @@ fn matches_jax_float64_to_1e_10() {
             "{spec}: d3_uv {}",
             rel(&t, get(&f, c, "d3_uv"))
         );
-        let fused = obj.grad_hvp_third(w, v);
+        let fused = fused(&obj, w, v);
         assert!(rel(&fused.hu, get(&f, c, "hvp_v")) < 1e-10, "{spec}: hvp_v");
         let mut tuu = vec![0.0; obj.dim()];
         obj.third_order(w, u, u, &mut tuu);
