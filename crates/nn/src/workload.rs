@@ -109,21 +109,41 @@ pub struct WorkloadA {
     pub block3: Block,
 }
 
+/// `X ~ N(0,1)^(n×d)` and one-hot labels `argmax(X T)` of a teacher `T ~ N(0,1)^(d×k)`, both
+/// drawn from `Xoshiro256PlusPlus::seed_from_u64(0)` (the data of `shared/bench`'s workloads,
+/// from a different generator).
+pub fn teacher_data(n: usize, d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let x: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
+    let t: Vec<f64> = (0..d * k).map(|_| rng.sample(StandardNormal)).collect();
+    let mut y = vec![0.0; n * k];
+    for r in 0..n {
+        let scores: Vec<f64> = (0..k)
+            .map(|j| (0..d).map(|c| x[r * d + c] * t[c * k + j]).sum())
+            .collect();
+        let best = (0..k).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
+        y[r * k + best] = 1.0;
+    }
+    (x, y)
+}
+
+/// Model spec of the edge-of-stability demo (`gdscope reproduce eos`, `eos_a_jax.py`).
+pub const EOS_SPEC: &str = "mlp:20-256-256-4:gelu-tanh";
+
+/// The edge-of-stability demo network on teacher data (n = 1000, d = 20, 4 classes, MSE) and
+/// its LeCun-normal initial point (seed 1): the shapes every step of that run computes on.
+pub fn eos_demo(dtype: Dtype) -> (NetworkObjective, Vec<f64>) {
+    let (x, y) = teacher_data(1000, 20, 4);
+    let objective = NetworkObjective::new(EOS_SPEC, &x, &y, 1000, Loss::Mse, dtype)
+        .expect("the demo's shapes are consistent by construction");
+    let w = objective.init(Init::LeCun, 1);
+    (objective, w)
+}
+
 impl WorkloadA {
     /// Builds workload A with `n` examples in the given dtype.
     pub fn new(n: usize, dtype: Dtype) -> Self {
-        let (d, k) = (SIZES[0], SIZES[3]);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-        let x: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
-        let t: Vec<f64> = (0..d * k).map(|_| rng.sample(StandardNormal)).collect();
-        let mut y = vec![0.0; n * k];
-        for r in 0..n {
-            let scores: Vec<f64> = (0..k)
-                .map(|j| (0..d).map(|c| x[r * d + c] * t[c * k + j]).sum())
-                .collect();
-            let best = (0..k).fold(0, |b, j| if scores[j] > scores[b] { j } else { b });
-            y[r * k + best] = 1.0;
-        }
+        let (x, y) = teacher_data(n, SIZES[0], SIZES[3]);
         let objective = NetworkObjective::new(SPEC, &x, &y, n, Loss::Mse, dtype)
             .expect("workload A shapes are consistent by construction");
         let w = objective.init(Init::LeCun, 1);

@@ -181,7 +181,8 @@ impl<T: Float> TableUser<T> for Task<'_, T> {
     }
 }
 
-/// Forward rule on one block: `y_m` for every monomial.
+/// Forward rule on one block: `y_m` for every monomial. Loops are zips over slices of one
+/// length (no bounds checks), which LLVM vectorises.
 #[inline(always)]
 fn forward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
     f: F,
@@ -191,7 +192,7 @@ fn forward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
 ) {
     let x0 = x(0);
     let len = x0.len();
-    let y0 = y(0);
+    let y0 = &mut y(0)[..len];
     if alg.len() == 1 {
         for (yv, xv) in y0.iter_mut().zip(x0) {
             *yv = f(*xv)[0];
@@ -200,25 +201,27 @@ fn forward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
     }
     let (mut d1, mut d2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
     let (d1, d2) = (&mut d1[..len], &mut d2[..len]);
-    for e in 0..len {
-        let v = f(x0[e]);
-        y0[e] = v[0];
-        d1[e] = v[1];
-        d2[e] = v[2];
-    }
-    for i in 0..alg.directions() {
-        let (xi, yi) = (x(1 + i), y(1 + i));
-        for e in 0..len {
-            yi[e] = d1[e] * xi[e];
-        }
+    for (((xv, yv), a), b) in x0.iter().zip(y0).zip(d1.iter_mut()).zip(d2.iter_mut()) {
+        let v = f(*xv);
+        *yv = v[0];
+        *a = v[1];
+        *b = v[2];
     }
     let k = alg.directions();
+    for i in 0..k {
+        let (xi, yi) = (&x(1 + i)[..len], &mut y(1 + i)[..len]);
+        for ((yv, a), xv) in yi.iter_mut().zip(&*d1).zip(xi) {
+            *yv = *a * *xv;
+        }
+    }
     for (p, &(i, j)) in alg.pairs().iter().enumerate() {
         let m = 1 + k + p;
-        let (xm, xi, xj, ym) = (x(m), x(1 + i), x(1 + j), y(m));
+        let (xm, xi, xj) = (&x(m)[..len], &x(1 + i)[..len], &x(1 + j)[..len]);
+        let ym = &mut y(m)[..len];
         let w = pair_weight::<T>(i, j);
-        for e in 0..len {
-            ym[e] = d1[e] * xm[e] + w * d2[e] * (xi[e] * xj[e]);
+        let lanes = ym.iter_mut().zip(&*d1).zip(&*d2).zip(xm).zip(xi).zip(xj);
+        for (((((yv, a), b), xmv), xiv), xjv) in lanes {
+            *yv = *a * *xmv + w * *b * (*xiv * *xjv);
         }
     }
 }
@@ -236,42 +239,43 @@ fn backward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
     let x0 = x(0);
     let len = x0.len();
     if alg.len() == 1 {
-        let (g0, gy0) = (gx(0), gy(0));
-        for e in 0..len {
-            g0[e] = T::zero() + gy0[e] * f(x0[e])[1];
+        let (g0, gy0) = (&mut gx(0)[..len], &gy(0)[..len]);
+        for ((g, gyv), xv) in g0.iter_mut().zip(gy0).zip(x0) {
+            *g = T::zero() + *gyv * f(*xv)[1];
         }
         return;
     }
     let (mut d1, mut d2, mut d3) = ([T::zero(); BLOCK], [T::zero(); BLOCK], [T::zero(); BLOCK]);
     let (d1, d2, d3) = (&mut d1[..len], &mut d2[..len], &mut d3[..len]);
-    for e in 0..len {
-        let v = f(x0[e]);
-        d1[e] = v[1];
-        d2[e] = v[2];
-        d3[e] = v[3];
+    for (((xv, a), b), c) in x0.iter().zip(d1.iter_mut()).zip(d2.iter_mut()).zip(d3.iter_mut()) {
+        let v = f(*xv);
+        *a = v[1];
+        *b = v[2];
+        *c = v[3];
     }
     for m in 0..alg.len() {
-        let out = gx(m);
+        let out = &mut gx(m)[..len];
         out.fill(T::zero());
         for &(a, b) in alg.terms(m) {
-            let ga = gy(a);
+            let ga = &gy(a)[..len];
             match classify(alg, b) {
                 Mono::One => {
-                    for e in 0..len {
-                        out[e] = out[e] + ga[e] * d1[e];
+                    for ((o, g), d) in out.iter_mut().zip(ga).zip(&*d1) {
+                        *o = *o + *g * *d;
                     }
                 }
                 Mono::Dir(i) => {
-                    let xi = x(1 + i);
-                    for e in 0..len {
-                        out[e] = out[e] + ga[e] * (d2[e] * xi[e]);
+                    let xi = &x(1 + i)[..len];
+                    for (((o, g), d), xv) in out.iter_mut().zip(ga).zip(&*d2).zip(xi) {
+                        *o = *o + *g * (*d * *xv);
                     }
                 }
                 Mono::Pair { m: bm, i, j } => {
-                    let (xm, xi, xj) = (x(bm), x(1 + i), x(1 + j));
+                    let (xm, xi, xj) = (&x(bm)[..len], &x(1 + i)[..len], &x(1 + j)[..len]);
                     let w = pair_weight::<T>(i, j);
-                    for e in 0..len {
-                        out[e] = out[e] + ga[e] * (d2[e] * xm[e] + w * d3[e] * (xi[e] * xj[e]));
+                    let lanes = out.iter_mut().zip(ga).zip(&*d2).zip(&*d3).zip(xm).zip(xi).zip(xj);
+                    for ((((((o, g), b2), b3), xmv), xiv), xjv) in lanes {
+                        *o = *o + *g * (*b2 * *xmv + w * *b3 * (*xiv * *xjv));
                     }
                 }
             }
