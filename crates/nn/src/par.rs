@@ -18,6 +18,11 @@ use std::ops::Range;
 /// does not pay for the dispatch.
 pub const PAR_MIN_WORK: usize = 16 * 1024;
 
+/// Worker threads the engine uses (rayon's pool; `RAYON_NUM_THREADS` sets it).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
 /// Number of tasks for `work` units of elementwise work (1 = run inline, no rayon).
 pub fn tasks_for(work: usize) -> usize {
     if work < 2 * PAR_MIN_WORK {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{ensure, Result};
 use gdscope_nn::matmul::{gemm, MatRef};
 use gdscope_nn::workload::{Op, WorkloadA, SIZES};
+use gdscope_nn::simd::Level;
 use gdscope_nn::{Dtype, Float};
 use serde_json::{json, Map, Value};
 
@@ -26,7 +27,9 @@ pub enum DtypeChoice {
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  gdscope bench\n  gdscope bench --dtype f64 --json")]
 pub struct Args {
-    /// Print one JSON object `{operation: {dtype: median seconds}}` instead of a table.
+    /// Print one JSON object instead of a table: `seconds`, `gflops` and `floor_ratio` keyed by
+    /// `"<dtype>.<operation>"` (e.g. `"f32.hvp"`), `gemm_floor_gflops` keyed by dtype, plus the
+    /// workload, n, repeats, SIMD level and thread count.
     #[arg(long)]
     json: bool,
     /// Precision(s) to time.
@@ -109,19 +112,39 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     if args.json {
-        let mut obj = Map::new();
-        for r in &rows {
-            let entry = obj.entry(r.op.key()).or_insert_with(|| json!({}));
-            entry[r.dtype] = Value::from(r.median);
-        }
-        println!("{}", Value::Object(obj));
+        let keyed = |value: fn(&Row) -> f64| -> Value {
+            let map: Map<String, Value> = rows
+                .iter()
+                .map(|r| (format!("{}.{}", r.dtype, r.op.key()), Value::from(value(r))))
+                .collect();
+            Value::Object(map)
+        };
+        let floors: Map<String, Value> = peaks
+            .iter()
+            .map(|(name, peak)| (name.to_string(), Value::from(*peak)))
+            .collect();
+        let out = json!({
+            "workload": "A",
+            "spec": gdscope_nn::workload::SPEC,
+            "n": args.n,
+            "repeats": args.repeats,
+            "simd": Level::detect().name(),
+            "threads": gdscope_nn::par::threads(),
+            "seconds": keyed(|r| r.median),
+            "gflops": keyed(|r| r.gflops),
+            "floor_ratio": keyed(|r| r.floor_ratio),
+            "gemm_floor_gflops": Value::Object(floors),
+        });
+        println!("{out}");
         return Ok(());
     }
     println!(
-        "workload A: {} (n = {}), median of {} after one warm-up",
+        "workload A: {} (n = {}), median of {} after one warm-up; SIMD {}, {} threads",
         gdscope_nn::workload::SPEC,
         args.n,
-        args.repeats
+        args.repeats,
+        Level::detect().name(),
+        gdscope_nn::par::threads()
     );
     for (name, peak) in &peaks {
         println!(
