@@ -143,10 +143,16 @@ fn bench_json_has_every_operation_and_dtype() {
         }
     }
     for dt in ["f32", "f64"] {
-        assert!(v["gemm_floor_gflops"][dt].as_f64().is_some_and(|g| g > 0.0), "{text}");
+        assert!(
+            v["gemm_floor_gflops"][dt].as_f64().is_some_and(|g| g > 0.0),
+            "{text}"
+        );
     }
     assert_eq!(v["workload"], "A");
-    assert!(["portable", "avx2", "avx512"].contains(&v["simd"].as_str().unwrap()), "{text}");
+    assert!(
+        ["portable", "avx2", "avx512"].contains(&v["simd"].as_str().unwrap()),
+        "{text}"
+    );
     gdscope()
         .args(["bench", "--dtype", "f64", "--n", "2", "--repeats", "1"])
         .assert()

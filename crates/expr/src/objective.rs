@@ -155,7 +155,12 @@ impl Objective for ExprObjective {
                 }
             }
             if request.pairs {
-                for (o, gi) in out.pairs.column_mut(pair_index(i, i, k)).iter_mut().zip(&g2) {
+                for (o, gi) in out
+                    .pairs
+                    .column_mut(pair_index(i, i, k))
+                    .iter_mut()
+                    .zip(&g2)
+                {
                     *o = gi.v2;
                 }
             }
@@ -170,7 +175,12 @@ impl Objective for ExprObjective {
                     .map(|r| HyperDual64::new(x[r], us[(r, i)], us[(r, j)], 0.0))
                     .collect();
                 self.tape.gradient(&xs, &mut gh);
-                for (o, gi) in out.pairs.column_mut(pair_index(i, j, k)).iter_mut().zip(&gh) {
+                for (o, gi) in out
+                    .pairs
+                    .column_mut(pair_index(i, j, k))
+                    .iter_mut()
+                    .zip(&gh)
+                {
                     *o = gi.eps1eps2;
                 }
             }

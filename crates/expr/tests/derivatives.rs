@@ -146,14 +146,18 @@ fn derivatives_with_a_block_equal_the_single_vector_methods() {
         let mut d = Derivatives::default();
         f.derivatives(x, &us, Request::ALL, &mut d);
         let hb = f.block_hvp(x, &us);
-        assert!((&d.hvps - &hb).abs().max() <= 1e-12 * (1.0 + hb.abs().max()), "{src}");
+        assert!(
+            (&d.hvps - &hb).abs().max() <= 1e-12 * (1.0 + hb.abs().max()),
+            "{src}"
+        );
         for i in 0..3 {
             for j in i..3 {
                 let mut t = vec![0.0; n];
                 f.third_order(x, us.column(i).as_slice(), us.column(j).as_slice(), &mut t);
                 let col = d.pairs.column(pair_index(i, j, 3));
                 assert!(
-                    max_err(col.as_slice(), &t) <= 1e-12 * (1.0 + t.iter().map(|v| v.abs()).sum::<f64>()),
+                    max_err(col.as_slice(), &t)
+                        <= 1e-12 * (1.0 + t.iter().map(|v| v.abs()).sum::<f64>()),
                     "{src} ({i},{j})"
                 );
             }

@@ -20,13 +20,27 @@ fn median(mut f: impl FnMut(), reps: usize) -> f64 {
 }
 
 fn shape<T: gdscope_nn::Float>(name: &str, m: usize, k: usize, n: usize, ta: bool) {
-    let a: Vec<T> = (0..m * k).map(|i| T::from_f64((i % 17) as f64 * 0.01)).collect();
-    let b: Vec<T> = (0..k * n).map(|i| T::from_f64((i % 13) as f64 * 0.01)).collect();
+    let a: Vec<T> = (0..m * k)
+        .map(|i| T::from_f64((i % 17) as f64 * 0.01))
+        .collect();
+    let b: Vec<T> = (0..k * n)
+        .map(|i| T::from_f64((i % 13) as f64 * 0.01))
+        .collect();
     let mut c = vec![T::zero(); m * n];
-    let av = if ta { MatRef::new(&a, k, m).t() } else { MatRef::new(&a, m, k) };
+    let av = if ta {
+        MatRef::new(&a, k, m).t()
+    } else {
+        MatRef::new(&a, m, k)
+    };
     let reps = (2e9 / (2.0 * (m * n * k) as f64)).clamp(5.0, 2001.0) as usize;
-    let one = median(|| gemm_with(&mut c, av, MatRef::new(&b, k, n), false, Threads::One), reps);
-    let all = median(|| gemm_with(&mut c, av, MatRef::new(&b, k, n), false, Threads::All), reps);
+    let one = median(
+        || gemm_with(&mut c, av, MatRef::new(&b, k, n), false, Threads::One),
+        reps,
+    );
+    let all = median(
+        || gemm_with(&mut c, av, MatRef::new(&b, k, n), false, Threads::All),
+        reps,
+    );
     println!(
         "{name:<28} {m:>5}x{k:>5}x{n:>5}  work {:>11}  1 thread {:>9.1} us  all {:>9.1} us  ratio {:.2}",
         m * n * k,

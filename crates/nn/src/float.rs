@@ -74,7 +74,9 @@ impl Float for f32 {
         buf
     }
     fn store(src: &[Self], dst: &mut [f64]) {
-        dst.iter_mut().zip(src).for_each(|(d, s)| *d = f64::from(*s));
+        dst.iter_mut()
+            .zip(src)
+            .for_each(|(d, s)| *d = f64::from(*s));
     }
     fn act_tanh(self) -> Self {
         tanh_f32(self)

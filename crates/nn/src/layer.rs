@@ -98,11 +98,7 @@ impl<'a, T> ParamJet<'a, T> {
 
     /// Number of directions `K`.
     pub fn num_dirs(&self) -> usize {
-        if self.stride == 0 {
-            0
-        } else {
-            self.dirs.len() / self.stride
-        }
+        self.dirs.len().checked_div(self.stride).unwrap_or(0)
     }
 
     /// Direction `i`, restricted to this range.

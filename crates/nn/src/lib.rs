@@ -19,10 +19,10 @@ pub mod layer;
 pub mod layers;
 pub mod loss;
 pub mod matmul;
-pub mod par;
 pub mod model;
 pub mod model_specs;
 pub mod objective;
+pub mod par;
 pub mod simd;
 pub mod workload;
 

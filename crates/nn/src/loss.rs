@@ -88,7 +88,15 @@ impl Loss {
                         // `r·k .. (r+1)·k` of every coefficient belong to this task alone;
                         // `softmax_row_jet` uses each slice it takes before taking the next.
                         let mut g_row = |mm: usize| unsafe { out.range(mm, r * k..(r + 1) * k) };
-                        softmax_row_jet(alg, f, r, &y[r * k..(r + 1) * k], inv_n, &mut scratch, &mut g_row);
+                        softmax_row_jet(
+                            alg,
+                            f,
+                            r,
+                            &y[r * k..(r + 1) * k],
+                            inv_n,
+                            &mut scratch,
+                            &mut g_row,
+                        );
                     }
                 });
             }
@@ -124,7 +132,13 @@ impl<T: Float> Scratch<T> {
         let m = self.m;
         if m <= STACK_COEFFS {
             let [a, b, c, d, e] = &mut self.stack;
-            [&mut a[..m], &mut b[..m], &mut c[..m], &mut d[..m], &mut e[..m]]
+            [
+                &mut a[..m],
+                &mut b[..m],
+                &mut c[..m],
+                &mut d[..m],
+                &mut e[..m],
+            ]
         } else {
             let (a, rest) = self.heap.split_at_mut(m);
             let (b, rest) = rest.split_at_mut(m);
@@ -174,19 +188,15 @@ fn softmax_row_jet<'a, T: Float>(
     }
     // 1/s: derivatives 1/s, −1/s², 2/s³.
     let inv = T::one() / s[0];
-    alg.compose(
-        [inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv],
-        s,
-        rs,
-    );
+    alg.compose([inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv], s, rs);
     let ysum = y.iter().fold(T::zero(), |a, b| a + *b);
-    for j in 0..k {
+    for (j, &yj) in y.iter().enumerate() {
         for (mm, v) in ej.iter_mut().enumerate() {
             *v = g(mm)[j];
         }
         alg.mul(ej, rs, p);
         for (mm, pv) in p.iter().enumerate() {
-            let target = if mm == 0 { y[j] } else { T::zero() };
+            let target = if mm == 0 { yj } else { T::zero() };
             g(mm)[j] = (*pv * ysum - target) * inv_n;
         }
     }

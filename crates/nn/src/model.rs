@@ -226,7 +226,10 @@ mod tests {
     fn swish_and_its_alias_silu_build_the_same_mlp() {
         let a = Model::<f64>::from_spec("mlp:8-16-16-1:swish").unwrap();
         let b = Model::<f64>::from_spec("mlp:8-16-16-1:silu").unwrap();
-        assert_eq!(a.summary(), "linear(8→16) → swish(16) → linear(16→16) → swish(16) → linear(16→1)");
+        assert_eq!(
+            a.summary(),
+            "linear(8→16) → swish(16) → linear(16→16) → swish(16) → linear(16→1)"
+        );
         assert_eq!(a.summary(), b.summary());
         assert_eq!(a.num_params(), 8 * 16 + 16 + 16 * 16 + 16 + 16 + 1);
     }

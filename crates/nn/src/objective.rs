@@ -17,7 +17,7 @@
 
 use std::sync::Mutex;
 
-use crate::algebra::Algebra;
+use crate::algebra::{Algebra, Pair};
 use crate::engine::{Batch, Workspace};
 use crate::error::NnError;
 use crate::float::Float;
@@ -94,7 +94,7 @@ struct Dest<'a> {
     /// Column-major `P × k` buffer and the number of HVP columns this pass writes.
     hvps: Option<(&'a mut [f64], usize)>,
     /// Column-major buffer and the pairs `(i, j)` whose vectors this pass writes, in order.
-    pairs: Option<(&'a mut [f64], &'a [(usize, usize)])>,
+    pairs: Option<(&'a mut [f64], &'a [Pair])>,
     outputs: Option<&'a mut Vec<f64>>,
 }
 
@@ -179,7 +179,9 @@ impl<T: Float> Net<T> {
     /// Primal outputs on `x` (`rows × in_width`, converted once) and `f(outputs)`.
     fn with_outputs<R>(&self, w: &[f64], x: Option<&[f64]>, f: impl FnOnce(&[T], &[T]) -> R) -> R {
         self.with_scratch(|s| {
-            let Scratch { ws, w: wbuf, xb, .. } = s;
+            let Scratch {
+                ws, w: wbuf, xb, ..
+            } = s;
             let w = T::load(w, wbuf);
             let x = match x {
                 Some(x) => T::load(x, xb),
@@ -589,7 +591,8 @@ impl Objective for NetworkObjective {
             while start < k {
                 let end = (start + MAX_BLOCK).min(k);
                 let grad = (request.value_grad && start == 0).then_some(out.grad.as_mut_slice());
-                let value = self.tangent_pass(x, us.as_slice(), start..end, out.hvps.as_mut_slice(), grad);
+                let value =
+                    self.tangent_pass(x, us.as_slice(), start..end, out.hvps.as_mut_slice(), grad);
                 if request.value_grad && start == 0 {
                     out.value = value;
                 }

@@ -66,7 +66,12 @@ fn repeated_passes_allocate_no_jet_buffers() {
         let mut steps = || {
             obj.value_grad(&w, &mut g);
             obj.hvp(&w, us.column(0).as_slice(), &mut hv);
-            obj.third_order(&w, us.column(0).as_slice(), us.column(1).as_slice(), &mut hv);
+            obj.third_order(
+                &w,
+                us.column(0).as_slice(),
+                us.column(1).as_slice(),
+                &mut hv,
+            );
             obj.derivatives(&w, &us, Request::ALL, &mut d);
         };
         let first = largest_allocation(&mut steps);

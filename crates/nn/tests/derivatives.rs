@@ -185,7 +185,13 @@ fn derivative_pairs_match_pairwise_third_order_joint_and_fallback() {
 /// and one `Derivatives` is reused across shapes.
 #[test]
 fn derivatives_equal_separate_calls_for_every_request_and_block_size() {
-    let obj = problem("mlp:3-6-4-3:gelu-tanh", Loss::CrossEntropy, 7, Dtype::F64, 12);
+    let obj = problem(
+        "mlp:3-6-4-3:gelu-tanh",
+        Loss::CrossEntropy,
+        7,
+        Dtype::F64,
+        12,
+    );
     let w = obj.init(Init::LeCun, 4);
     let p = obj.dim();
     let mut g = vec![0.0; p];
@@ -205,8 +211,14 @@ fn derivatives_equal_separate_calls_for_every_request_and_block_size() {
                 out.value = f64::NAN;
                 obj.derivatives(&w, &us, request, out);
                 if request.value_grad {
-                    assert!((out.value - value).abs() <= 1e-14 * value.abs(), "k={k} {request:?}");
-                    assert!(dist(&out.grad, &g) <= 1e-13 * common_scale(&g), "k={k} {request:?}");
+                    assert!(
+                        (out.value - value).abs() <= 1e-14 * value.abs(),
+                        "k={k} {request:?}"
+                    );
+                    assert!(
+                        dist(&out.grad, &g) <= 1e-13 * common_scale(&g),
+                        "k={k} {request:?}"
+                    );
                 }
                 if request.hvps {
                     let err = (&out.hvps - &hvps).abs().max();

@@ -39,13 +39,25 @@ fn network_derivatives_are_bitwise_identical_across_calls_and_thread_counts() {
         // Large enough that losses, activations and GEMMs all take their parallel paths.
         ("mlp:20-64-64-4:gelu-tanh", Loss::Mse, 3000, Dtype::F32),
         ("mlp:20-64-64-4:tanh", Loss::CrossEntropy, 3000, Dtype::F64),
-        ("cnn:1x8x8-3:tanh:width=2", Loss::CrossEntropy, 64, Dtype::F64),
-        ("vit:1x4x4-2:dim=8,depth=1,heads=2,dim_head=4,mlp=8,patch=2", Loss::Mse, 48, Dtype::F64),
+        (
+            "cnn:1x8x8-3:tanh:width=2",
+            Loss::CrossEntropy,
+            64,
+            Dtype::F64,
+        ),
+        (
+            "vit:1x4x4-2:dim=8,depth=1,heads=2,dim_head=4,mlp=8,patch=2",
+            Loss::Mse,
+            48,
+            Dtype::F64,
+        ),
     ];
     for (spec, loss, n, dtype) in cases {
         let obj = problem(spec, loss, n, dtype, 5);
         let w = obj.init(Init::LeCun, 3);
-        let us = Block::from_fn(obj.dim(), 2, |i, j| ((i * 3 + j * 11 + 1) as f64 * 0.29).sin());
+        let us = Block::from_fn(obj.dim(), 2, |i, j| {
+            ((i * 3 + j * 11 + 1) as f64 * 0.29).sin()
+        });
         let reference = in_pool(1, || fingerprint(&obj, &w, &us));
         for threads in [1, 2, 3, 4, 8] {
             for repeat in 0..3 {

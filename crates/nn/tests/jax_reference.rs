@@ -7,8 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use gdscope_core::linalg::norm;
 use common::fused;
+use gdscope_core::linalg::norm;
 use gdscope_core::Objective;
 use gdscope_io::npy::{read_npz, NdArray};
 use gdscope_nn::{Dtype, Loss, NetworkObjective};

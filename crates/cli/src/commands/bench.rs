@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{ensure, Result};
 use gdscope_nn::matmul::{gemm, MatRef};
-use gdscope_nn::workload::{Op, WorkloadA, SIZES};
 use gdscope_nn::simd::Level;
+use gdscope_nn::workload::{Op, WorkloadA, SIZES};
 use gdscope_nn::{Dtype, Float};
 use serde_json::{json, Map, Value};
 

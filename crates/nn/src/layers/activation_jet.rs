@@ -170,7 +170,8 @@ impl<T: Float> TableUser<T> for Task<'_, T> {
                     self.out.range(m, block.clone())
                 }),
                 Some(gy) => {
-                    let gyc = |m: usize| -> &[T] { &gy.coeff(m).expect("full cotangent")[block.clone()] };
+                    let gyc =
+                        |m: usize| -> &[T] { &gy.coeff(m).expect("full cotangent")[block.clone()] };
                     backward_block(f, self.alg, &xc, &gyc, |m| unsafe {
                         self.out.range(m, block.clone())
                     })
@@ -201,11 +202,20 @@ fn forward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
     }
     let (mut d1, mut d2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
     let (d1, d2) = (&mut d1[..len], &mut d2[..len]);
-    for (((xv, yv), a), b) in x0.iter().zip(y0).zip(d1.iter_mut()).zip(d2.iter_mut()) {
-        let v = f(*xv);
-        *yv = v[0];
-        *a = v[1];
-        *b = v[2];
+    if alg.pairs().is_empty() {
+        // Tangent algebras have no εᵢεⱼ terms: f″ is not needed (and not computed).
+        for ((xv, yv), a) in x0.iter().zip(y0).zip(d1.iter_mut()) {
+            let v = f(*xv);
+            *yv = v[0];
+            *a = v[1];
+        }
+    } else {
+        for (((xv, yv), a), b) in x0.iter().zip(y0).zip(d1.iter_mut()).zip(d2.iter_mut()) {
+            let v = f(*xv);
+            *yv = v[0];
+            *a = v[1];
+            *b = v[2];
+        }
     }
     let k = alg.directions();
     for i in 0..k {
@@ -247,11 +257,25 @@ fn backward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
     }
     let (mut d1, mut d2, mut d3) = ([T::zero(); BLOCK], [T::zero(); BLOCK], [T::zero(); BLOCK]);
     let (d1, d2, d3) = (&mut d1[..len], &mut d2[..len], &mut d3[..len]);
-    for (((xv, a), b), c) in x0.iter().zip(d1.iter_mut()).zip(d2.iter_mut()).zip(d3.iter_mut()) {
-        let v = f(*xv);
-        *a = v[1];
-        *b = v[2];
-        *c = v[3];
+    if alg.pairs().is_empty() {
+        // No εᵢεⱼ terms: f‴ is not needed (and not computed).
+        for ((xv, a), b) in x0.iter().zip(d1.iter_mut()).zip(d2.iter_mut()) {
+            let v = f(*xv);
+            *a = v[1];
+            *b = v[2];
+        }
+    } else {
+        let lanes = x0
+            .iter()
+            .zip(d1.iter_mut())
+            .zip(d2.iter_mut())
+            .zip(d3.iter_mut());
+        for (((xv, a), b), c) in lanes {
+            let v = f(*xv);
+            *a = v[1];
+            *b = v[2];
+            *c = v[3];
+        }
     }
     for m in 0..alg.len() {
         let out = &mut gx(m)[..len];
@@ -273,7 +297,14 @@ fn backward_block<'a, T: Float, F: Fn(T) -> [T; 4]>(
                 Mono::Pair { m: bm, i, j } => {
                     let (xm, xi, xj) = (&x(bm)[..len], &x(1 + i)[..len], &x(1 + j)[..len]);
                     let w = pair_weight::<T>(i, j);
-                    let lanes = out.iter_mut().zip(ga).zip(&*d2).zip(&*d3).zip(xm).zip(xi).zip(xj);
+                    let lanes = out
+                        .iter_mut()
+                        .zip(ga)
+                        .zip(&*d2)
+                        .zip(&*d3)
+                        .zip(xm)
+                        .zip(xi)
+                        .zip(xj);
                     for ((((((o, g), b2), b3), xmv), xiv), xjv) in lanes {
                         *o = *o + *g * (*b2 * *xmv + w * *b3 * (*xiv * *xjv));
                     }
@@ -361,8 +392,10 @@ mod tests {
                         y.data.fill(T::nan());
                         forward_at(level, act, alg, x.view(), &mut y);
                         let same = |a: &[T], b: &[T]| {
-                            a.iter().zip(b).all(|(p, q)| p.as_f64().to_bits() == q.as_f64().to_bits()
-                                || (p.is_nan() && q.is_nan()))
+                            a.iter().zip(b).all(|(p, q)| {
+                                p.as_f64().to_bits() == q.as_f64().to_bits()
+                                    || (p.is_nan() && q.is_nan())
+                            })
                         };
                         assert!(same(&y.data, &want_y), "{name} forward {level:?} {alg:?}");
                         let mut gx = Jet::<T>::default();

@@ -338,6 +338,9 @@ where
         });
 }
 
+/// A block's row range and its slice of every coefficient of the input cotangent.
+type BlockSlots<'a, T> = (Range<usize>, Vec<&'a mut [T]>);
+
 /// Most groups [`backward_blocks`] sums separately (one accumulator set each).
 const ACC_GROUPS: usize = 16;
 
@@ -373,7 +376,7 @@ where
             .collect(),
     };
     let per_group = work.len().div_ceil(ACC_GROUPS).max(1);
-    let mut groups: Vec<Vec<(Range<usize>, Vec<&mut [T]>)>> = Vec::new();
+    let mut groups: Vec<Vec<BlockSlots<'_, T>>> = Vec::new();
     let mut work = work.into_iter();
     loop {
         let group: Vec<_> = work.by_ref().take(per_group).collect();

@@ -11,7 +11,7 @@ use crate::algebra::Algebra;
 use crate::float::Float;
 use crate::jet::{Jet, JetRef};
 use crate::layer::{Init, Layer, ParamGrads, ParamJet, ParamShape};
-use crate::matmul::{gemm, MatRef};
+use crate::matmul::{gemm, gemm_with, MatRef, Threads, PARALLEL_THRESHOLD};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -127,6 +127,39 @@ impl<T: Float> Layer<T> for Linear {
         gx: Option<&mut Jet<T>>,
         grads: &mut ParamGrads<'_, T>,
     ) {
+        let unit = x.rows * self.fan_in * self.fan_out;
+        match gx {
+            // The parameter gradient and the input cotangent are independent: on several
+            // threads, compute them side by side, each product on one thread, rather than
+            // splitting every product (no synchronisation inside the GEMMs).
+            Some(gx)
+                if !grads.is_empty() && unit >= PARALLEL_THRESHOLD && crate::par::threads() > 1 =>
+            {
+                rayon::join(
+                    || self.param_grads(alg, x, gy, grads, Threads::One),
+                    || self.input_cotangent(alg, p, x.rows, gy, gx, Threads::One),
+                );
+            }
+            gx => {
+                self.param_grads(alg, x, gy, grads, Threads::BySize);
+                if let Some(gx) = gx {
+                    self.input_cotangent(alg, p, x.rows, gy, gx, Threads::BySize);
+                }
+            }
+        }
+    }
+}
+
+impl Linear {
+    /// `Ḡ_W,m = Σ_{a·b=m} X_aᵀ Ḡ_b` and `Ḡ_b,m = Σ_rows Ḡ_m` for every requested `m`.
+    fn param_grads<T: Float>(
+        &self,
+        alg: &Algebra,
+        x: JetRef<'_, T>,
+        gy: &Jet<T>,
+        grads: &mut ParamGrads<'_, T>,
+        threads: Threads,
+    ) {
         let (fi, fo, n) = (self.fan_in, self.fan_out, x.rows);
         for s in 0..grads.len() {
             let (m, slot) = grads.slot(s);
@@ -134,11 +167,12 @@ impl<T: Float> Layer<T> for Linear {
             let mut first = true;
             for &(a, bm) in alg.terms(m) {
                 if let Some(xa) = x.coeff(a) {
-                    gemm(
+                    gemm_with(
                         gw,
                         MatRef::new(xa, n, fi).t(),
                         MatRef::new(gy.coeff(bm), n, fo),
                         !first,
+                        threads,
                     );
                     first = false;
                 }
@@ -148,25 +182,38 @@ impl<T: Float> Layer<T> for Linear {
             }
             column_sums(gy.coeff(m), gb);
         }
-        if let Some(gx) = gx {
-            let (w, _) = self.split(p.primal());
-            let rows = gy.coeffs * n;
-            gemm(
-                &mut gx.data,
-                MatRef::new(&gy.data, rows, fo),
-                MatRef::new(w, fi, fo).t(),
-                false,
-            );
-            for i in 0..p.num_dirs() {
-                let (u, _) = self.split(p.dir(i));
-                for &(a, m) in alg.times_dir(i) {
-                    gemm(
-                        gx.coeff_mut(m),
-                        MatRef::new(gy.coeff(a), n, fo),
-                        MatRef::new(u, fi, fo).t(),
-                        true,
-                    );
-                }
+    }
+
+    /// `Ḡ_X,m = Ḡ_m Wᵀ + Σ_{a·εᵢ = m} Ḡ_a Uᵢᵀ` for every coefficient.
+    fn input_cotangent<T: Float>(
+        &self,
+        alg: &Algebra,
+        p: &ParamJet<'_, T>,
+        n: usize,
+        gy: &Jet<T>,
+        gx: &mut Jet<T>,
+        threads: Threads,
+    ) {
+        let (fi, fo) = (self.fan_in, self.fan_out);
+        let (w, _) = self.split(p.primal());
+        let rows = gy.coeffs * n;
+        gemm_with(
+            &mut gx.data,
+            MatRef::new(&gy.data, rows, fo),
+            MatRef::new(w, fi, fo).t(),
+            false,
+            threads,
+        );
+        for i in 0..p.num_dirs() {
+            let (u, _) = self.split(p.dir(i));
+            for &(a, m) in alg.times_dir(i) {
+                gemm_with(
+                    gx.coeff_mut(m),
+                    MatRef::new(gy.coeff(a), n, fo),
+                    MatRef::new(u, fi, fo).t(),
+                    true,
+                    threads,
+                );
             }
         }
     }

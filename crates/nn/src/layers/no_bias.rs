@@ -79,8 +79,15 @@ impl<T: Float> Layer<T> for NoBias {
         let mut full = vec![T::zero(); grads.len() * len];
         let (primal, dirs) = self.padded(p);
         let mut slots = ParamGrads::new(grads.monomials(), &mut full);
-        self.0
-            .backward(alg, &ParamJet::new(&primal, &dirs), x, y, gy, gx, &mut slots);
+        self.0.backward(
+            alg,
+            &ParamJet::new(&primal, &dirs),
+            x,
+            y,
+            gy,
+            gx,
+            &mut slots,
+        );
         for (s, f) in full.chunks(len).enumerate() {
             grads.slot(s).1.copy_from_slice(&f[..self.weights()]);
         }
