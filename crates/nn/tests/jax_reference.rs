@@ -14,13 +14,14 @@ use gdscope_io::npy::{read_npz, NdArray};
 use gdscope_nn::{Dtype, Loss, NetworkObjective};
 
 /// Same order as CASES in the script.
-const CASES: [(&str, Loss); 6] = [
+const CASES: [(&str, Loss); 7] = [
     ("mlp:5-7-6-3:gelu-tanh", Loss::Mse),
     ("mlp:5-7-3:tanh", Loss::CrossEntropy),
     ("mlp:4-6-6-2:gelu", Loss::Mse),
     ("mlp:4-8-3:elu", Loss::CrossEntropy),
     ("mlp:4-8-3:softplus", Loss::Mse),
     ("mlp:3-5-2:relu", Loss::CrossEntropy),
+    ("mlp:8-16-16-1:swish", Loss::Mse),
 ];
 
 fn get<'a>(f: &'a BTreeMap<String, NdArray>, case: usize, name: &str) -> &'a [f64] {
