@@ -149,6 +149,7 @@ fn bench_json_has_every_operation_and_dtype() {
         );
     }
     assert_eq!(v["workload"], "A");
+    assert_eq!(v["gemm_floor_shape"], serde_json::json!([4, 3072, 256]));
     assert!(
         ["portable", "avx2", "avx512"].contains(&v["simd"].as_str().unwrap()),
         "{text}"
@@ -158,4 +159,10 @@ fn bench_json_has_every_operation_and_dtype() {
         .assert()
         .success()
         .stdout(predicate::str::contains("GEMM floor (f64)"));
+    gdscope()
+        .args(["bench", "--workload", "eos", "--dtype", "f32", "--n", "3", "--repeats", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("workload eos: mlp:20-256-256-4:gelu-tanh"))
+        .stdout(predicate::str::contains("on one 3x256x256 product"));
 }

@@ -3,14 +3,14 @@
 //! `gdscope bench` times the same operations (crate `gdscope_nn::workload`).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gdscope_nn::workload::{Op, WorkloadA};
+use gdscope_nn::workload::{Op, Workload};
 use gdscope_nn::Dtype;
 
 fn workload_a(c: &mut Criterion) {
     let mut group = c.benchmark_group("workload_a");
     group.sample_size(10);
     for (dtype, name) in [(Dtype::F32, "f32"), (Dtype::F64, "f64")] {
-        let work = WorkloadA::new(1000, dtype);
+        let work = Workload::a(1000, dtype);
         for op in Op::ALL {
             group.bench_function(format!("{}/{name}", op.key()), |b| b.iter(|| work.run(op)));
         }

@@ -1,8 +1,12 @@
-//! Reference workload A of `shared/bench` (MLP 3072→256→256→4, GELU tanh approximation,
-//! MSE on one-hot labels of a random linear teacher, LeCun-normal init), generated in Rust,
-//! plus exact GEMM flop counts of each jet pass for GFLOP/s reporting.
+//! The benchmark workloads, generated in Rust, plus exact GEMM flop counts of each jet pass
+//! for GFLOP/s reporting:
 //!
-//! Data: `X ~ N(0,1)^(n×3072)`, teacher `T ~ N(0,1)^(3072×4)`, labels `argmax(X T)`, drawn from
+//! - **A** (`shared/bench`'s workload A): MLP 3072→256→256→4, GELU tanh approximation;
+//! - **eos**: the edge-of-stability demo network MLP 20→256→256→4, GELU tanh approximation
+//!   (`gdscope reproduce eos`, `eos_a_jax.py`): the shapes every step of that run computes on.
+//!
+//! Both: MSE on one-hot labels of a random linear teacher, LeCun-normal init. Data:
+//! `X ~ N(0,1)^(n×d)`, teacher `T ~ N(0,1)^(d×4)`, labels `argmax(X T)`, drawn from
 //! `Xoshiro256PlusPlus::seed_from_u64(0)` (the Python scripts use NumPy's generator, so values
 //! differ; sizes, distributions and therefore timings match). Weights: `Model::init(LeCun, 1)`.
 
@@ -19,6 +23,10 @@ use rand_distr::StandardNormal;
 pub const SIZES: [usize; 4] = [3072, 256, 256, 4];
 /// Model spec of workload A.
 pub const SPEC: &str = "mlp:3072-256-256-4:gelu-tanh";
+/// Layer widths of the edge-of-stability demo network.
+pub const EOS_SIZES: [usize; 4] = [20, 256, 256, 4];
+/// Model spec of the edge-of-stability demo (`gdscope reproduce eos`, `eos_a_jax.py`).
+pub const EOS_SPEC: &str = "mlp:20-256-256-4:gelu-tanh";
 
 /// The timed operations, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +69,11 @@ impl Op {
         }
     }
 
-    /// GEMM floating-point operations (2 per multiply-add) of this op's jet pass on workload A
-    /// with `n` examples, counted from the same rules the linear layer executes.
-    pub fn gemm_flops(self, n: usize) -> f64 {
+    /// GEMM floating-point operations (2 per multiply-add) of this op's jet pass through an
+    /// MLP of widths `sizes` with `n` examples, counted from the rules the linear layer executes.
+    pub fn gemm_flops(self, sizes: &[usize], n: usize) -> f64 {
         let (alg, want) = self.pass();
-        mlp_pass_flops(&SIZES, n, &alg, &want)
+        mlp_pass_flops(sizes, n, &alg, &want)
     }
 }
 
@@ -95,23 +103,8 @@ pub fn mlp_pass_flops(sizes: &[usize], n: usize, alg: &Algebra, want: &[usize]) 
     gemms_per_layer.iter().sum()
 }
 
-/// Workload A: the objective and the fixed point and directions the benchmark uses.
-pub struct WorkloadA {
-    /// The network objective.
-    pub objective: NetworkObjective,
-    /// LeCun-normal parameters (seed 1).
-    pub w: Vec<f64>,
-    /// Direction u ~ N(0, I) (seed 123).
-    pub u: Vec<f64>,
-    /// Direction v ~ N(0, I).
-    pub v: Vec<f64>,
-    /// Three directions for the block HVP.
-    pub block3: Block,
-}
-
 /// `X ~ N(0,1)^(n×d)` and one-hot labels `argmax(X T)` of a teacher `T ~ N(0,1)^(d×k)`, both
-/// drawn from `Xoshiro256PlusPlus::seed_from_u64(0)` (the data of `shared/bench`'s workloads,
-/// from a different generator).
+/// drawn from `Xoshiro256PlusPlus::seed_from_u64(0)`.
 pub fn teacher_data(n: usize, d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
     let x: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
@@ -127,25 +120,57 @@ pub fn teacher_data(n: usize, d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
-/// Model spec of the edge-of-stability demo (`gdscope reproduce eos`, `eos_a_jax.py`).
-pub const EOS_SPEC: &str = "mlp:20-256-256-4:gelu-tanh";
-
 /// The edge-of-stability demo network on teacher data (n = 1000, d = 20, 4 classes, MSE) and
-/// its LeCun-normal initial point (seed 1): the shapes every step of that run computes on.
+/// its LeCun-normal initial point (seed 1).
 pub fn eos_demo(dtype: Dtype) -> (NetworkObjective, Vec<f64>) {
-    let (x, y) = teacher_data(1000, 20, 4);
-    let objective = NetworkObjective::new(EOS_SPEC, &x, &y, 1000, Loss::Mse, dtype)
-        .expect("the demo's shapes are consistent by construction");
-    let w = objective.init(Init::LeCun, 1);
-    (objective, w)
+    let w = Workload::eos(1000, dtype);
+    (w.objective, w.w)
 }
 
-impl WorkloadA {
-    /// Builds workload A with `n` examples in the given dtype.
-    pub fn new(n: usize, dtype: Dtype) -> Self {
-        let (x, y) = teacher_data(n, SIZES[0], SIZES[3]);
-        let objective = NetworkObjective::new(SPEC, &x, &y, n, Loss::Mse, dtype)
-            .expect("workload A shapes are consistent by construction");
+/// A benchmark workload: the objective and the fixed point and directions the benchmark uses.
+pub struct Workload {
+    /// `"A"` or `"eos"`.
+    pub name: &'static str,
+    /// Model spec.
+    pub spec: &'static str,
+    /// Layer widths (input … output).
+    pub sizes: &'static [usize],
+    /// Number of examples.
+    pub n: usize,
+    /// The network objective.
+    pub objective: NetworkObjective,
+    /// LeCun-normal parameters (seed 1).
+    pub w: Vec<f64>,
+    /// Direction u ~ N(0, I) (seed 123).
+    pub u: Vec<f64>,
+    /// Direction v ~ N(0, I).
+    pub v: Vec<f64>,
+    /// Three directions for the block HVP.
+    pub block3: Block,
+}
+
+impl Workload {
+    /// Workload A with `n` examples in the given dtype.
+    pub fn a(n: usize, dtype: Dtype) -> Self {
+        Self::build("A", SPEC, &SIZES, n, dtype)
+    }
+
+    /// The edge-of-stability demo network with `n` examples (the demo uses 1000).
+    pub fn eos(n: usize, dtype: Dtype) -> Self {
+        Self::build("eos", EOS_SPEC, &EOS_SIZES, n, dtype)
+    }
+
+    fn build(
+        name: &'static str,
+        spec: &'static str,
+        sizes: &'static [usize],
+        n: usize,
+        dtype: Dtype,
+    ) -> Self {
+        let (d, k) = (sizes[0], sizes[sizes.len() - 1]);
+        let (x, y) = teacher_data(n, d, k);
+        let objective = NetworkObjective::new(spec, &x, &y, n, Loss::Mse, dtype)
+            .expect("workload shapes are consistent by construction");
         let w = objective.init(Init::LeCun, 1);
         let p = w.len();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(123);
@@ -155,12 +180,33 @@ impl WorkloadA {
         let v = draw(p);
         let block3 = Block::from_vec(p, 3, draw(3 * p));
         Self {
+            name,
+            spec,
+            sizes,
+            n,
             objective,
             w,
             u,
             v,
             block3,
         }
+    }
+
+    /// GEMM flops of `op` on this workload.
+    pub fn gemm_flops(&self, op: Op) -> f64 {
+        op.gemm_flops(self.sizes, self.n)
+    }
+
+    /// `(m, k, n)` of the largest product of a plain pass (`n_examples × fan_in × fan_out` of
+    /// the widest layer): the shape of the GEMM floor.
+    pub fn floor_shape(&self) -> (usize, usize, usize) {
+        let (fi, fo) = self
+            .sizes
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .max_by_key(|(a, b)| a * b)
+            .expect("at least two widths");
+        (self.n, fi, fo)
     }
 
     /// Runs one operation once (the timed unit).
@@ -202,7 +248,7 @@ mod tests {
         let unit2 = 2.0 * 7.0 * 10.0;
         assert_eq!(f, (2.0 + 1.0) * unit1 + (3.0 + 2.0 + 3.0) * unit2);
         assert_eq!(
-            Op::LossGrad.gemm_flops(1),
+            Op::LossGrad.gemm_flops(&SIZES, 1),
             2.0 * (2.0 * 3072.0 * 256.0) + 3.0 * 2.0 * (256.0 * 256.0 + 256.0 * 4.0)
         );
     }
