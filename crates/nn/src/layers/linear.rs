@@ -130,14 +130,15 @@ impl<T: Float> Layer<T> for Linear {
         let unit = x.rows * self.fan_in * self.fan_out;
         match gx {
             // The parameter gradient and the input cotangent are independent: on several
-            // threads, compute them side by side, each product on one thread, rather than
-            // splitting every product (no synchronisation inside the GEMMs).
+            // threads, compute them side by side. Each product may still split into tasks,
+            // so an idle thread steals from the longer side (a third-order pass has twice as
+            // many cotangent products as gradient products).
             Some(gx)
                 if !grads.is_empty() && unit >= PARALLEL_THRESHOLD && crate::par::threads() > 1 =>
             {
                 rayon::join(
-                    || self.param_grads(alg, x, gy, grads, Threads::One),
-                    || self.input_cotangent(alg, p, x.rows, gy, gx, Threads::One),
+                    || self.param_grads(alg, x, gy, grads, Threads::BySize),
+                    || self.input_cotangent(alg, p, x.rows, gy, gx, Threads::BySize),
                 );
             }
             gx => {
