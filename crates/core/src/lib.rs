@@ -11,6 +11,8 @@
 pub mod linalg;
 pub mod objective;
 pub mod optimizer;
+pub mod rules;
 pub mod run;
+pub mod schedule;
 
 pub use objective::{pair_index, Block, Derivatives, Objective, Request};

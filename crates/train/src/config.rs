@@ -31,8 +31,8 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Minibatch size for SGD-style training; 0 means full batch.
     pub batch_size: usize,
-    /// Optimizer and its hyper-parameters (`kind = "gd" | "polyak" | "nesterov" | "adam" |
-    /// "rmsprop" | "scalar_rmsprop"`).
+    /// Optimizer and its hyper-parameters (`kind` is one of
+    /// [`OptimizerConfig::KINDS`]; fields in each rule's file of `gdscope_core::rules`).
     pub optimizer: OptimizerConfig,
     /// Learning-rate schedule multiplying `optimizer.lr`.
     pub schedule: LrSchedule,
@@ -423,7 +423,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.optimizer, OptimizerConfig::Polyak { lr: 0.1, beta: 0.9 });
+        assert_eq!(
+            c.optimizer,
+            OptimizerConfig::Polyak(gdscope_core::rules::Polyak { lr: 0.1, beta: 0.9 })
+        );
         assert_eq!(
             c.schedule,
             LrSchedule::Step {
@@ -447,12 +450,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.optimizer,
-            OptimizerConfig::Adam {
+            OptimizerConfig::Adam(gdscope_core::rules::Adam {
                 lr: 0.001,
                 beta1: 0.9,
                 beta2: 0.999,
                 eps: 1e-8
-            }
+            })
         );
     }
 

@@ -12,7 +12,8 @@
 //! 5. the optimizer update `Δw_t`, its cosine with `Δw_{t−1}`, and the flow advanced to `t+1`.
 
 use gdscope_core::linalg::norm;
-use gdscope_core::optimizer::{Optimizer, OptimizerConfig, OptimizerState};
+use gdscope_core::optimizer::{OptimizerState, Rule};
+use gdscope_core::rules::Preconditioning;
 use gdscope_core::Objective;
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +114,7 @@ pub struct TrainState {
 pub struct Trainer {
     config: TrainConfig,
     state: TrainState,
-    optimizer: Optimizer,
+    rule: Rule,
     timings: Timings,
 }
 
@@ -146,8 +147,8 @@ impl Trainer {
         };
         let state = TrainState {
             step: 0,
+            optimizer: OptimizerState::zeros(config.optimizer.rule(), w0.len()),
             weights: w0,
-            optimizer: OptimizerState::default(),
             sampler,
             cosine: UpdateCosine::default(),
             projection: None,
@@ -166,12 +167,13 @@ impl Trainer {
         if state.status == Status::Completed && state.step < config.steps {
             state.status = Status::Running;
         }
-        let optimizer = Optimizer::with_state(config.optimizer.clone(), state.optimizer.clone())
+        let rule = Rule::new(config.optimizer.clone(), config.schedule, config.steps)?;
+        rule.check_state(&state.optimizer, state.weights.len())
             .map_err(|e| anyhow::anyhow!("cannot restore the optimizer: {e}"))?;
         let mut trainer = Self {
             config,
             state,
-            optimizer,
+            rule,
             timings: Timings::default(),
         };
         if trainer.state.step >= trainer.config.steps && !trainer.state.status.is_finished() {
@@ -202,7 +204,7 @@ impl Trainer {
 
     /// Learning rate at step `t`.
     pub fn lr_at(&self, t: u64) -> f64 {
-        self.config.optimizer.lr() * self.config.schedule.factor(t, self.config.steps)
+        self.rule.lr_at(t as f64)
     }
 
     /// Executes one step (see the module docs) and returns its row.
@@ -220,14 +222,7 @@ impl Trainer {
         );
         let t = self.state.step;
         let lr = self.lr_at(t);
-        let opt_config = with_lr(&self.config.optimizer, lr);
-        if *self.optimizer.config() != opt_config {
-            self.optimizer =
-                Optimizer::with_state(opt_config.clone(), self.optimizer.state().clone()).map_err(
-                    |e| anyhow::anyhow!("invalid scheduled learning rate at step {t}: {e}"),
-                )?;
-        }
-        let threshold = opt_config.stability_threshold();
+        let threshold = self.rule.threshold_at(t as f64);
         let mut row = Row::new(t, lr, threshold);
         self.measure(problem, t, threshold, &mut row)?;
 
@@ -254,17 +249,16 @@ impl Trainer {
 
         // Update, cosine, flow.
         let w = &mut self.state.weights;
-        let update = self
-            .optimizer
-            .step(&grad, w)
+        let mut update = vec![0.0; w.len()];
+        self.rule
+            .step(&mut self.state.optimizer, &grad, w, &mut update)
             .map_err(|e| anyhow::anyhow!("optimizer step {t}: {e}"))?;
-        row.update_cosine = self.state.cosine.observe(update).unwrap_or(f64::NAN);
+        row.update_cosine = self.state.cosine.observe(&update).unwrap_or(f64::NAN);
         if let Some(flow) = &mut self.state.flow {
             let clock = std::time::Instant::now();
             flow.advance(obj, lr);
             self.timings.flow_s += clock.elapsed().as_secs_f64();
         }
-        self.state.optimizer = self.optimizer.state().clone();
         self.state.step += 1;
         let status = if !w.iter().all(|x| x.is_finite()) {
             Status::Diverged {
@@ -299,19 +293,16 @@ impl Trainer {
         let obj = problem.objective;
         let tr = &self.config.tracking;
         let w = &self.state.weights;
-        let precond = if tr.effective_hessian {
-            self.optimizer.preconditioner()
-        } else {
-            None
+        let mut p = Vec::new();
+        let kind = self
+            .rule
+            .tracking_preconditioner(&self.state.optimizer, &mut p);
+        let (precond, measurable) = match (tr.effective_hessian, kind) {
+            (true, Preconditioning::Diagonal) => (Some(p), true),
+            // The effective Hessian needs ν: skip the measurement before the first adaptive step.
+            (true, Preconditioning::NotYet) => (None, false),
+            _ => (None, true),
         };
-        let adaptive = matches!(
-            self.config.optimizer,
-            OptimizerConfig::Adam { .. }
-                | OptimizerConfig::Rmsprop { .. }
-                | OptimizerConfig::ScalarRmsprop { .. }
-        );
-        // The effective Hessian needs ν: skip the measurement before the first adaptive step.
-        let measurable = !(tr.effective_hessian && adaptive && precond.is_none());
         if let Some(tracker) = &mut self.state.tracker {
             if due(tr.every, t) && measurable {
                 let clock = std::time::Instant::now();
@@ -407,18 +398,4 @@ impl Trainer {
 /// Whether a measurement scheduled every `every` steps (0: never) falls on step `t`.
 fn due(every: u64, t: u64) -> bool {
     every > 0 && t % every == 0
-}
-
-/// `config` with its learning rate replaced by `lr`.
-pub fn with_lr(config: &OptimizerConfig, lr: f64) -> OptimizerConfig {
-    let mut c = config.clone();
-    match &mut c {
-        OptimizerConfig::Gd { lr: l }
-        | OptimizerConfig::Polyak { lr: l, .. }
-        | OptimizerConfig::Nesterov { lr: l, .. }
-        | OptimizerConfig::Adam { lr: l, .. }
-        | OptimizerConfig::Rmsprop { lr: l, .. }
-        | OptimizerConfig::ScalarRmsprop { lr: l, .. } => *l = lr,
-    }
-    c
 }

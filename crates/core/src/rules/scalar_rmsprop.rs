@@ -1,0 +1,165 @@
+//! Scalar RMSProp (theory.md §5): one second moment of the squared gradient norm,
+//! `ν ← β₂ν + (1−β₂)‖g‖²; w ← w − η g/(√ν + ε)`. theory.md writes it without ε: `eps = 0`
+//! gives exactly that update (an all-zero first gradient then gives a non-finite step, which
+//! the run records as divergence).
+//!
+//! Threshold on `λmax(P^{-1/2}HP^{-1/2})`, `P = (√ν + ε)·I`: `2/η`.
+//!
+//! Flow: `P(ν) = (√ν + ε)/η` on every coordinate, `dν/dt = ((1−β₂)/β₂)(‖g‖² − ν)`, so
+//! `½∇²_g(dν/dt)[a, c] = ((1−β₂)/β₂) aᵀc` and `∂_ν(uᵀPv)[d] = (uᵀv) d/(2η√ν)`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    check_decay, check_invertible, check_lr, check_non_negative, default_beta2_rms, default_eps,
+    Buffer, FlowError, FlowRule, NoFlow, Preconditioning, RuleState, UpdateRule,
+};
+use crate::linalg::dot;
+use crate::optimizer::OptimizerError;
+
+/// Scalar RMSProp (defaults β₂ = 0.99, ε = 1e-8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalarRmsprop {
+    /// Learning rate η.
+    pub lr: f64,
+    /// Second-moment decay β₂ ∈ [0, 1).
+    #[serde(default = "default_beta2_rms")]
+    pub beta2: f64,
+    /// ε ≥ 0, added to `√ν`.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+}
+
+impl ScalarRmsprop {
+    /// `(1−β₂)/β₂`, the rate of the state ODE.
+    fn ode_rate(&self) -> f64 {
+        (1.0 - self.beta2) / self.beta2
+    }
+}
+
+/// The state buffers.
+const LAYOUT: &[Buffer] = &[Buffer::scalar("nu")];
+
+impl UpdateRule for ScalarRmsprop {
+    fn name(&self) -> &'static str {
+        "scalar_rmsprop"
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn validate(&self) -> Result<(), OptimizerError> {
+        check_lr(self.lr)?;
+        check_decay("beta2", self.beta2)?;
+        check_non_negative("eps", self.eps)
+    }
+    fn layout(&self) -> &'static [Buffer] {
+        LAYOUT
+    }
+    fn stability_threshold(&self, lr: f64) -> f64 {
+        2.0 / lr
+    }
+    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let Self { beta2, eps, .. } = *self;
+        let g2: f64 = grad.iter().map(|g| g * g).sum();
+        let nu = &mut state.buffers[0];
+        *nu = beta2 * *nu + (1.0 - beta2) * g2;
+        let scale = lr / (nu.sqrt() + eps);
+        for (u, g) in update.iter_mut().zip(grad) {
+            *u = -scale * g;
+        }
+    }
+    /// `(√ν + ε)` on every coordinate once a step has filled ν.
+    fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
+        if state.t == 0.0 {
+            return Preconditioning::NotYet;
+        }
+        out.clear();
+        out.resize(state.dim, state.buffers[0].sqrt() + self.eps);
+        Preconditioning::Diagonal
+    }
+    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
+        Ok(self)
+    }
+}
+
+impl FlowRule for ScalarRmsprop {
+    fn preconditioner(&self, lr: f64, buffers: &[f64], p: &mut [f64]) -> Result<(), FlowError> {
+        p.fill((buffers[0].sqrt() + self.eps) / lr);
+        check_invertible(p)
+    }
+    fn update_state(&self, buffers: &mut [f64], grad: &[f64]) {
+        let g2: f64 = grad.iter().map(|g| g * g).sum();
+        buffers[0] = self.beta2 * buffers[0] + (1.0 - self.beta2) * g2;
+    }
+    fn state_derivative(&self, buffers: &[f64], grad: &[f64], out: &mut [f64]) {
+        out[0] = self.ode_rate() * (dot(grad, grad) - buffers[0]);
+    }
+    fn state_curvature(&self, _buffers: &[f64], a: &[f64], c: &[f64], out: &mut [f64]) {
+        out[0] = self.ode_rate() * dot(a, c);
+    }
+    fn preconditioner_derivative(
+        &self,
+        lr: f64,
+        buffers: &[f64],
+        u: &[f64],
+        v: &[f64],
+        direction: &[f64],
+    ) -> f64 {
+        dot(u, v) * direction[0] / (2.0 * lr * buffers[0].sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn step_and_preconditioner_by_hand() {
+        let rule = ScalarRmsprop {
+            lr: 0.01,
+            beta2: 0.99,
+            eps: 0.0,
+        };
+        let mut state = RuleState::zeros(&rule, 2);
+        let mut w = vec![0.0; 2];
+        // ν = 0.01·‖(3,4)‖² = 0.25, √ν = 0.5.
+        let u = testing::apply(&rule, &mut state, &[3.0, 4.0], &mut w);
+        assert_relative_eq!(u[0], -0.06, max_relative = 1e-14);
+        assert_relative_eq!(u[1], -0.08, max_relative = 1e-14);
+        assert_eq!(w, u);
+        let mut p = Vec::new();
+        rule.tracking_preconditioner(&state, &mut p);
+        assert_eq!(p.len(), 2);
+        assert_relative_eq!(p[0], 0.5, max_relative = 1e-15);
+        assert_relative_eq!(p[1], 0.5, max_relative = 1e-15);
+    }
+
+    #[test]
+    fn flow_contract() {
+        for eps in [0.0, 1e-3] {
+            testing::flow_contract(
+                &ScalarRmsprop {
+                    lr: 0.03,
+                    beta2: 0.9,
+                    eps,
+                },
+                4,
+            );
+        }
+    }
+
+    #[test]
+    fn ode_matches_the_discrete_step_to_first_order() {
+        testing::ode_is_first_order_in_the_step(
+            |s| ScalarRmsprop {
+                lr: 0.05 * s,
+                beta2: 1.0 - 0.1 * s,
+                eps: 1e-8,
+            },
+            4,
+        );
+    }
+}
