@@ -24,6 +24,7 @@ pub mod model_specs;
 pub mod objective;
 pub mod par;
 pub mod simd;
+pub mod vec_math;
 pub mod workload;
 
 pub use algebra::Algebra;
