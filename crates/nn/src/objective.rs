@@ -25,6 +25,7 @@ use crate::jet::JetRef;
 use crate::layer::Init;
 use crate::loss::{accuracy, Loss};
 use crate::model::{Model, ParamView};
+use crate::par;
 use gdscope_core::objective::{pair_index, Derivatives, Request};
 use gdscope_core::{Block, Objective};
 
@@ -170,7 +171,8 @@ impl<T: Float> Net<T> {
                     }
                 }
             };
-            ws.pass(&self.model, loss, spec.alg, w, dirs, batch, spec.want);
+            let model = &self.model;
+            par::on_pool(|| ws.pass(model, loss, spec.alg, w, dirs, batch, spec.want));
             store(ws, dest);
             ws.value()
         })

@@ -23,6 +23,17 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// Runs `f` on a worker thread of rayon's pool (the caller waits), so that the parallel work
+/// inside it — GEMM tasks, elementwise pieces, `join`s — is scheduled by work stealing among
+/// the workers instead of being injected into the pool from outside, one wake-up per call.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() || threads() == 1 {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
+
 /// Number of tasks for `work` units of elementwise work (1 = run inline, no rayon).
 pub fn tasks_for(work: usize) -> usize {
     if work < 2 * PAR_MIN_WORK {
