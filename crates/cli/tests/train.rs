@@ -203,3 +203,165 @@ fn reproduce_paper_fig3_quick() {
         assert!(out.join(run).join("metrics.parquet").is_file(), "{run}");
     }
 }
+
+/// Starts a long tiny run with every process, waits until its log holds `rows` rows and
+/// `checkpoint.bin` exists, sends `signal`, and returns its output.
+fn interrupt_after(out: &std::path::Path, rows: usize, signal: i32) -> std::process::Output {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gdscope"))
+        .args(["train", "--out", out.to_str().unwrap()])
+        .args(TINY)
+        .args([
+            "--set",
+            "steps=10000000",
+            "--set",
+            "processes=[\"discrete\", \"midpoint\", \"stable\"]",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |t| t.lines().count());
+        if n > rows && out.join("checkpoint.bin").is_file() {
+            break;
+        }
+        assert!(clock.elapsed().as_secs() < 120, "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on the pid of our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    child.wait_with_output().unwrap()
+}
+
+/// Resumes the interrupted run `out` to its checkpoint's step + `more` and checks that its
+/// metrics log equals, byte for byte (floats in shortest round-trip form), that of an
+/// uninterrupted run of as many steps with every process.
+fn resumed_equals_uninterrupted(out: &std::path::Path, more: u64) {
+    let ckpt = gdscope_train::checkpoint::Checkpoint::load(out).unwrap();
+    let steps = ckpt.driver.step + more;
+    gdscope()
+        .args(["train", "--resume", out.to_str().unwrap()])
+        .args(["--set", &format!("steps={steps}")])
+        .assert()
+        .success();
+    let reference = out.with_extension("reference");
+    gdscope()
+        .args(["train", "--out", reference.to_str().unwrap()])
+        .args(TINY)
+        .args([
+            "--set",
+            &format!("steps={steps}"),
+            "--set",
+            "processes=[\"discrete\", \"midpoint\", \"stable\"]",
+        ])
+        .assert()
+        .success();
+    let log = |d: &std::path::Path| std::fs::read(d.join("metrics.csv")).unwrap();
+    assert_eq!(log(&reference), log(out));
+}
+
+/// SIGINT and SIGTERM: a final checkpoint and the metrics so far, a message with the resume
+/// command, exit 128 + signal; resuming ends bit for bit as an uninterrupted run.
+#[test]
+fn sigint_and_sigterm_lose_nothing() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let o = interrupt_after(&out, 30, signal);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr.contains("resume with: gdscope train --resume"),
+            "{stderr}"
+        );
+        for f in [
+            "checkpoint.bin",
+            "metrics.parquet",
+            "summary.json",
+            "loss.png",
+        ] {
+            assert!(out.join(f).is_file(), "missing {f}");
+        }
+        let ckpt = gdscope_train::checkpoint::Checkpoint::load(&out).unwrap();
+        let rows = gdscope_io::read_parquet(&out.join("metrics.parquet"))
+            .unwrap()
+            .nrows();
+        assert_eq!(
+            rows as u64, ckpt.driver.step,
+            "metrics so far = steps checkpointed"
+        );
+        resumed_equals_uninterrupted(&out, 15);
+    }
+}
+
+/// SIGKILL between checkpoints: `--resume` continues from the last checkpoint, the rows the
+/// killed run wrote after it are replaced, and the result equals an uninterrupted run.
+#[test]
+fn sigkill_resumes_from_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = interrupt_after(&out, 45, libc::SIGKILL);
+    assert_eq!(o.status.code(), None);
+    resumed_equals_uninterrupted(&out, 25);
+}
+
+/// Progress lines on a non-terminal stderr (Slurm logs); config errors with field and line.
+#[test]
+fn progress_lines_and_config_errors_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope()
+        .args(["train", "--out", dir.path().join("p").to_str().unwrap()])
+        .args(TINY)
+        .args(["--set", "steps=40"])
+        .assert()
+        .success()
+        .stderr(contains("step 20/40  loss"))
+        .stderr(contains("step 40/40"));
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "steps = 10\n[optimizer]\nkind = \"gd\"\nlr = \"fast\"\n",
+    )
+    .unwrap();
+    gdscope()
+        .args(["train", "--config", cfg.to_str().unwrap(), "--print-config"])
+        .assert()
+        .code(2)
+        .stderr(contains("optimizer.lr"))
+        .stderr(contains("line 4"));
+}
+
+/// The stable-flow example runs GD beside its gradient flow and midpoints (quick version).
+#[test]
+fn stable_flow_example_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flow");
+    gdscope()
+        .args(["train", "--config", "../../examples/stable-flow.toml"])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "steps=30",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .stdout(contains(
+            "\"processes\":[\"discrete\",\"midpoint\",\"stable\"]",
+        ));
+    let t = gdscope_io::read_parquet(&out.join("metrics.parquet")).unwrap();
+    let wanted = [
+        "loss",
+        "stable.loss",
+        "midpoint.loss",
+        "distance.discrete-stable",
+    ];
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|c| t.column(c).is_none())
+        .collect();
+    assert!(missing.is_empty(), "missing columns {missing:?}");
+    assert!(out.join("distance.png").is_file());
+}

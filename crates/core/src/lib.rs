@@ -14,5 +14,6 @@ pub mod optimizer;
 pub mod rules;
 pub mod run;
 pub mod schedule;
+pub mod seeds;
 
 pub use objective::{pair_index, Block, Derivatives, Objective, Request};

@@ -61,13 +61,9 @@ impl OptimizerConfig {
         self.rule().lr()
     }
 
-    /// Short name, equal to the `kind` tag.
-    pub fn name(&self) -> &'static str {
-        self.rule().name()
-    }
-
     /// Checks every hyper-parameter (`lr > 0` finite, decays in `[0, 1)`, `eps ≥ 0`, …).
     pub fn validate(&self) -> Result<(), OptimizerError> {
+        crate::rules::check_lr(self.lr())?;
         self.rule().validate()
     }
 
@@ -182,10 +178,11 @@ impl Rule {
 
     /// The rule's flow with the schedule's time dependence, or why there is none.
     pub fn flow(&self) -> Result<Flow<'_>, NoFlow> {
-        Ok(Flow {
-            rule: self,
-            flow: self.rule().flow()?,
-        })
+        let flow = self.rule().flow().map_err(|reason| NoFlow {
+            rule: self.config.name(),
+            reason,
+        })?;
+        Ok(Flow { rule: self, flow })
     }
 }
 
@@ -203,31 +200,30 @@ impl Flow<'_> {
         self.flow
     }
 
-    /// Writes `P(s)` (flow units) into `p`.
-    pub fn preconditioner(&self, state: &RuleState, p: &mut [f64]) -> Result<(), FlowError> {
-        self.flow
-            .preconditioner(self.rule.lr_at(state.t), &state.buffers, p)
+    /// Writes `P(t, b)` (flow units) into `p`.
+    pub fn preconditioner(&self, t: f64, buffers: &[f64], p: &mut [f64]) -> Result<(), FlowError> {
+        self.flow.preconditioner(self.rule.lr_at(t), buffers, p)
     }
 
-    /// `d/dτ uᵀP(s(τ))v` along `ds/dτ = (1, direction)`: the buffer part from the rule plus
-    /// the schedule part `−(d ln η/dt) uᵀPv` (every flow `P` is proportional to `1/η(t)`).
-    /// `p` must hold `P(s)` (from [`preconditioner`](Self::preconditioner)).
+    /// `d/dτ uᵀP(s(τ))v` along `ds/dτ = (1, direction)` at `s = (t, b)`: the buffer part
+    /// from the rule plus the schedule part `−(d ln η/dt) uᵀPv` (every flow `P` is
+    /// proportional to `1/η(t)`). `p` must hold `P(t, b)` (from
+    /// [`preconditioner`](Self::preconditioner)).
+    #[allow(clippy::too_many_arguments)]
     pub fn preconditioner_derivative(
         &self,
-        state: &RuleState,
+        t: f64,
+        buffers: &[f64],
         p: &[f64],
         u: &[f64],
         v: &[f64],
         direction: &[f64],
     ) -> f64 {
-        let lr = self.rule.lr_at(state.t);
-        let slope = self
-            .rule
-            .schedule
-            .log_slope_at(state.t, self.rule.total_steps);
+        let lr = self.rule.lr_at(t);
+        let slope = self.rule.schedule.log_slope_at(t, self.rule.total_steps);
         let form: f64 = u.iter().zip(v).zip(p).map(|((u, v), p)| u * p * v).sum();
         self.flow
-            .preconditioner_derivative(lr, &state.buffers, u, v, direction)
+            .preconditioner_derivative(lr, buffers, u, v, direction)
             - slope * form
     }
 }
@@ -407,15 +403,10 @@ mod tests {
         )
         .unwrap();
         let flow = warm.flow().unwrap();
-        let s = RuleState {
-            dim: 1,
-            t: 3.5,
-            buffers: vec![],
-        };
         let mut p = [0.0];
-        flow.preconditioner(&s, &mut p).unwrap();
+        flow.preconditioner(3.5, &[], &mut p).unwrap();
         // P = 1/η(t) = w/(0.4(t+1)): dP/dt = −P/(t+1).
-        let d = flow.preconditioner_derivative(&s, &p, &[1.0], &[1.0], &[]);
+        let d = flow.preconditioner_derivative(3.5, &[], &p, &[1.0], &[1.0], &[]);
         assert!((d + p[0] / 4.5).abs() < 1e-12, "{d}");
         assert!(
             Rule::constant(OptimizerConfig::Polyak(Polyak { lr: 0.1, beta: 0.5 }))

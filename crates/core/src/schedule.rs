@@ -73,15 +73,26 @@ impl LrSchedule {
     /// The factor at continuous time `t ≥ 0` (in steps); equals [`factor`](Self::factor)
     /// at integers.
     pub fn factor_at(&self, t: f64, total: u64) -> f64 {
+        self.factor_and_log_slope(t, total).0
+    }
+
+    /// `d ln factor / dt` at continuous time `t` (right derivative at kinks and jumps).
+    pub fn log_slope_at(&self, t: f64, total: u64) -> f64 {
+        self.factor_and_log_slope(t, total).1
+    }
+
+    /// `(factor(t), d ln factor/dt)` at continuous time `t`.
+    fn factor_and_log_slope(&self, t: f64, total: u64) -> (f64, f64) {
+        // Linear warm-up to 1 over `w` steps: factor (t+1)/w, log-slope 1/(t+1) until it ends.
         let warm = |w: u64| {
-            if w == 0 {
-                1.0
+            if w > 0 && t + 1.0 < w as f64 {
+                ((t + 1.0) / w as f64, 1.0 / (t + 1.0))
             } else {
-                ((t + 1.0) / w as f64).min(1.0)
+                (1.0, 0.0)
             }
         };
         match *self {
-            LrSchedule::Constant => 1.0,
+            LrSchedule::Constant => (1.0, 0.0),
             LrSchedule::Warmup { warmup_steps } => warm(warmup_steps),
             LrSchedule::Cosine {
                 warmup_steps,
@@ -90,44 +101,20 @@ impl LrSchedule {
                 if t < warmup_steps as f64 {
                     return warm(warmup_steps);
                 }
-                final_factor
-                    + (1.0 - final_factor)
-                        * 0.5
-                        * (1.0 + (PI * cosine_progress(t, warmup_steps, total)).cos())
+                let progress = cosine_progress(t, warmup_steps, total);
+                let f = final_factor + (1.0 - final_factor) * 0.5 * (1.0 + (PI * progress).cos());
+                if progress >= 1.0 {
+                    return (f, 0.0);
+                }
+                let span = cosine_span(warmup_steps, total);
+                (
+                    f,
+                    -(1.0 - final_factor) * 0.5 * PI * (PI * progress).sin() / span / f,
+                )
             }
             LrSchedule::Step { every, gamma } => {
                 let k = i32::try_from((t / every.max(1) as f64).floor() as u64).unwrap_or(i32::MAX);
-                gamma.powi(k)
-            }
-        }
-    }
-
-    /// `d ln factor / dt` at continuous time `t` (right derivative at kinks and jumps).
-    pub fn log_slope_at(&self, t: f64, total: u64) -> f64 {
-        let warm_slope = |w: u64| {
-            if w > 0 && t + 1.0 < w as f64 {
-                1.0 / (t + 1.0)
-            } else {
-                0.0
-            }
-        };
-        match *self {
-            LrSchedule::Constant | LrSchedule::Step { .. } => 0.0,
-            LrSchedule::Warmup { warmup_steps } => warm_slope(warmup_steps),
-            LrSchedule::Cosine {
-                warmup_steps,
-                final_factor,
-            } => {
-                if t < warmup_steps as f64 {
-                    return warm_slope(warmup_steps);
-                }
-                let span = cosine_span(warmup_steps, total);
-                let progress = cosine_progress(t, warmup_steps, total);
-                if progress >= 1.0 {
-                    return 0.0;
-                }
-                let slope = -(1.0 - final_factor) * 0.5 * PI * (PI * progress).sin() / span;
-                slope / self.factor_at(t, total)
+                (gamma.powi(k), 0.0)
             }
         }
     }

@@ -1,52 +1,78 @@
-//! Checkpoints: the resolved configuration plus the complete [`TrainState`] (weights,
-//! optimizer buffers, eigenvector cache, minibatch RNG, update-cosine and projection
-//! references, flow state, metrics so far), in one file written atomically.
+//! Checkpoints: the resolved configuration and the driver's state — weights, optimizer
+//! states, eigenvector caches and k of every process, observers' memories (previous update,
+//! projection reference), step, status, initial loss — plus the length of the metrics log at
+//! that step. No metrics: the size does not grow with the number of steps.
 //!
-//! Format (`checkpoint.bin`): the magic bytes `GDSCKPT1`, then a
-//! [postcard](https://docs.rs/postcard) encoding of `(config TOML text, state)`. Every `f64`
-//! is stored as its 8 IEEE bytes, so a resumed run continues from bit-identical numbers.
-//! The config travels as TOML text (shortest round-trip float formatting) because its
-//! tagged enums need a self-describing format.
+//! Format (`checkpoint.bin`): the magic bytes `GDSCKPT2`, a [postcard](https://docs.rs/postcard)
+//! body `(config TOML text, driver state, metrics log length)`, and the CRC-32 (IEEE) of the
+//! body, little-endian. Every `f64` is stored as its 8 IEEE bytes, so a resumed run continues
+//! from bit-identical numbers; a damaged file fails the checksum and is refused. The config
+//! travels as TOML text (shortest round-trip floats) because its tagged enums need a
+//! self-describing format.
 
 use std::path::Path;
 
 use anyhow::Context;
+use gdscope_dynamics::DriverState;
 
 use crate::config::TrainConfig;
-use crate::trainer::TrainState;
 
 /// File name of the checkpoint inside a run directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 
-const MAGIC: &[u8; 8] = b"GDSCKPT1";
+const MAGIC: &[u8; 8] = b"GDSCKPT2";
+const OLD_MAGIC: &[u8; 8] = b"GDSCKPT1";
 
 /// A resumable snapshot of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The run's resolved configuration.
     pub config: TrainConfig,
-    /// Everything carried between steps.
-    pub state: TrainState,
+    /// Everything the driver carries between steps.
+    pub driver: DriverState,
+    /// Bytes of `metrics.csv` that belong to the steps before this checkpoint.
+    pub metrics_len: u64,
 }
 
 impl Checkpoint {
     /// Encodes the checkpoint (see the module docs).
     pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
-        let body = postcard::to_stdvec(&(self.config.to_toml()?, &self.state))
+        let body = postcard::to_stdvec(&(self.config.to_toml()?, &self.driver, self.metrics_len))
             .context("cannot encode the checkpoint")?;
-        Ok([MAGIC.as_slice(), &body].concat())
+        let crc = crc32fast::hash(&body);
+        Ok([MAGIC.as_slice(), &body, &crc.to_le_bytes()].concat())
     }
 
-    /// Decodes bytes written by [`to_bytes`](Self::to_bytes).
+    /// Decodes bytes written by [`to_bytes`](Self::to_bytes), verifying the checksum.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
-        let body = bytes.strip_prefix(MAGIC.as_slice()).context(
+        if bytes.starts_with(OLD_MAGIC) {
+            anyhow::bail!(
+                "this checkpoint was written by an older gdscope (format 1, which stored every \
+                 metrics row); it cannot be resumed by this version — start the run again"
+            );
+        }
+        let rest = bytes.strip_prefix(MAGIC.as_slice()).context(
             "not a gdscope checkpoint (wrong magic bytes; written by another program or version?)",
         )?;
-        let (config_text, state): (String, TrainState) =
+        anyhow::ensure!(rest.len() >= 4, "the checkpoint is truncated");
+        let (body, tail) = rest.split_at(rest.len() - 4);
+        let stored = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
+        let computed = crc32fast::hash(body);
+        anyhow::ensure!(
+            stored == computed,
+            "the checkpoint is corrupted (CRC-32 {computed:08x} does not match the stored \
+             {stored:08x}): the file was damaged after it was written; resume from a copy or \
+             start the run again"
+        );
+        let (config_text, driver, metrics_len): (String, DriverState, u64) =
             postcard::from_bytes(body).context("the checkpoint is truncated or corrupt")?;
         let config = TrainConfig::from_toml(&config_text, &[])
             .context("the checkpoint's config is invalid")?;
-        Ok(Self { config, state })
+        Ok(Self {
+            config,
+            driver,
+            metrics_len,
+        })
     }
 
     /// Writes `dir/checkpoint.bin` atomically.
@@ -56,7 +82,7 @@ impl Checkpoint {
             .with_context(|| format!("cannot write checkpoint {}", path.display()))
     }
 
-    /// Reads `dir/checkpoint.bin`.
+    /// Reads and verifies `dir/checkpoint.bin`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(CHECKPOINT_FILE);
         let bytes = std::fs::read(&path).with_context(|| {

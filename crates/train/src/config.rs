@@ -2,22 +2,27 @@
 //! `--set path.to.field=value`, resolved with every default and saved as `config.toml`
 //! in the run directory (docs/training.md, "Configuration").
 //!
-//! Every section denies unknown fields, so a typo is an error that names the field.
-//! The defaults reproduce the synthetic edge-of-stability demo (issue 4 item 8).
+//! Every section denies unknown fields, so a typo is an error that names the field; every
+//! error names the field's path and, when it comes from the file, its line (an override is
+//! named as given). The defaults reproduce the synthetic edge-of-stability demo.
+
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use gdscope_core::optimizer::OptimizerConfig;
+use gdscope_core::schedule::LrSchedule;
 use gdscope_data::DataSpec;
+use gdscope_dynamics::{ProcessName, ProcessSettings, RunSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::LrSchedule;
+pub use gdscope_dynamics::{StopConfig, TrackingConfig};
 
 /// A complete training configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Seed of every random choice of the run (init, minibatches, probe vectors); the data
-    /// set has its own `data.seed`.
+    /// Seed of every random stream of the run (init, minibatches, probe vectors, eigen-solver
+    /// starts; `gdscope_core::seeds`); the data set has its own `data.seed`.
     pub seed: u64,
     /// Compute precision of the network (`"f32"` or `"f64"`); metrics are always `f64`.
     pub dtype: DtypeName,
@@ -31,6 +36,9 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Minibatch size for SGD-style training; 0 means full batch.
     pub batch_size: usize,
+    /// Trajectories advanced in lockstep from the same start: `"discrete"` (the optimizer),
+    /// `"midpoint"` (its second-order midpoints), `"stable"` (its stable flow).
+    pub processes: Vec<ProcessName>,
     /// Optimizer and its hyper-parameters (`kind` is one of
     /// [`OptimizerConfig::KINDS`]; fields in each rule's file of `gdscope_core::rules`).
     pub optimizer: OptimizerConfig,
@@ -38,8 +46,11 @@ pub struct TrainConfig {
     pub schedule: LrSchedule,
     /// Stopping rules.
     pub stop: StopConfig,
-    /// What to measure and how often.
+    /// What to measure and how often (shared by every process).
     pub tracking: TrackingConfig,
+    /// Per-process settings (`[process.<name>]`; `[process.<name>.tracking]` overrides
+    /// `[tracking]` for that process).
+    pub process: ProcessSettings,
     /// Checkpoint cadence.
     pub checkpoint: CheckpointConfig,
 }
@@ -54,10 +65,12 @@ impl Default for TrainConfig {
             data: DataSpec::default(),
             steps: 3000,
             batch_size: 0,
+            processes: vec![ProcessName::Discrete],
             optimizer: OptimizerConfig::gd(0.08),
             schedule: LrSchedule::Constant,
             stop: StopConfig::default(),
             tracking: TrackingConfig::default(),
+            process: ProcessSettings::default(),
             checkpoint: CheckpointConfig::default(),
         }
     }
@@ -83,9 +96,10 @@ pub enum LossName {
     Ce,
 }
 
-/// Weight initialization (biases start at zero).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Initial weights: a seeded scheme (biases start at zero) or the user's own weights.
+/// Written in TOML as `"lecun"`, `"he"`, `"xavier"` or `"npy:PATH"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum InitName {
     /// `N(0, 1/fan_in)`.
     Lecun,
@@ -93,6 +107,38 @@ pub enum InitName {
     He,
     /// `N(0, 2/(fan_in + fan_out))`.
     Xavier,
+    /// A flat `.npy` (float32 or float64) in gdscope's parameter layout (docs/training.md
+    /// "Starting from your own weights"); a relative path is relative to the working
+    /// directory.
+    Npy(PathBuf),
+}
+
+impl TryFrom<String> for InitName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "lecun" => Ok(Self::Lecun),
+            "he" => Ok(Self::He),
+            "xavier" => Ok(Self::Xavier),
+            _ => match s.strip_prefix("npy:") {
+                Some(path) if !path.is_empty() => Ok(Self::Npy(PathBuf::from(path))),
+                _ => Err(format!(
+                    "unknown init \"{s}\"; expected \"lecun\", \"he\", \"xavier\" or \"npy:PATH\""
+                )),
+            },
+        }
+    }
+}
+
+impl From<InitName> for String {
+    fn from(i: InitName) -> String {
+        match i {
+            InitName::Lecun => "lecun".into(),
+            InitName::He => "he".into(),
+            InitName::Xavier => "xavier".into(),
+            InitName::Npy(p) => format!("npy:{}", p.display()),
+        }
+    }
 }
 
 /// The network and its initialization.
@@ -101,7 +147,7 @@ pub enum InitName {
 pub struct ModelConfig {
     /// Model spec string of `gdscope-nn`, e.g. `mlp:20-256-256-4:gelu-tanh`.
     pub spec: String,
-    /// Initialization scheme, seeded by the top-level `seed`.
+    /// Initialization: a scheme seeded by the top-level `seed`, or `"npy:PATH"`.
     pub init: InitName,
 }
 
@@ -114,100 +160,12 @@ impl Default for ModelConfig {
     }
 }
 
-/// When a run ends early.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StopConfig {
-    /// Stop once the (full-batch) training loss is at or below this value.
-    pub loss_below: Option<f64>,
-    /// Stop once the training accuracy (measured every `tracking.eval_every` steps) is at or
-    /// above this value, in [0, 1].
-    pub accuracy_above: Option<f64>,
-    /// Declare divergence when the loss exceeds `divergence_factor ×` the initial loss (a
-    /// non-finite loss, gradient or weight always counts as divergence).
-    pub divergence_factor: f64,
-}
-
-impl Default for StopConfig {
-    fn default() -> Self {
-        Self {
-            loss_below: None,
-            accuracy_above: None,
-            divergence_factor: 1e4,
-        }
-    }
-}
-
-/// Curvature tracking, diagnostics and the flow baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrackingConfig {
-    /// Measure the top eigenvalues every this many steps (0: never).
-    pub every: u64,
-    /// Number of top eigenvalues to track (the initial k when `adaptive_k`).
-    pub top_k: usize,
-    /// Grow k while the k-th eigenvalue is above `adaptive_fraction ×` the stability threshold.
-    pub adaptive_k: bool,
-    /// Fraction of the threshold used by `adaptive_k`.
-    pub adaptive_fraction: f64,
-    /// Upper bound on k.
-    pub max_k: usize,
-    /// Convergence tolerance on the relative residual `‖Hv − λv‖ / |λ|`.
-    pub tol: f64,
-    /// Iteration cap of one eigen-solve.
-    pub max_iters: usize,
-    /// For Adam/RMSProp/scalar RMSProp: track the preconditioned Hessian `P^{-1/2} H P^{-1/2}`
-    /// (compared with the optimizer's threshold) instead of `H`.
-    pub effective_hessian: bool,
-    /// Hutchinson trace estimate every this many steps (0: never).
-    pub trace_every: u64,
-    /// Rademacher probes per trace estimate.
-    pub trace_probes: usize,
-    /// Record `⟨w_t − w_{t0}, u_{t0}⟩`.
-    pub projection: bool,
-    /// Step `t0` of the projection; absent: the first measurement where the sharpness reaches
-    /// 0.95 × threshold.
-    pub projection_step: Option<u64>,
-    /// Full-batch train loss/accuracy and test metrics every this many steps (0: never).
-    pub eval_every: u64,
-    /// Integrate the gradient-flow baseline alongside the optimizer.
-    pub flow: bool,
-    /// RK4 substeps are sized so that `h·η·ρ ≤ flow_rate` (ρ the flow's spectral radius).
-    pub flow_rate: f64,
-    /// Power iterations per refresh of ρ (refreshed every `every` steps, or every 20 steps when
-    /// eigen tracking is off).
-    pub flow_power_iters: usize,
-}
-
-impl Default for TrackingConfig {
-    fn default() -> Self {
-        Self {
-            every: 20,
-            top_k: 2,
-            adaptive_k: false,
-            adaptive_fraction: 0.75,
-            max_k: 10,
-            tol: 1e-6,
-            max_iters: 100,
-            effective_hessian: true,
-            trace_every: 0,
-            trace_probes: 16,
-            projection: true,
-            projection_step: None,
-            eval_every: 20,
-            flow: false,
-            flow_rate: 0.5,
-            flow_power_iters: 20,
-        }
-    }
-}
-
 /// Checkpoint cadence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CheckpointConfig {
-    /// Write a checkpoint (and rewrite `metrics.parquet`) every this many steps (0: only at
-    /// the end of the run).
+    /// Write a checkpoint (state only: its size does not grow with the steps) every this many
+    /// steps; 0: only at the start, at the end and when interrupted.
     pub every: u64,
 }
 
@@ -219,18 +177,18 @@ impl Default for CheckpointConfig {
 
 impl TrainConfig {
     /// Parses a TOML document, applies `overrides` (`path.to.field=value`, value in TOML
-    /// syntax, bare words taken as strings) and validates the result.
+    /// syntax, bare words taken as strings) and validates the result. Errors name the
+    /// field's path and its line in `text` (or the override that set it).
     pub fn from_toml(text: &str, overrides: &[String]) -> anyhow::Result<Self> {
         let mut table: toml::Table =
             toml::from_str(text).context("the config is not valid TOML")?;
+        reject_replaced_fields(&table)?;
         let defaults = toml::Table::try_from(Self::default())
             .context("cannot serialize the default config")?;
         for o in overrides {
             apply_override(&mut table, &defaults, o)?;
         }
-        let config: Self = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid config: {}", e.message()))?;
+        let config: Self = crate::config_errors::deserialize(table, text, overrides)?;
         config.validate()?;
         Ok(config)
     }
@@ -248,59 +206,41 @@ impl TrainConfig {
         toml::to_string_pretty(self).context("cannot serialize the config as TOML")
     }
 
+    /// The dynamics of this run (what `gdscope_dynamics::Driver` runs).
+    pub fn run_spec(&self) -> RunSpec {
+        RunSpec {
+            seed: self.seed,
+            steps: self.steps,
+            batch_size: self.batch_size,
+            optimizer: self.optimizer.clone(),
+            schedule: self.schedule,
+            processes: self.processes.clone(),
+            process: self.process.clone(),
+            tracking: self.tracking.clone(),
+            stop: self.stop.clone(),
+        }
+    }
+
     /// Checks cross-field constraints; messages name the field and the allowed range.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.optimizer.validate().context("in [optimizer]")?;
-        self.schedule.validate()?;
-        anyhow::ensure!(self.steps >= 1, "steps must be at least 1");
-        let t = &self.tracking;
-        if t.every > 0 {
-            anyhow::ensure!(t.top_k >= 1, "tracking.top_k must be at least 1");
-            anyhow::ensure!(
-                t.max_k >= t.top_k,
-                "tracking.max_k ({}) must be at least tracking.top_k ({})",
-                t.max_k,
-                t.top_k
-            );
-            anyhow::ensure!(
-                t.tol > 0.0 && t.tol < 1.0,
-                "tracking.tol must lie in (0, 1), got {}",
-                t.tol
-            );
-            anyhow::ensure!(t.max_iters >= 1, "tracking.max_iters must be at least 1");
-        }
-        anyhow::ensure!(
-            t.adaptive_fraction > 0.0 && t.adaptive_fraction <= 1.0,
-            "tracking.adaptive_fraction must lie in (0, 1], got {}",
-            t.adaptive_fraction
-        );
-        if let Some(s) = t.projection_step {
-            anyhow::ensure!(
-                t.every > 0 && s % t.every == 0,
-                "tracking.projection_step = {s} must be a step where the eigenvectors are measured \
-                 (a multiple of tracking.every = {})",
-                t.every
-            );
-        }
-        if t.trace_every > 0 {
-            anyhow::ensure!(
-                t.trace_probes >= 2,
-                "tracking.trace_probes must be at least 2 (for a standard error)"
-            );
-        }
-        anyhow::ensure!(
-            self.stop.divergence_factor > 1.0,
-            "stop.divergence_factor must be greater than 1, got {}",
-            self.stop.divergence_factor
-        );
-        if let Some(a) = self.stop.accuracy_above {
-            anyhow::ensure!(
-                (0.0..=1.0).contains(&a),
-                "stop.accuracy_above must lie in [0, 1], got {a}"
-            );
-        }
-        Ok(())
+        self.run_spec().validate()
     }
+}
+
+/// Fields that no longer exist, with what replaced them (a clearer message than "unknown
+/// field").
+fn reject_replaced_fields(table: &toml::Table) -> anyhow::Result<()> {
+    let tracking = table.get("tracking").and_then(toml::Value::as_table);
+    for field in ["flow", "flow_rate", "flow_power_iters"] {
+        if tracking.is_some_and(|t| t.contains_key(field)) {
+            bail!(
+                "tracking.{field} was replaced by the `stable` process: write \
+                 processes = [\"discrete\", \"stable\"] (its settings are in [process.stable]: \
+                 rate, max_sharpness; see docs/training.md)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Applies one `a.b.c=value` override to a TOML table.
@@ -405,13 +345,13 @@ mod tests {
             &[
                 "optimizer.lr=0.04".into(),
                 "steps=500".into(),
-                "tracking.flow=true".into(),
+                "processes=[\"discrete\", \"stable\"]".into(),
             ],
         )
         .unwrap();
         assert_eq!(
-            (c.optimizer.lr(), c.steps, c.tracking.flow),
-            (0.04, 500, true)
+            (c.optimizer.lr(), c.steps, c.processes.len()),
+            (0.04, 500, 2)
         );
         let c = TrainConfig::from_toml(
             base,
@@ -457,6 +397,43 @@ mod tests {
                 eps: 1e-8
             })
         );
+    }
+
+    /// `processes` and the per-process sections: overrides of `[tracking]` and the stable
+    /// flow's settings, every default written out, errors naming the process's field.
+    #[test]
+    fn processes_and_per_process_overrides() {
+        let text = "processes = [\"discrete\", \"stable\"]\n[tracking]\nevery = 10\n\
+                    [process.stable]\nrate = 0.25\n[process.stable.tracking]\nevery = 5\ntol = 1e-9\n";
+        let c = TrainConfig::from_toml(text, &[]).unwrap();
+        let spec = c.run_spec();
+        let stable = spec.process.tracking(ProcessName::Stable, &spec.tracking);
+        let discrete = spec.process.tracking(ProcessName::Discrete, &spec.tracking);
+        assert_eq!((stable.every, stable.tol, discrete.every), (5, 1e-9, 10));
+        assert_eq!(c.process.stable.rate, 0.25);
+        let saved = c.to_toml().unwrap();
+        assert!(
+            saved.contains("[process.stable]") && saved.contains("max_sharpness"),
+            "{saved}"
+        );
+        assert_eq!(TrainConfig::from_toml(&saved, &[]).unwrap(), c);
+        let e =
+            TrainConfig::from_toml("[process.midpoint.tracking]\ntop_k = 20\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("process.midpoint.tracking.max_k"),
+            "{e:#}"
+        );
+        let e = TrainConfig::from_toml("processes = [\"stabel\"]\n", &[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("stabel") && format!("{e:#}").contains("line 1"),
+            "{e:#}"
+        );
+        let e = TrainConfig::from_toml(
+            "processes = [\"stable\"]\n[optimizer]\nkind = \"adam\"\nlr = 0.1\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("`adam` has none"), "{e:#}");
     }
 
     #[test]

@@ -1,25 +1,44 @@
-//! Figures of a training run (docs/training.md "Figures"): loss (log scale), sharpness and
-//! top-k eigenvalues with the stability threshold, cosine of consecutive updates, the
-//! oscillation projection, and the distance to the gradient-flow baseline. A figure is only
-//! drawn when its quantity was measured.
+//! Figures of a training run (docs/training.md "Figures"), from the metrics table: loss (log
+//! scale, with every process's loss), sharpness and top-k eigenvalues with the stability
+//! threshold (and the other processes' sharpness), cosine of consecutive updates, the
+//! oscillation projection, and the distances between processes. A figure is only drawn when
+//! its quantity was measured.
 
 use std::path::{Path, PathBuf};
 
+use gdscope_io::Table;
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 
-use crate::metrics::{Metrics, Row};
-
-/// `(file stem, figure)` for every figure the metrics support.
-pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
-    let steps: Vec<f64> = metrics.rows.iter().map(|r| r.step as f64).collect();
-    let column = |f: fn(&Row) -> f64| -> Vec<f64> { metrics.rows.iter().map(f).collect() };
-    let has = |v: &[f64]| v.iter().any(|x| x.is_finite());
-    let line = |label: &str, y: Vec<f64>, kind: SeriesKind| Series {
+/// `(file stem, figure)` for every figure the metrics support; `preconditioned` says the
+/// tracked eigenvalues are those of the preconditioned Hessian `P^{-1/2} H P^{-1/2}`
+/// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name.
+pub fn training_plots(metrics: &Table, preconditioned: bool) -> Vec<(&'static str, Figure)> {
+    let steps: Vec<f64> = metrics
+        .column("step")
+        .and_then(|c| c.as_i64())
+        .map(|s| s.iter().map(|&x| x as f64).collect())
+        .unwrap_or_default();
+    let has = |name: &str| {
+        metrics
+            .f64_column(name)
+            .is_some_and(|v| v.iter().any(|x| x.is_finite()))
+    };
+    let line = |label: &str, name: &str, kind: SeriesKind| Series {
         label: label.into(),
         x: steps.clone(),
-        y,
+        y: metrics.f64_column(name).unwrap_or(&[]).to_vec(),
         kind,
         color: None,
+    };
+    let prefixed = |metric: &str| -> Vec<String> {
+        metrics
+            .names()
+            .filter(|n| {
+                n.split_once('.')
+                    .is_some_and(|(p, m)| m == metric && p != "distance")
+            })
+            .map(str::to_string)
+            .collect()
     };
     let mut out = Vec::new();
 
@@ -28,91 +47,124 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
         x_label: "step".into(),
         y_label: "loss".into(),
         log_y: true,
-        series: vec![line(
-            "loss (step batch)",
-            column(|r| r.loss),
-            SeriesKind::Line,
-        )],
+        series: vec![line("loss (step batch)", "loss", SeriesKind::Line)],
         ..LinePlot::default()
     };
-    for (label, f) in [
-        (
-            "train loss (full batch)",
-            (|r: &Row| r.train_loss) as fn(&Row) -> f64,
-        ),
-        ("test loss", |r| r.test_loss),
-        ("gradient flow", |r| r.flow_loss),
+    for (label, name) in [
+        ("train loss (full batch)", "train_loss"),
+        ("test loss", "test_loss"),
     ] {
-        let y = column(f);
-        if has(&y) && y != column(|r| r.loss) {
-            loss.series.push(line(label, y, SeriesKind::LinePoints));
+        if has(name) && metrics.f64_column(name) != metrics.f64_column("loss") {
+            loss.series.push(line(label, name, SeriesKind::LinePoints));
+        }
+    }
+    for name in prefixed("loss") {
+        if has(&name) {
+            loss.series.push(line(&name, &name, SeriesKind::Line));
         }
     }
     out.push(("loss", loss.into()));
 
-    let k = metrics.max_k();
-    if k > 0 {
+    let eigs: Vec<String> = (1..)
+        .map(|i| format!("eig_{i}"))
+        .take_while(|n| metrics.column(n).is_some())
+        .collect();
+    let others: Vec<String> = prefixed("sharpness")
+        .into_iter()
+        .filter(|n| has(n))
+        .collect();
+    if !eigs.is_empty() || !others.is_empty() {
+        let (title, y_label) = if preconditioned {
+            (
+                "Top preconditioned-Hessian eigenvalues and the stability threshold",
+                "eigenvalue of P^{-1/2} H P^{-1/2}",
+            )
+        } else {
+            (
+                "Top Hessian eigenvalues and the stability threshold",
+                "eigenvalue",
+            )
+        };
         let mut sharp = LinePlot {
-            title: "Top Hessian eigenvalues and the stability threshold".into(),
+            title: title.into(),
             x_label: "step".into(),
-            y_label: "eigenvalue".into(),
+            y_label: y_label.into(),
             ..LinePlot::default()
         };
-        for i in 0..k {
-            let y = metrics
-                .rows
-                .iter()
-                .map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN))
-                .collect();
+        for (i, name) in eigs.iter().enumerate() {
             sharp
                 .series
-                .push(line(&format!("λ{}", i + 1), y, SeriesKind::Points));
+                .push(line(&format!("λ{}", i + 1), name, SeriesKind::Points));
+        }
+        for name in &others {
+            // Measured every few steps: join the measurements (NaN in between would break
+            // the line into nothing).
+            let mut l = line(name, name, SeriesKind::LinePoints);
+            let (x, y): (Vec<f64>, Vec<f64>) =
+                l.x.iter()
+                    .zip(&l.y)
+                    .filter(|(_, y)| y.is_finite())
+                    .map(|(x, y)| (*x, *y))
+                    .unzip();
+            (l.x, l.y) = (x, y);
+            sharp.series.push(l);
         }
         add_threshold(&mut sharp, metrics, &steps);
         out.push(("sharpness", sharp.into()));
     }
 
-    let cos = column(|r| r.update_cosine);
-    if has(&cos) {
-        out.push((
+    let single = |stem: &'static str, title: &str, y_label: &str, name: &str, kind, zero| {
+        let mut p = LinePlot {
+            title: title.into(),
+            x_label: "step".into(),
+            y_label: y_label.into(),
+            series: vec![line("", name, kind)],
+            ..LinePlot::default()
+        };
+        if zero {
+            p.hlines.push(RefLine {
+                value: 0.0,
+                label: String::new(),
+            });
+        }
+        (stem, Figure::from(p))
+    };
+    if has("update_cosine") {
+        out.push(single(
             "update_cosine",
-            LinePlot {
-                title: "Cosine of consecutive updates".into(),
-                x_label: "step".into(),
-                y_label: "cos(Δw_t, Δw_{t-1})".into(),
-                series: vec![line("", cos, SeriesKind::Line)],
-                hlines: vec![RefLine {
-                    value: 0.0,
-                    label: String::new(),
-                }],
-                ..LinePlot::default()
-            }
-            .into(),
+            "Cosine of consecutive updates",
+            "cos(Δw_t, Δw_{t-1})",
+            "update_cosine",
+            SeriesKind::Line,
+            true,
         ));
     }
-    let proj = column(|r| r.projection);
-    if has(&proj) {
-        out.push((
+    if has("projection") {
+        out.push(single(
             "projection",
-            LinePlot {
-                title: "Projection of w_t − w_t0 on the top eigenvector at t0".into(),
-                x_label: "step".into(),
-                y_label: "⟨w_t − w_t0, u_t0⟩".into(),
-                series: vec![line("", proj, SeriesKind::LinePoints)],
-                ..LinePlot::default()
-            }
-            .into(),
+            "Projection of w_t − w_t0 on the top eigenvector at t0",
+            "⟨w_t − w_t0, u_t0⟩",
+            "projection",
+            SeriesKind::LinePoints,
+            false,
         ));
     }
-    let dist = column(|r| r.flow_distance);
-    if has(&dist) {
+    let distances: Vec<String> = metrics
+        .names()
+        .filter(|n| n.starts_with("distance.") && has(n))
+        .map(str::to_string)
+        .collect();
+    if !distances.is_empty() {
         out.push((
-            "flow_distance",
+            "distance",
             LinePlot {
-                title: "Distance between the optimizer and gradient flow".into(),
+                title: "Distances between processes".into(),
                 x_label: "step".into(),
-                y_label: "‖w_t − w_flow(t)‖".into(),
-                series: vec![line("", dist, SeriesKind::Line)],
+                y_label: "‖w_a − w_b‖".into(),
+                series: distances
+                    .iter()
+                    .map(|n| line(n.trim_start_matches("distance."), n, SeriesKind::Line))
+                    .collect(),
                 ..LinePlot::default()
             }
             .into(),
@@ -122,8 +174,8 @@ pub fn training_plots(metrics: &Metrics) -> Vec<(&'static str, Figure)> {
 }
 
 /// A dashed line when the threshold is constant, else a curve.
-fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
-    let thr: Vec<f64> = metrics.rows.iter().map(|r| r.threshold).collect();
+fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
+    let thr = metrics.f64_column("threshold").unwrap_or(&[]);
     match thr.first() {
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
             plot.hlines.push(RefLine {
@@ -134,7 +186,7 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
         Some(_) => plot.series.push(Series {
             label: "threshold".into(),
             x: steps.to_vec(),
-            y: thr,
+            y: thr.to_vec(),
             kind: SeriesKind::Line,
             color: None,
         }),
@@ -143,9 +195,13 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Metrics, steps: &[f64]) {
 }
 
 /// Renders [`training_plots`] as PNG and SVG into `dir`; returns the files written.
-pub fn training_figures(metrics: &Metrics, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn training_figures(
+    metrics: &Table,
+    dir: &Path,
+    preconditioned: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, figure) in training_plots(metrics) {
+    for (stem, figure) in training_plots(metrics, preconditioned) {
         files.extend(gdscope_plot::save(
             &figure,
             &dir.join(stem),
@@ -153,4 +209,31 @@ pub fn training_figures(metrics: &Metrics, dir: &Path) -> anyhow::Result<Vec<Pat
         )?);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sharpness figure names the matrix whose eigenvalues it shows.
+    #[test]
+    fn sharpness_labels_name_the_tracked_matrix() {
+        let mut metrics = Table::new();
+        metrics.push_i64("step", vec![0, 1]).unwrap();
+        metrics.push_f64("eig_1", vec![30.0, 31.0]).unwrap();
+        metrics.push_f64("threshold", vec![40.0, 40.0]).unwrap();
+        let labels = |preconditioned| {
+            training_plots(&metrics, preconditioned)
+                .into_iter()
+                .find_map(|(stem, f)| match (stem, f) {
+                    ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label)),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let (t, y) = labels(true);
+        assert!(t.contains("preconditioned-Hessian") && y.contains("P^{-1/2} H P^{-1/2}"));
+        let (t, _) = labels(false);
+        assert!(t.starts_with("Top Hessian"), "{t}");
+    }
 }

@@ -1,144 +1,226 @@
-//! Per-step metrics of a training run: one [`Row`] per optimizer step, `NaN` where a
-//! quantity was not measured at that step (docs/training.md, "Metrics").
+//! Metrics on disk, O(T) over a run: each step's record is appended to `metrics.csv` as it
+//! is produced (readable while the run goes, e.g. `pandas.read_csv`), and compacted into
+//! `metrics.parquet` at the end (and when the run is interrupted).
+//!
+//! `metrics.csv`: a header `step,<column>,…` in the run's schema order, then one row per step;
+//! floats in shortest round-trip form (`1.25e-3`), `NaN` for "not measured", `inf`/`-inf`.
+//! A checkpoint records the log's length; resuming truncates the log to it (rows written
+//! after the checkpoint by a killed run are recomputed identically), so the log never holds a
+//! step twice. The Parquet table drops the optional columns that were never measured
+//! (`eig_7` when k never grew to 7; `midpoint.update_cosine`).
 
-use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-/// Everything recorded at step `t` (the weights `w_t` before the `t`-th update, except the
-/// update cosine, which compares the update `Δw_t = w_{t+1} − w_t` with `Δw_{t−1}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    /// Step index `t` (0-based; equals flow time in step units).
-    pub step: u64,
-    /// Learning rate used for this step (after the schedule).
-    pub lr: f64,
-    /// Loss at `w_t` on the examples used for this step (the minibatch under SGD).
-    pub loss: f64,
-    /// `‖∇L(w_t)‖` on the same examples.
-    pub grad_norm: f64,
-    /// `cos⟨Δw_t, Δw_{t−1}⟩` (paper eq. 32).
-    pub update_cosine: f64,
-    /// `⟨w_t − w_{t0}, u_{t0}⟩` (oscillation plot).
-    pub projection: f64,
-    /// Stability threshold of the optimizer at this step's learning rate.
-    pub threshold: f64,
-    /// Top eigenvalues (descending) of the tracked Hessian (preconditioned for adaptive
-    /// optimizers when so configured); empty when not measured.
-    pub eigenvalues: Vec<f64>,
-    /// Largest residual norm `‖H v − λ v‖` of the tracked eigenpairs.
-    pub eig_residual: f64,
-    /// Hessian-vector products spent by this measurement.
-    pub eig_hvps: f64,
-    /// Solver iterations of this measurement.
-    pub eig_iterations: f64,
-    /// Hutchinson trace estimate and its standard error.
-    pub trace: f64,
-    /// Standard error of [`trace`](Self::trace).
-    pub trace_se: f64,
-    /// Full-batch training loss (differs from `loss` only under SGD).
-    pub train_loss: f64,
-    /// Training accuracy in [0, 1].
-    pub train_accuracy: f64,
-    /// Test loss.
-    pub test_loss: f64,
-    /// Test accuracy in [0, 1].
-    pub test_accuracy: f64,
-    /// `‖w_t − w_flow(t)‖` to the gradient-flow baseline.
-    pub flow_distance: f64,
-    /// Training loss along the gradient flow, `L(w_flow(t))`.
-    pub flow_loss: f64,
+use anyhow::Context;
+use gdscope_dynamics::{Record, Schema};
+use gdscope_io::Table;
+
+/// File name of the live metrics log inside a run directory.
+pub const METRICS_LOG: &str = "metrics.csv";
+
+/// The append-only metrics log of a run.
+pub struct MetricsLog {
+    path: PathBuf,
+    file: BufWriter<File>,
+    line: String,
 }
 
-impl Row {
-    /// A row for step `t` with every optional quantity unmeasured (`NaN`).
-    pub fn new(step: u64, lr: f64, threshold: f64) -> Self {
-        let nan = f64::NAN;
-        Self {
-            step,
-            lr,
-            loss: nan,
-            grad_norm: nan,
-            update_cosine: nan,
-            projection: nan,
-            threshold,
-            eigenvalues: Vec::new(),
-            eig_residual: nan,
-            eig_hvps: nan,
-            eig_iterations: nan,
-            trace: nan,
-            trace_se: nan,
-            train_loss: nan,
-            train_accuracy: nan,
-            test_loss: nan,
-            test_accuracy: nan,
-            flow_distance: nan,
-            flow_loss: nan,
+/// The header line of `schema`.
+fn header(schema: &Schema) -> String {
+    let mut h = String::from("step");
+    for name in schema.names() {
+        h.push(',');
+        h.push_str(name);
+    }
+    h.push('\n');
+    h
+}
+
+impl MetricsLog {
+    /// Starts `dir/metrics.csv` with the header of `schema` (replacing any old log).
+    pub fn create(dir: &Path, schema: &Schema) -> anyhow::Result<Self> {
+        let path = dir.join(METRICS_LOG);
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        file.write_all(header(schema).as_bytes())?;
+        Ok(Self {
+            path,
+            file: BufWriter::new(file),
+            line: String::new(),
+        })
+    }
+
+    /// Reopens the log of a resumed run, truncated to the `len` bytes its checkpoint
+    /// recorded; the header must match `schema`.
+    pub fn reopen(dir: &Path, schema: &Schema, len: u64) -> anyhow::Result<Self> {
+        let path = dir.join(METRICS_LOG);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot open {} (the metrics log of this run); it is needed to resume",
+                    path.display()
+                )
+            })?;
+        let have = file.metadata()?.len();
+        anyhow::ensure!(
+            have >= len,
+            "{} has {have} bytes but the checkpoint recorded {len}: the log was truncated or \
+             replaced after the checkpoint, so the run cannot be resumed with its metrics intact",
+            path.display()
+        );
+        let text = std::fs::read_to_string(&path)?;
+        anyhow::ensure!(
+            text.starts_with(&header(schema)),
+            "{} does not start with this run's columns; was it replaced?",
+            path.display()
+        );
+        file.set_len(len)?;
+        let mut file = BufWriter::new(file);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))?;
+        Ok(Self {
+            path,
+            file,
+            line: String::new(),
+        })
+    }
+
+    /// Appends one record (allocation-free once the line buffer has grown).
+    pub fn append(&mut self, record: &Record) -> anyhow::Result<()> {
+        self.line.clear();
+        let _ = write!(self.line, "{}", record.step);
+        for v in &record.values {
+            let _ = write!(self.line, ",{}", Float(*v));
+        }
+        self.line.push('\n');
+        self.file
+            .write_all(self.line.as_bytes())
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+
+    /// Flushes to disk (data synced) and returns the log's length in bytes.
+    pub fn sync(&mut self) -> anyhow::Result<u64> {
+        self.file.flush()?;
+        let f = self.file.get_ref();
+        f.sync_data()?;
+        Ok(f.metadata()?.len())
+    }
+}
+
+/// A float in the log's notation.
+struct Float(f64);
+
+impl std::fmt::Display for Float {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            x if x.is_nan() => f.write_str("NaN"),
+            x if x.is_infinite() => f.write_str(if x > 0.0 { "inf" } else { "-inf" }),
+            x => write!(f, "{x:e}"),
         }
     }
-
-    /// The sharpness (largest tracked eigenvalue), `NaN` when not measured.
-    pub fn sharpness(&self) -> f64 {
-        self.eigenvalues.first().copied().unwrap_or(f64::NAN)
-    }
 }
 
-/// The rows of a run so far, as column vectors ready for a table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// One row per executed step, in order.
-    pub rows: Vec<Row>,
-}
-
-impl Metrics {
-    /// Largest number of eigenvalues measured at any step (number of `eig_i` columns).
-    pub fn max_k(&self) -> usize {
-        self.rows
-            .iter()
-            .map(|r| r.eigenvalues.len())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Named `f64` columns in a fixed order: `step` first (as a float-free integer column in
-    /// the table writer), then the scalar fields, `sharpness`, and `eig_1 … eig_K`.
-    pub fn float_columns(&self) -> Vec<(String, Vec<f64>)> {
-        let col =
-            |name: &str, f: fn(&Row) -> f64| (name.to_string(), self.rows.iter().map(f).collect());
-        let mut cols = vec![
-            col("loss", |r| r.loss),
-            col("sharpness", Row::sharpness),
-            col("threshold", |r| r.threshold),
-            col("lr", |r| r.lr),
-            col("grad_norm", |r| r.grad_norm),
-            col("update_cosine", |r| r.update_cosine),
-            col("projection", |r| r.projection),
-            col("eig_residual", |r| r.eig_residual),
-            col("eig_hvps", |r| r.eig_hvps),
-            col("eig_iterations", |r| r.eig_iterations),
-            col("trace", |r| r.trace),
-            col("trace_se", |r| r.trace_se),
-            col("train_loss", |r| r.train_loss),
-            col("train_accuracy", |r| r.train_accuracy),
-            col("test_loss", |r| r.test_loss),
-            col("test_accuracy", |r| r.test_accuracy),
-            col("flow_distance", |r| r.flow_distance),
-            col("flow_loss", |r| r.flow_loss),
-        ];
-        for i in 0..self.max_k() {
-            let values = self
-                .rows
-                .iter()
-                .map(|r| r.eigenvalues.get(i).copied().unwrap_or(f64::NAN))
-                .collect();
-            cols.push((format!("eig_{}", i + 1), values));
+/// Reads a metrics log into a table (`step` as integers, every other column as floats).
+/// A last line without its newline (a run killed mid-write) is ignored. With `schema`, the
+/// optional columns it marks are dropped when they hold no finite value.
+pub fn read_log(path: &Path, schema: Option<&Schema>) -> anyhow::Result<Table> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.split_inclusive('\n').filter(|l| l.ends_with('\n'));
+    let names: Vec<&str> = lines
+        .next()
+        .with_context(|| format!("{} is empty", path.display()))?
+        .trim_end()
+        .split(',')
+        .collect();
+    anyhow::ensure!(
+        names.first() == Some(&"step"),
+        "{} does not start with a step column",
+        path.display()
+    );
+    let mut steps = Vec::new();
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len() - 1];
+    for (i, line) in lines.enumerate() {
+        let mut fields = line.trim_end().split(',');
+        let bad = || format!("{} line {}: malformed row", path.display(), i + 2);
+        steps.push(
+            fields
+                .next()
+                .with_context(bad)?
+                .parse::<i64>()
+                .with_context(bad)?,
+        );
+        for col in cols.iter_mut() {
+            col.push(
+                fields
+                    .next()
+                    .with_context(bad)?
+                    .parse::<f64>()
+                    .with_context(bad)?,
+            );
         }
-        cols
+        anyhow::ensure!(fields.next().is_none(), "{}", bad());
     }
+    let mut table = Table::new();
+    table.push_i64("step", steps)?;
+    for (name, values) in names[1..].iter().zip(cols) {
+        let optional = schema.is_some_and(|s| s.index(name).is_some_and(|i| s.is_optional(i)));
+        if optional && !values.iter().any(|v| v.is_finite()) {
+            continue;
+        }
+        table.push_f64(name, values)?;
+    }
+    Ok(table)
+}
 
-    /// The step column.
-    pub fn steps(&self) -> Vec<i64> {
-        self.rows
-            .iter()
-            .map(|r| i64::try_from(r.step).unwrap_or(i64::MAX))
-            .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_round_trips_bits_and_truncates_on_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut schema = Schema::default();
+        schema.add("loss".into());
+        schema.add_optional("eig_9".into());
+        let values = [0.1 + 0.2, f64::NAN, f64::INFINITY, -1e-300, 5e300, -0.0];
+        let mut log = MetricsLog::create(dir.path(), &schema).unwrap();
+        let mut r = Record::new(&schema);
+        for (t, v) in values.iter().enumerate() {
+            r.reset(t as u64);
+            r.set(0, *v);
+            log.append(&r).unwrap();
+        }
+        let len = log.sync().unwrap();
+        r.reset(99);
+        log.append(&r).unwrap();
+        log.sync().unwrap();
+        drop(log);
+        // A killed run leaves a partial line, ignored by readers.
+        let path = dir.path().join(METRICS_LOG);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"100,0.5")
+            .unwrap();
+        let t = read_log(&path, Some(&schema)).unwrap();
+        assert_eq!(t.nrows(), 7);
+        assert!(t.column("eig_9").is_none(), "never measured: dropped");
+        let loss = t.f64_column("loss").unwrap();
+        for (a, b) in loss.iter().zip(values) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+        MetricsLog::reopen(dir.path(), &schema, len).unwrap();
+        assert_eq!(read_log(&path, None).unwrap().nrows(), 6);
+        let mut other = Schema::default();
+        other.add("sharpness".into());
+        assert!(MetricsLog::reopen(dir.path(), &other, len).is_err());
+        assert!(MetricsLog::reopen(dir.path(), &schema, len + 1000).is_err());
     }
 }

@@ -3,11 +3,13 @@
 //! test metrics.
 
 use anyhow::Context;
+use gdscope_core::seeds::{derive, Stream};
+use gdscope_core::Objective;
 use gdscope_data::Dataset;
+use gdscope_dynamics::{Evaluation, Evaluator, Problem};
 use gdscope_nn::{Dtype, Init, Loss, NetworkObjective};
 
 use crate::config::{DtypeName, InitName, LossName, TrainConfig};
-use crate::trainer::{Evaluation, Evaluator, Problem};
 
 /// The network objective on the training set, with the test set when the data has one.
 pub struct NetworkProblem {
@@ -51,14 +53,54 @@ impl NetworkProblem {
         })
     }
 
-    /// Seeded initial weights.
-    pub fn init_weights(&self, config: &TrainConfig) -> Vec<f64> {
-        let scheme = match config.model.init {
+    /// The initial weights: seeded by `(seed, Init, 0)` for a scheme, or read from the
+    /// `.npy` of `model.init = "npy:PATH"` (flat, float32 or float64, in gdscope's layout).
+    pub fn init_weights(&self, config: &TrainConfig) -> anyhow::Result<Vec<f64>> {
+        let scheme = match &config.model.init {
             InitName::Lecun => Init::LeCun,
             InitName::He => Init::He,
             InitName::Xavier => Init::Xavier,
+            InitName::Npy(path) => return self.weights_from_npy(path),
         };
-        self.objective.init(scheme, config.seed)
+        Ok(self
+            .objective
+            .init(scheme, derive(config.seed, Stream::Init, 0)))
+    }
+
+    fn weights_from_npy(&self, path: &std::path::Path) -> anyhow::Result<Vec<f64>> {
+        let a = gdscope_io::npy::read_npy(path)
+            .with_context(|| format!("model.init: cannot read {}", path.display()))?;
+        let n = self.objective.dim();
+        let layout = || {
+            self.objective
+                .param_views()
+                .iter()
+                .map(|v| format!("{} {:?}", v.name, v.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        anyhow::ensure!(
+            a.dtype == "float32" || a.dtype == "float64",
+            "model.init: {} holds {} values; save the weights as float32 or float64",
+            path.display(),
+            a.dtype
+        );
+        anyhow::ensure!(
+            a.ndim() == 1 && a.len() == n,
+            "model.init: {} has shape {:?} but model `{}` needs a flat array of {n} parameters \
+             in gdscope's layout (per layer, the weight fan_in × fan_out row-major, then the \
+             bias): {}; see docs/training.md \"Starting from your own weights\"",
+            path.display(),
+            a.shape,
+            self.objective.spec(),
+            layout()
+        );
+        anyhow::ensure!(
+            a.data.iter().all(|x| x.is_finite()),
+            "model.init: {} holds non-finite values",
+            path.display()
+        );
+        Ok(a.data)
     }
 
     /// The problem as the trainer sees it.
@@ -72,7 +114,6 @@ impl NetworkProblem {
 
 impl Evaluator for NetworkProblem {
     fn evaluate(&self, w: &[f64]) -> Evaluation {
-        use gdscope_core::Objective;
         let test = self
             .test
             .as_ref()

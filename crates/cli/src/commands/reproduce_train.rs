@@ -12,12 +12,16 @@ pub fn eos(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<(
     let (report, verdict) = reproduce_eos(&out, quick, overwrite, true)?;
     super::train::print_report(&report, false)?;
     println!(
-        "edge of stability: {} ({})",
+        "edge of stability: {} ({}) — {}; criterion: {}",
         if verdict.reproduced {
             "reproduced"
         } else {
             "NOT reproduced"
         },
+        serde_json::to_value(verdict.verdict)?
+            .as_str()
+            .unwrap_or_default(),
+        verdict.reason,
         verdict.criterion
     );
     Ok(())
@@ -38,11 +42,8 @@ pub fn paper_fig3(
     for (name, r) in &outcome.runs {
         let last_cos = r
             .metrics
-            .rows
-            .iter()
-            .rev()
-            .map(|row| row.update_cosine)
-            .find(|c| c.is_finite());
+            .f64_column("update_cosine")
+            .and_then(|c| c.iter().rev().copied().find(|c| c.is_finite()));
         println!(
             "{name:>13}: {} steps, final loss {:.4e}, last cosine of consecutive updates {}",
             r.summary.steps_run,

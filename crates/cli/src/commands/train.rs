@@ -1,15 +1,19 @@
 //! `gdscope train`: a training run from a TOML config, with curvature tracking, diagnostics,
-//! checkpoints and figures (docs/training.md).
+//! processes in lockstep, checkpoints and figures (docs/training.md). SIGINT/SIGTERM stop the
+//! run after the current step with a checkpoint and the metrics so far (a second signal ends
+//! it at once).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use gdscope_train::config::TrainConfig;
-use gdscope_train::run::{self, RunReport};
+use gdscope_train::run::{self, Progress, RunOptions, RunReport};
 
 /// Arguments of `gdscope train`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope train --config examples/eos.toml --out runs/eos\n  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --set steps=500\n  gdscope train --resume runs/eos --set steps=4000\n  gdscope train --print-config        # every field with its default"
+    after_help = "Examples:\n  gdscope train --config examples/eos.toml --out runs/eos\n  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --set steps=500\n  gdscope train --config examples/stable-flow.toml --out runs/flow   # GD beside its gradient flow and midpoints\n  gdscope train --resume runs/eos --set steps=4000\n  gdscope train --print-config        # every field with its default\n\nCtrl-C (SIGINT) or SIGTERM stops after the current step, writes a checkpoint and the metrics\nso far, and prints the --resume command. Progress goes to stderr: a bar on a terminal, a line\nevery 5% of the steps otherwise (Slurm logs)."
 )]
 pub struct Args {
     /// TOML config file; fields it omits take their defaults (the synthetic edge-of-stability demo).
@@ -37,6 +41,12 @@ pub struct Args {
 
 /// Runs (or resumes) the training run and prints its summary.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let (stop, signal) = interrupt_flags()?;
+    let options = RunOptions {
+        overwrite: args.overwrite,
+        progress: Progress::auto(),
+        stop: Some(stop),
+    };
     let report = if let Some(dir) = &args.resume {
         let mut steps = None;
         for s in &args.set {
@@ -55,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             !args.print_config,
             "--print-config cannot be combined with --resume; read DIR/config.toml"
         );
-        run::resume(dir, steps, true)?
+        run::resume_with(dir, steps, &options)?
     } else {
         let config = match &args.config {
             Some(path) => TrainConfig::load(path, &args.set)?,
@@ -69,9 +79,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .out
             .clone()
             .unwrap_or_else(|| gdscope_io::RunDir::default_path("train"));
-        run::start(config, &out, args.overwrite, true)?
+        run::start_with(config, &out, &options)?
     };
-    print_report(&report, args.json)
+    print_report(&report, args.json)?;
+    if report.interrupted {
+        let sig = signal.load(Ordering::SeqCst) as i32;
+        let name = if sig == signal_hook::consts::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        eprintln!(
+            "interrupted by {name} at step {}: checkpoint, metrics and summary are in {}; \
+             resume with: gdscope train --resume {}",
+            report.summary.steps_run,
+            report.dir.display(),
+            report.dir.display()
+        );
+        std::process::exit(128 + sig);
+    }
+    Ok(())
+}
+
+/// A flag set by SIGINT/SIGTERM (the run stops after the current step) and the signal's
+/// number; a second signal while the run is stopping ends the process at once.
+fn interrupt_flags() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicUsize>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let which = Arc::new(AtomicUsize::new(signal_hook::consts::SIGINT as usize));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&stop))?;
+        signal_hook::flag::register_usize(sig, Arc::clone(&which), sig as usize)?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok((stop, which))
 }
 
 pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()> {
@@ -85,6 +125,10 @@ pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()>
     let fmt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.4}"));
     println!("run:        {}", report.dir.display());
     println!("status:     {}", serde_json::to_string(&s.status)?);
+    println!("processes:  {}", s.processes.join(", "));
+    for h in &s.halted {
+        println!("halted:     {}: {}", h.process, h.reason);
+    }
     println!("steps:      {}", s.steps_run);
     println!(
         "final loss: {}",
@@ -108,7 +152,14 @@ pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()>
         None => println!("edge:       sharpness never reached {}·threshold", s.edge.crossing_fraction),
     }
     println!(
-        "time:       {:.1} s ({:.1} s eigen-solves, {} HVPs; {:.1} s gradient flow)",
+        "verdict:    {} — {}",
+        serde_json::to_value(s.edge.verdict)?
+            .as_str()
+            .unwrap_or("?"),
+        s.edge.reason
+    );
+    println!(
+        "time:       {:.1} s ({:.1} s eigen-solves, {} HVPs; {:.1} s flows)",
         s.timings.wall_s, s.timings.eigen_s, s.eigen_hvps, s.timings.flow_s
     );
     println!("files:");

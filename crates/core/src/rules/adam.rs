@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    bias_correction, check_decay, check_lr, check_non_negative, default_beta, default_beta2_adam,
-    default_eps, Buffer, FlowRule, NoFlow, Preconditioning, RuleState, UpdateRule,
+    bias_correction, check_decay, check_non_negative, default_beta, default_beta2_adam,
+    default_eps, Buffer, Preconditioning, RuleState, UpdateRule,
 };
 use crate::optimizer::OptimizerError;
 
@@ -34,14 +34,7 @@ pub struct Adam {
 const LAYOUT: &[Buffer] = &[Buffer::per_parameter("m"), Buffer::per_parameter("nu")];
 
 impl UpdateRule for Adam {
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)?;
         check_decay("beta1", self.beta1)?;
         check_decay("beta2", self.beta2)?;
         check_non_negative("eps", self.eps)
@@ -75,12 +68,6 @@ impl UpdateRule for Adam {
         out.clear();
         out.extend(nu.iter().map(|v| (v / bc2).sqrt() + self.eps));
         Preconditioning::Diagonal
-    }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
-        Err(NoFlow {
-            rule: "adam",
-            reason: "its momentum makes it no preconditioned gradient descent w ← w − P(s)⁻¹g",
-        })
     }
 }
 

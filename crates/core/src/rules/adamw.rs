@@ -13,8 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_non_negative, default_beta, default_beta2_adam, default_eps, Adam, Buffer, FlowRule,
-    NoFlow, Preconditioning, RuleState, UpdateRule,
+    check_non_negative, default_beta, default_beta2_adam, default_eps, Adam, Buffer, Preconditioning, RuleState, UpdateRule,
 };
 use crate::optimizer::OptimizerError;
 
@@ -55,12 +54,6 @@ impl AdamW {
 }
 
 impl UpdateRule for AdamW {
-    fn name(&self) -> &'static str {
-        "adamw"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
         self.adam().validate()?;
         check_non_negative("weight_decay", self.weight_decay)
@@ -81,12 +74,6 @@ impl UpdateRule for AdamW {
     }
     fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
         self.adam().tracking_preconditioner(state, out)
-    }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
-        Err(NoFlow {
-            rule: "adamw",
-            reason: "its momentum makes it no preconditioned gradient descent w ← w − P(s)⁻¹g",
-        })
     }
 }
 

@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_lr, Buffer, FlowError, FlowRule, NoFlow, Preconditioning, RuleState, UpdateRule};
-use crate::optimizer::OptimizerError;
+use super::{FlowError, FlowRule, RuleState, UpdateRule};
 
 /// Plain gradient descent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,18 +14,6 @@ pub struct Gd {
 }
 
 impl UpdateRule for Gd {
-    fn name(&self) -> &'static str {
-        "gd"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)
-    }
-    fn layout(&self) -> &'static [Buffer] {
-        &[]
-    }
     fn stability_threshold(&self, lr: f64) -> f64 {
         2.0 / lr
     }
@@ -35,10 +22,7 @@ impl UpdateRule for Gd {
             *u = -lr * g;
         }
     }
-    fn tracking_preconditioner(&self, _state: &RuleState, _out: &mut Vec<f64>) -> Preconditioning {
-        Preconditioning::Identity
-    }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
+    fn flow(&self) -> Result<&dyn FlowRule, &'static str> {
         Ok(self)
     }
 }
@@ -51,14 +35,7 @@ impl FlowRule for Gd {
     fn update_state(&self, _buffers: &mut [f64], _grad: &[f64]) {}
     fn state_derivative(&self, _buffers: &[f64], _grad: &[f64], _out: &mut [f64]) {}
     fn state_curvature(&self, _buffers: &[f64], _a: &[f64], _c: &[f64], _out: &mut [f64]) {}
-    fn preconditioner_derivative(
-        &self,
-        _lr: f64,
-        _buffers: &[f64],
-        _u: &[f64],
-        _v: &[f64],
-        _direction: &[f64],
-    ) -> f64 {
+    fn preconditioner_derivative(&self, _lr: f64, _b: &[f64], _u: &[f64], _v: &[f64], _d: &[f64]) -> f64 {
         0.0
     }
 }

@@ -61,6 +61,14 @@ macro_rules! registry {
     ($($variant:ident($module:ident :: $ty:ident) = $name:literal,)+) => {
         $(mod $module; pub use $module::$ty;)+
 
+        $(
+            impl LearningRate for $ty {
+                fn lr(&self) -> f64 {
+                    self.lr
+                }
+            }
+        )+
+
         /// Which optimizer, with every hyper-parameter, tagged by `kind` (for example
         /// `{"kind": "adam", "lr": 0.001}`; omitted fields take PyTorch's defaults, the
         /// learning rate is always required). Each variant's fields are documented in its
@@ -83,6 +91,13 @@ macro_rules! registry {
             pub fn rule(&self) -> &dyn UpdateRule {
                 match self {
                     $(Self::$variant(r) => r,)+
+                }
+            }
+
+            /// Short name, equal to the `kind` tag.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => $name,)+
                 }
             }
         }
@@ -202,6 +217,10 @@ pub struct NoFlow {
     pub reason: &'static str,
 }
 
+/// The reason of the default [`UpdateRule::flow`].
+pub const NOT_PRECONDITIONED_GD: &str =
+    "its update (momentum, weight decay) is not preconditioned gradient descent w ← w − P(s)⁻¹∇L";
+
 /// Why a flow quantity cannot be evaluated at a state.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FlowError {
@@ -219,20 +238,26 @@ pub enum FlowError {
     },
 }
 
+/// The base learning rate `η` of a rule (the schedule multiplies it): every rule has a field
+/// `lr` (directly or through `Deref`), and the registry implements this trait from it.
+pub trait LearningRate {
+    /// `η`.
+    fn lr(&self) -> f64;
+}
+
 /// One optimizer: hyper-parameters, discrete step, threshold and (if it has one) its flow.
 /// See the module docs for the contract and its equations.
-pub trait UpdateRule: std::fmt::Debug + Send + Sync {
-    /// Registry name (the config `kind`).
-    fn name(&self) -> &'static str;
+pub trait UpdateRule: LearningRate + std::fmt::Debug + Send + Sync {
+    /// Checks the hyper-parameters other than `lr` (which [`OptimizerConfig::validate`]
+    /// checks for every rule); the error names the field and the allowed range.
+    fn validate(&self) -> Result<(), OptimizerError> {
+        Ok(())
+    }
 
-    /// Base learning rate `η` (the schedule multiplies it).
-    fn lr(&self) -> f64;
-
-    /// Checks every hyper-parameter; the error names the field and the allowed range.
-    fn validate(&self) -> Result<(), OptimizerError>;
-
-    /// The state buffers, in storage order.
-    fn layout(&self) -> &'static [Buffer];
+    /// The state buffers, in storage order (none by default).
+    fn layout(&self) -> &'static [Buffer] {
+        &[]
+    }
 
     /// Linear stability threshold on the tracked operator at learning rate `lr`.
     fn stability_threshold(&self, lr: f64) -> f64;
@@ -243,11 +268,18 @@ pub trait UpdateRule: std::fmt::Debug + Send + Sync {
     fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]);
 
     /// The diagonal `P` of the tracked operator `P^{-1/2} H P^{-1/2}`, written into `out`
-    /// (resized) when the answer is [`Preconditioning::Diagonal`].
-    fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning;
+    /// (resized) when the answer is [`Preconditioning::Diagonal`]; the plain Hessian by
+    /// default.
+    fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
+        let _ = (state, out);
+        Preconditioning::Identity
+    }
 
-    /// The rule as preconditioned GD with a state ODE, or why it is not one.
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow>;
+    /// The rule as preconditioned GD with a state ODE, or why it is not one (by default:
+    /// [`NOT_PRECONDITIONED_GD`]).
+    fn flow(&self) -> Result<&dyn FlowRule, &'static str> {
+        Err(NOT_PRECONDITIONED_GD)
+    }
 }
 
 /// A rule of the form `w ← w − P(s)⁻¹ g` with a diagonal `P` (module docs, "Flows").
@@ -267,15 +299,10 @@ pub trait FlowRule {
     /// `½ ∇²_g f(b, g)[a, c]` (independent of `g`: `f` is at most quadratic in `g`).
     fn state_curvature(&self, buffers: &[f64], a: &[f64], c: &[f64], out: &mut [f64]);
 
-    /// `d/dε uᵀ P(b + ε d) v` at `ε = 0` and fixed `lr`.
-    fn preconditioner_derivative(
-        &self,
-        lr: f64,
-        buffers: &[f64],
-        u: &[f64],
-        v: &[f64],
-        direction: &[f64],
-    ) -> f64;
+    /// `d/dε uᵀ P(b + ε d) v` at `ε = 0` and fixed `lr` (`b`: the buffers, `d`: a direction
+    /// in buffer space).
+    fn preconditioner_derivative(&self, lr: f64, b: &[f64], u: &[f64], v: &[f64], d: &[f64])
+        -> f64;
 }
 
 /// `Ok` when `value` passes `ok`, else [`OptimizerError::InvalidParameter`].
@@ -296,7 +323,7 @@ pub(crate) fn check(
     }
 }
 
-/// `lr > 0` and finite.
+/// `lr > 0` and finite (every rule's learning rate).
 pub(crate) fn check_lr(lr: f64) -> Result<(), OptimizerError> {
     check("lr", lr, lr.is_finite() && lr > 0.0, "a finite number > 0")
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_decay, check_lr, default_beta, Buffer, FlowRule, NoFlow, Preconditioning, RuleState,
+    check_decay, default_beta, Buffer, RuleState,
     UpdateRule,
 };
 use crate::optimizer::OptimizerError;
@@ -25,14 +25,7 @@ pub struct Polyak {
 const LAYOUT: &[Buffer] = &[Buffer::per_parameter("v")];
 
 impl UpdateRule for Polyak {
-    fn name(&self) -> &'static str {
-        "polyak"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)?;
         check_decay("beta", self.beta)
     }
     fn layout(&self) -> &'static [Buffer] {
@@ -47,15 +40,6 @@ impl UpdateRule for Polyak {
             *v = beta * *v + g;
             *u = -lr * *v;
         }
-    }
-    fn tracking_preconditioner(&self, _state: &RuleState, _out: &mut Vec<f64>) -> Preconditioning {
-        Preconditioning::Identity
-    }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
-        Err(NoFlow {
-            rule: "polyak",
-            reason: "momentum is not preconditioned gradient descent w ← w − P(s)⁻¹g",
-        })
     }
 }
 

@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_decay, check_invertible, check_lr, check_non_negative, default_beta2_rms, default_eps,
-    Buffer, FlowError, FlowRule, NoFlow, Preconditioning, RuleState, UpdateRule,
+    check_decay, check_invertible, check_non_negative, default_beta2_rms, default_eps,
+    Buffer, FlowError, FlowRule, Preconditioning, RuleState, UpdateRule,
 };
 use crate::optimizer::OptimizerError;
 
@@ -31,7 +31,7 @@ pub struct Rmsprop {
 
 impl Rmsprop {
     /// `(1−β₂)/β₂`, the rate of the state ODE.
-    fn ode_rate(&self) -> f64 {
+    pub(super) fn ode_rate(&self) -> f64 {
         (1.0 - self.beta2) / self.beta2
     }
 }
@@ -40,14 +40,7 @@ impl Rmsprop {
 const LAYOUT: &[Buffer] = &[Buffer::per_parameter("nu")];
 
 impl UpdateRule for Rmsprop {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)?;
         check_decay("beta2", self.beta2)?;
         check_non_negative("eps", self.eps)
     }
@@ -73,7 +66,7 @@ impl UpdateRule for Rmsprop {
         out.extend(state.buffers.iter().map(|v| v.sqrt() + self.eps));
         Preconditioning::Diagonal
     }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
+    fn flow(&self) -> Result<&dyn FlowRule, &'static str> {
         Ok(self)
     }
 }
@@ -103,17 +96,9 @@ impl FlowRule for Rmsprop {
             *o = r * a * c;
         }
     }
-    fn preconditioner_derivative(
-        &self,
-        lr: f64,
-        buffers: &[f64],
-        u: &[f64],
-        v: &[f64],
-        direction: &[f64],
-    ) -> f64 {
-        buffers
-            .iter()
-            .zip(direction)
+    fn preconditioner_derivative(&self, lr: f64, b: &[f64], u: &[f64], v: &[f64], d: &[f64]) -> f64 {
+        b.iter()
+            .zip(d)
             .zip(u.iter().zip(v))
             .map(|((nu, d), (u, v))| u * v * d / (2.0 * lr * nu.sqrt()))
             .sum()
@@ -123,7 +108,7 @@ impl FlowRule for Rmsprop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testing;
+    use crate::rules::{testing, ScalarRmsprop};
     use approx::assert_relative_eq;
 
     #[test]
@@ -139,30 +124,29 @@ mod tests {
         assert_eq!(rule.stability_threshold(0.01), 200.0);
     }
 
+    /// Both RMSProps (per coordinate and scalar) against the flow contract.
     #[test]
     fn flow_contract() {
         for eps in [0.0, 1e-3] {
-            testing::flow_contract(
-                &Rmsprop {
-                    lr: 0.03,
-                    beta2: 0.9,
-                    eps,
-                },
-                4,
-            );
+            let rule = Rmsprop {
+                lr: 0.03,
+                beta2: 0.9,
+                eps,
+            };
+            testing::flow_contract(&rule, 4);
+            testing::flow_contract(&ScalarRmsprop(rule), 4);
         }
     }
 
     #[test]
     fn ode_matches_the_discrete_step_to_first_order() {
-        testing::ode_is_first_order_in_the_step(
-            |s| Rmsprop {
-                lr: 0.05 * s,
-                beta2: 1.0 - 0.1 * s,
-                eps: 1e-8,
-            },
-            4,
-        );
+        let at = |s: f64| Rmsprop {
+            lr: 0.05 * s,
+            beta2: 1.0 - 0.1 * s,
+            eps: 1e-8,
+        };
+        testing::ode_is_first_order_in_the_step(at, 4);
+        testing::ode_is_first_order_in_the_step(|s| ScalarRmsprop(at(s)), 4);
     }
 
     #[test]

@@ -11,30 +11,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_decay, check_invertible, check_lr, check_non_negative, default_beta2_rms, default_eps,
-    Buffer, FlowError, FlowRule, NoFlow, Preconditioning, RuleState, UpdateRule,
+    check_invertible, Buffer, FlowError, FlowRule, Preconditioning, RuleState, Rmsprop, UpdateRule,
 };
 use crate::linalg::dot;
 use crate::optimizer::OptimizerError;
 
-/// Scalar RMSProp (defaults β₂ = 0.99, ε = 1e-8).
+/// Scalar RMSProp, with the hyper-parameters of [`Rmsprop`] (`lr`, `beta2` default 0.99,
+/// `eps` default 1e-8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScalarRmsprop {
-    /// Learning rate η.
-    pub lr: f64,
-    /// Second-moment decay β₂ ∈ [0, 1).
-    #[serde(default = "default_beta2_rms")]
-    pub beta2: f64,
-    /// ε ≥ 0, added to `√ν`.
-    #[serde(default = "default_eps")]
-    pub eps: f64,
-}
+#[serde(transparent)]
+pub struct ScalarRmsprop(pub Rmsprop);
 
-impl ScalarRmsprop {
-    /// `(1−β₂)/β₂`, the rate of the state ODE.
-    fn ode_rate(&self) -> f64 {
-        (1.0 - self.beta2) / self.beta2
+impl std::ops::Deref for ScalarRmsprop {
+    type Target = Rmsprop;
+    fn deref(&self) -> &Rmsprop {
+        &self.0
     }
 }
 
@@ -42,16 +33,8 @@ impl ScalarRmsprop {
 const LAYOUT: &[Buffer] = &[Buffer::scalar("nu")];
 
 impl UpdateRule for ScalarRmsprop {
-    fn name(&self) -> &'static str {
-        "scalar_rmsprop"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)?;
-        check_decay("beta2", self.beta2)?;
-        check_non_negative("eps", self.eps)
+        self.0.validate()
     }
     fn layout(&self) -> &'static [Buffer] {
         LAYOUT
@@ -60,7 +43,7 @@ impl UpdateRule for ScalarRmsprop {
         2.0 / lr
     }
     fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
-        let Self { beta2, eps, .. } = *self;
+        let Rmsprop { beta2, eps, .. } = self.0;
         let g2: f64 = grad.iter().map(|g| g * g).sum();
         let nu = &mut state.buffers[0];
         *nu = beta2 * *nu + (1.0 - beta2) * g2;
@@ -75,38 +58,32 @@ impl UpdateRule for ScalarRmsprop {
             return Preconditioning::NotYet;
         }
         out.clear();
-        out.resize(state.dim, state.buffers[0].sqrt() + self.eps);
+        out.resize(state.dim, state.buffers[0].sqrt() + self.0.eps);
         Preconditioning::Diagonal
     }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
+    fn flow(&self) -> Result<&dyn FlowRule, &'static str> {
         Ok(self)
     }
 }
 
 impl FlowRule for ScalarRmsprop {
     fn preconditioner(&self, lr: f64, buffers: &[f64], p: &mut [f64]) -> Result<(), FlowError> {
-        p.fill((buffers[0].sqrt() + self.eps) / lr);
+        p.fill((buffers[0].sqrt() + self.0.eps) / lr);
         check_invertible(p)
     }
     fn update_state(&self, buffers: &mut [f64], grad: &[f64]) {
         let g2: f64 = grad.iter().map(|g| g * g).sum();
-        buffers[0] = self.beta2 * buffers[0] + (1.0 - self.beta2) * g2;
+        let beta2 = self.0.beta2;
+        buffers[0] = beta2 * buffers[0] + (1.0 - beta2) * g2;
     }
     fn state_derivative(&self, buffers: &[f64], grad: &[f64], out: &mut [f64]) {
-        out[0] = self.ode_rate() * (dot(grad, grad) - buffers[0]);
+        out[0] = self.0.ode_rate() * (dot(grad, grad) - buffers[0]);
     }
     fn state_curvature(&self, _buffers: &[f64], a: &[f64], c: &[f64], out: &mut [f64]) {
-        out[0] = self.ode_rate() * dot(a, c);
+        out[0] = self.0.ode_rate() * dot(a, c);
     }
-    fn preconditioner_derivative(
-        &self,
-        lr: f64,
-        buffers: &[f64],
-        u: &[f64],
-        v: &[f64],
-        direction: &[f64],
-    ) -> f64 {
-        dot(u, v) * direction[0] / (2.0 * lr * buffers[0].sqrt())
+    fn preconditioner_derivative(&self, lr: f64, b: &[f64], u: &[f64], v: &[f64], d: &[f64]) -> f64 {
+        dot(u, v) * d[0] / (2.0 * lr * b[0].sqrt())
     }
 }
 
@@ -118,11 +95,11 @@ mod tests {
 
     #[test]
     fn step_and_preconditioner_by_hand() {
-        let rule = ScalarRmsprop {
+        let rule = ScalarRmsprop(Rmsprop {
             lr: 0.01,
             beta2: 0.99,
             eps: 0.0,
-        };
+        });
         let mut state = RuleState::zeros(&rule, 2);
         let mut w = vec![0.0; 2];
         // ν = 0.01·‖(3,4)‖² = 0.25, √ν = 0.5.
@@ -135,31 +112,5 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_relative_eq!(p[0], 0.5, max_relative = 1e-15);
         assert_relative_eq!(p[1], 0.5, max_relative = 1e-15);
-    }
-
-    #[test]
-    fn flow_contract() {
-        for eps in [0.0, 1e-3] {
-            testing::flow_contract(
-                &ScalarRmsprop {
-                    lr: 0.03,
-                    beta2: 0.9,
-                    eps,
-                },
-                4,
-            );
-        }
-    }
-
-    #[test]
-    fn ode_matches_the_discrete_step_to_first_order() {
-        testing::ode_is_first_order_in_the_step(
-            |s| ScalarRmsprop {
-                lr: 0.05 * s,
-                beta2: 1.0 - 0.1 * s,
-                eps: 1e-8,
-            },
-            4,
-        );
     }
 }

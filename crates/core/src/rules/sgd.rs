@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_decay, check_lr, check_non_negative, Buffer, FlowRule, NoFlow, Preconditioning,
+    check_decay, check_non_negative, Buffer,
     RuleState, UpdateRule,
 };
 use crate::optimizer::OptimizerError;
@@ -32,14 +32,7 @@ pub struct Sgd {
 const WITH_MOMENTUM: &[Buffer] = &[Buffer::per_parameter("v")];
 
 impl UpdateRule for Sgd {
-    fn name(&self) -> &'static str {
-        "sgd"
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
     fn validate(&self) -> Result<(), OptimizerError> {
-        check_lr(self.lr)?;
         check_decay("momentum", self.momentum)?;
         check_non_negative("weight_decay", self.weight_decay)
     }
@@ -69,15 +62,6 @@ impl UpdateRule for Sgd {
                 *u = -lr * (g + weight_decay * w);
             }
         }
-    }
-    fn tracking_preconditioner(&self, _state: &RuleState, _out: &mut Vec<f64>) -> Preconditioning {
-        Preconditioning::Identity
-    }
-    fn flow(&self) -> Result<&dyn FlowRule, NoFlow> {
-        Err(NoFlow {
-            rule: "sgd",
-            reason: "weight decay and momentum are not of the form w ← w − P(s)⁻¹∇L; use gd",
-        })
     }
 }
 

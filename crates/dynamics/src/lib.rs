@@ -1,0 +1,50 @@
+//! # gdscope-dynamics
+//!
+//! Several trajectories of one optimizer advanced in lockstep by one loop, on any
+//! [`gdscope_core::Objective`] (analytic expressions as well as networks; this crate does not
+//! depend on the network engine):
+//!
+//! - [`process`]: the processes — `discrete` (the optimizer, full batch or minibatch),
+//!   `midpoint` (its second-order midpoints), `stable` (its stable flow) — each owning its
+//!   weights, optimizer state and eigen-tracker, registered one line each;
+//! - [`observers`]: what is measured, each with its own frequency, writing named columns of a
+//!   [`Record`];
+//! - [`Driver`]: the loop, written once (prepare every process, observe, stop or commit), with
+//!   a [`DriverState`] that checkpoints everything between steps.
+//!
+//! docs/ARCHITECTURE.md explains the layout; docs/outputs.md lists every column.
+
+pub mod batches;
+pub mod config;
+pub mod diagnostics;
+pub mod driver;
+pub mod observers;
+pub mod problem;
+pub mod process;
+pub mod record;
+pub mod tracker;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use config::{StopConfig, TrackingConfig, TrackingOverride};
+pub use driver::{Driver, DriverState, RunSpec, Status};
+pub use observers::projection::CROSSING_FRACTION;
+pub use problem::{Evaluation, Evaluator, Problem};
+pub use process::{ProcessName, ProcessSettings};
+pub use record::{Record, Schema};
+
+use serde::Serialize;
+
+/// Wall-clock accounting of a run (not part of the resumable state).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Whole run (this process; a resumed run counts only its own part).
+    pub wall_s: f64,
+    /// Time inside eigen-solves and trace estimates.
+    pub eigen_s: f64,
+    /// Time integrating flows.
+    pub flow_s: f64,
+}
