@@ -160,9 +160,21 @@ fn bench_json_has_every_operation_and_dtype() {
         .success()
         .stdout(predicate::str::contains("GEMM floor (f64)"));
     gdscope()
-        .args(["bench", "--workload", "eos", "--dtype", "f32", "--n", "3", "--repeats", "1"])
+        .args([
+            "bench",
+            "--workload",
+            "eos",
+            "--dtype",
+            "f32",
+            "--n",
+            "3",
+            "--repeats",
+            "1",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("workload eos: mlp:20-256-256-4:gelu-tanh"))
+        .stdout(predicate::str::contains(
+            "workload eos: mlp:20-256-256-4:gelu-tanh",
+        ))
         .stdout(predicate::str::contains("on one 3x256x256 product"));
 }

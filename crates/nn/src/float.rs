@@ -88,4 +88,3 @@ impl Float for f32 {
 pub(crate) fn c<T: Float>(x: f64) -> T {
     T::from_f64(x)
 }
-

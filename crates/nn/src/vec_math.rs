@@ -49,8 +49,8 @@ pub fn tanh_f64(x: f64) -> f64 {
     let p = (P[0] * z + P[1]) * z + P[2];
     let q = ((z + Q[0]) * z + Q[1]) * z + Q[2];
     let small = (x + x * z * (p / q)).copysign(x); // keeps tanh(−0) = −0
-    // e^{2|x|} ≥ e^{1.25} on the branch that uses it; 2|x| ≤ 40 keeps it finite, and beyond
-    // |x| = 20 the result rounds to ±1 anyway.
+                                                   // e^{2|x|} ≥ e^{1.25} on the branch that uses it; 2|x| ≤ 40 keeps it finite, and beyond
+                                                   // |x| = 20 the result rounds to ±1 anyway.
     let e = exp_f64((2.0 * a).min(40.0));
     let large = (1.0 - 2.0 / (e + 1.0)).copysign(x);
     let y = if a < 0.625 { small } else { large };
@@ -70,11 +70,7 @@ pub fn exp_f64(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const C1: f64 = 6.931_457_519_531_25e-1;
     const C2: f64 = 1.428_606_820_309_417_2e-6;
-    const P: [f64; 3] = [
-        1.261_771_930_748_106e-4,
-        3.029_944_077_074_419_6e-2,
-        1.0,
-    ];
+    const P: [f64; 3] = [1.261_771_930_748_106e-4, 3.029_944_077_074_419_6e-2, 1.0];
     const Q: [f64; 4] = [
         3.001_985_051_386_644_6e-6,
         2.524_483_403_496_841e-3,
@@ -140,7 +136,11 @@ mod tests {
         for x in grid.chain(spread) {
             for x in [x, -x] {
                 worst = worst.max(ulps(tanh_f64(x), x.tanh()));
-                assert_eq!(tanh_f64(x).to_bits(), (-tanh_f64(-x)).to_bits(), "odd at {x}");
+                assert_eq!(
+                    tanh_f64(x).to_bits(),
+                    (-tanh_f64(-x)).to_bits(),
+                    "odd at {x}"
+                );
             }
         }
         assert!(worst <= 3.0, "max error {worst} ulp");
