@@ -131,7 +131,7 @@ fn bench_json_has_every_operation_and_dtype() {
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
-    for op in ["loss_grad", "hvp", "hvp_block3", "third_order"] {
+    for op in ["loss_grad", "hvp", "hvp_block3", "third_order", "gd_step"] {
         for dt in ["f32", "f64"] {
             let key = format!("{dt}.{op}");
             for metric in ["seconds", "gflops", "floor_ratio"] {

@@ -1,5 +1,6 @@
 //! Criterion benchmark of workload A (MLP 3072→256→256→4 gelu-tanh, n = 1000, MSE, LeCun):
-//! loss+gradient, one HVP, a block of three HVPs and one third-order vector, f32 and f64.
+//! loss+gradient, one HVP, a block of three HVPs, one third-order vector and one GD step, f32
+//! and f64.
 //! `gdscope bench` times the same operations (crate `gdscope_nn::workload`).
 
 use criterion::{criterion_group, criterion_main, Criterion};

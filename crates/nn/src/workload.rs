@@ -39,11 +39,20 @@ pub enum Op {
     HvpBlock3,
     /// One third-order vector `∇(uᵀHv)`.
     ThirdOrder,
+    /// One full-batch GD step `w − η∇L(w)` into a new vector (as `jit(w - lr * grad)` in the
+    /// reference scripts), with the workload's learning rate.
+    GdStep,
 }
 
 impl Op {
     /// All operations.
-    pub const ALL: [Op; 4] = [Op::LossGrad, Op::Hvp, Op::HvpBlock3, Op::ThirdOrder];
+    pub const ALL: [Op; 5] = [
+        Op::LossGrad,
+        Op::Hvp,
+        Op::HvpBlock3,
+        Op::ThirdOrder,
+        Op::GdStep,
+    ];
 
     /// JSON key (matches `bench_a_jax.py` where it has one).
     pub fn key(self) -> &'static str {
@@ -52,13 +61,14 @@ impl Op {
             Op::Hvp => "hvp",
             Op::HvpBlock3 => "hvp_block3",
             Op::ThirdOrder => "third_order",
+            Op::GdStep => "gd_step",
         }
     }
 
     /// The algebra and requested coefficients of the pass that computes this op.
     fn pass(self) -> (Algebra, Vec<usize>) {
         match self {
-            Op::LossGrad => (Algebra::primal(), vec![0]),
+            Op::LossGrad | Op::GdStep => (Algebra::primal(), vec![0]),
             Op::Hvp => (Algebra::tangents(1), vec![1]),
             Op::HvpBlock3 => (Algebra::tangents(3), vec![1, 2, 3]),
             Op::ThirdOrder => {
@@ -147,17 +157,19 @@ pub struct Workload {
     pub v: Vec<f64>,
     /// Three directions for the block HVP.
     pub block3: Block,
+    /// Learning rate of the GD step (`bench_a_jax.py`: 0.02; `eos_a_jax.py`: 0.08).
+    pub lr: f64,
 }
 
 impl Workload {
     /// Workload A with `n` examples in the given dtype.
     pub fn a(n: usize, dtype: Dtype) -> Self {
-        Self::build("A", SPEC, &SIZES, n, dtype)
+        Self::build("A", SPEC, &SIZES, n, dtype, 0.02)
     }
 
     /// The edge-of-stability demo network with `n` examples (the demo uses 1000).
     pub fn eos(n: usize, dtype: Dtype) -> Self {
-        Self::build("eos", EOS_SPEC, &EOS_SIZES, n, dtype)
+        Self::build("eos", EOS_SPEC, &EOS_SIZES, n, dtype, 0.08)
     }
 
     fn build(
@@ -166,6 +178,7 @@ impl Workload {
         sizes: &'static [usize],
         n: usize,
         dtype: Dtype,
+        lr: f64,
     ) -> Self {
         let (d, k) = (sizes[0], sizes[sizes.len() - 1]);
         let (x, y) = teacher_data(n, d, k);
@@ -189,6 +202,7 @@ impl Workload {
             u,
             v,
             block3,
+            lr,
         }
     }
 
@@ -229,6 +243,12 @@ impl Workload {
             Op::ThirdOrder => {
                 let mut out = vec![0.0; p];
                 obj.third_order(&self.w, &self.u, &self.v, &mut out);
+            }
+            Op::GdStep => {
+                let mut g = vec![0.0; p];
+                obj.value_grad(&self.w, &mut g);
+                let next: Vec<f64> = self.w.iter().zip(&g).map(|(w, g)| w - self.lr * g).collect();
+                std::hint::black_box(next);
             }
         }
     }

@@ -1,8 +1,9 @@
 //! `gdscope bench`: times the network engine on a reference workload — A (MLP 3072→256→256→4)
 //! or the edge-of-stability demo network (MLP 20→256→256→4), both GELU-tanh, MSE, LeCun init
 //! (`gdscope_nn::workload`): loss+gradient, one HVP, a block of three HVPs, one third-order
-//! vector, in f32 and/or f64. Reports medians, achieved GEMM GFLOP/s and the ratio to the GEMM
-//! floor (the same flops at the speed of the workload's largest product).
+//! vector and one GD step `w − η∇L`, in f32 and/or f64. Reports medians, achieved GEMM GFLOP/s
+//! and the ratio to the GEMM floor (the same flops at the speed of the workload's largest
+//! product).
 
 use std::time::Instant;
 
