@@ -53,6 +53,28 @@ impl MetricsLog {
         })
     }
 
+    /// Starts `dir/metrics.csv` for a fork as the first `len` bytes of the parent's log
+    /// `parent`: its header and its rows before the fork step ([`rows_before`]).
+    pub fn create_forked(dir: &Path, parent: &Path, len: u64) -> anyhow::Result<Self> {
+        let path = dir.join(METRICS_LOG);
+        let source = File::open(parent).with_context(|| {
+            format!("cannot read the parent's metrics log {}", parent.display())
+        })?;
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let copied = std::io::copy(&mut std::io::Read::take(source, len), &mut file)?;
+        anyhow::ensure!(
+            copied == len,
+            "{} shrank while it was copied",
+            parent.display()
+        );
+        Ok(Self {
+            path,
+            file: BufWriter::new(file),
+            line: String::new(),
+        })
+    }
+
     /// Reopens the log of a resumed run, truncated to the `len` bytes its checkpoint
     /// recorded; the header must match `schema`.
     pub fn reopen(dir: &Path, schema: &Schema, len: u64) -> anyhow::Result<Self> {
@@ -110,6 +132,41 @@ impl MetricsLog {
         f.sync_data()?;
         Ok(f.metadata()?.len())
     }
+}
+
+/// Checks that the metrics log `parent` has the columns of `schema` and the rows of steps
+/// `0 … t−1` (a fork copies them); returns the length in bytes of its header and those rows.
+pub fn rows_before(parent: &Path, schema: &Schema, t: u64) -> anyhow::Result<u64> {
+    let file = File::open(parent)
+        .with_context(|| format!("cannot read the parent's metrics log {}", parent.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line)?;
+    anyhow::ensure!(
+        line == header(schema),
+        "{} has other columns than the fork records (written by another gdscope version?)",
+        parent.display()
+    );
+    let mut len = line.len() as u64;
+    for expected in 0..t {
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line)?;
+        anyhow::ensure!(
+            line.ends_with('\n'),
+            "{} ends before the row of step {expected}; the fork needs the parent's rows of \
+             steps 0 to {}",
+            parent.display(),
+            t - 1
+        );
+        anyhow::ensure!(
+            line.split(',').next().and_then(|s| s.parse::<u64>().ok()) == Some(expected),
+            "{} line {}: expected the row of step {expected}",
+            parent.display(),
+            expected + 2
+        );
+        len += line.len() as u64;
+    }
+    Ok(len)
 }
 
 /// A float in the log's notation.
