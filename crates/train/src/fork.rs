@@ -31,28 +31,47 @@ use crate::network::NetworkProblem;
 
 /// The configuration of a fork of the run in `parent` at step `at_step` (default: the step of
 /// its last checkpoint): the parent's configuration with `overrides` (`path=value`, as
-/// `--set`) applied and `[fork]` filled in. Checks what can be checked without computing:
-/// the step exists, the changes are allowed, the child has steps to take.
+/// `--set`) applied and `[fork]` filled in, checked with [`verify`].
 pub fn fork_config(
     parent: &Path,
     at_step: Option<u64>,
     overrides: &[String],
 ) -> Result<TrainConfig> {
-    let latest = Checkpoint::load(parent).context("cannot fork: the parent run is unreadable")?;
-    let step = at_step.unwrap_or(latest.driver.step);
-    let mut base = latest.config;
-    base.fork = None;
+    let base = fork_base(parent, at_step)?;
     let mut child = TrainConfig::from_toml(&base.to_toml()?, overrides)?;
-    let parent = std::path::absolute(parent)
-        .with_context(|| format!("cannot resolve the path {}", parent.display()))?;
-    child.fork = Some(ForkOrigin {
-        parent,
-        step,
-        replayed_from: None,
-        changes: changes(&base, &child)?,
-    });
-    check_fork(&child, &base, latest.driver.step)?;
+    verify(&mut child)?;
     Ok(child)
+}
+
+/// The parent's configuration with `[fork]` pointing at the parent's state after `at_step`
+/// steps (default: its last checkpoint), nothing changed yet: the base of a fork, or of a
+/// sweep of forks (each member changes it and is checked with [`verify`]).
+pub fn fork_base(parent: &Path, at_step: Option<u64>) -> Result<TrainConfig> {
+    let latest = Checkpoint::load(parent).context("cannot fork: the parent run is unreadable")?;
+    let mut base = latest.config;
+    base.fork = Some(ForkOrigin {
+        parent: std::path::absolute(parent)
+            .with_context(|| format!("cannot resolve the path {}", parent.display()))?,
+        step: at_step.unwrap_or(latest.driver.step),
+        replayed_from: None,
+        changes: toml::Table::new(),
+    });
+    Ok(base)
+}
+
+/// Checks the fork `config` against its parent without computing — the step exists, the
+/// changes are allowed (module docs), the fork has steps to take — and records the changed
+/// settings in `config.fork.changes`. Returns the parent's last checkpoint.
+pub fn verify(config: &mut TrainConfig) -> Result<Checkpoint> {
+    let dir = config.fork.as_ref().context("not a fork")?.parent.clone();
+    let latest = Checkpoint::load(&dir)
+        .with_context(|| format!("cannot read the fork's parent {}", dir.display()))?;
+    let mut parent = latest.config.clone();
+    parent.fork = None;
+    check_fork(config, &parent, latest.driver.step)?;
+    let changed = changes(&parent, config)?;
+    config.fork.as_mut().expect("a fork").changes = changed;
+    Ok(latest)
 }
 
 /// The settings of `child` that differ from `parent` (`[fork]` aside), by dotted path.
@@ -178,16 +197,14 @@ pub(crate) struct ForkStart {
 }
 
 /// The parent's state at the fork step of `config` (see the module docs), after checking the
-/// fork against the parent; fills in `config.fork.changes` and `replayed_from`. `net` is the
-/// child's problem (the parent's, unless the fork changed `dtype` or `loss`).
+/// fork against the parent ([`verify`]); fills in `config.fork.changes` and `replayed_from`.
+/// `net` is the child's problem (the parent's, unless the fork changed `dtype` or `loss`).
 pub(crate) fn start_state(config: &mut TrainConfig, net: &NetworkProblem) -> Result<ForkStart> {
+    let latest = verify(config)?;
     let origin = config.fork.clone().expect("a fork");
     let dir = &origin.parent;
-    let latest = Checkpoint::load(dir)
-        .with_context(|| format!("cannot read the fork's parent {}", dir.display()))?;
     let mut parent = latest.config.clone();
     parent.fork = None;
-    check_fork(config, &parent, latest.driver.step)?;
     let t = origin.step;
     let own_problem;
     let parent_net = if same_problem(&parent, config) {
@@ -224,10 +241,7 @@ pub(crate) fn start_state(config: &mut TrainConfig, net: &NetworkProblem) -> Res
     );
     // The child's own stopping rules decide from its first step on.
     state.status = Status::Running;
-    let changed = changes(&parent, config)?;
-    let fork = config.fork.as_mut().expect("a fork");
-    fork.changes = changed;
-    fork.replayed_from = replayed_from;
+    config.fork.as_mut().expect("a fork").replayed_from = replayed_from;
     Ok(ForkStart {
         state,
         w0,
