@@ -169,3 +169,51 @@ def test_slurm_script_runs_members_with_python(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "member 1 (001-seed1): completed" in done.stdout
     assert list(gdscope.sweep_status(d)["state"]) == ["pending", "completed"]
+
+
+def test_fork_lineage_and_sweep_of_forks(tmp_path):
+    parent = gdscope.train(TINY, out=tmp_path / "parent", set={"checkpoint.keep_every": 5}, progress=False)
+    child = gdscope.fork(parent.dir, tmp_path / "child", at_step=10, set={"optimizer.lr": 0.4}, progress=False)
+    assert child.config["fork"]["step"] == 10
+    assert child.config["fork"]["changes"] == {"optimizer.lr": 0.4}
+    assert child.config["optimizer"]["lr"] == 0.4
+    assert Path(child.summary["fork"]["parent"]) == (tmp_path / "parent").resolve()
+    # One table tells the whole story: the parent's rows before step 10, then the fork's.
+    assert len(child.metrics) == 20 and not child.live
+    np.testing.assert_array_equal(child.metrics["loss"][:11], parent.metrics["loss"][:11])
+    assert child.metrics["loss"][11] != parent.metrics["loss"][11]
+    assert list(child.metrics["lr"][9:11]) == [0.2, 0.4]
+    with pytest.raises(gdscope.GdscopeError, match="last checkpoint is at step 20"):
+        gdscope.fork(parent.dir, tmp_path / "late", at_step=99, set={"steps": 200}, progress=False)
+    with pytest.raises(gdscope.GdscopeError, match="`model.spec` cannot change"):
+        gdscope.fork(parent.dir, tmp_path / "bad", at_step=5, set={"model.spec": "mlp:5-9-3:tanh"}, progress=False)
+
+    d = gdscope.sweep(fork_from=parent.dir, at_step=5, grid={"optimizer.lr": [0.1, 0.4]},
+                      out=tmp_path / "kick", workers=2, progress=False)
+    tables = gdscope.load_sweep(d)
+    assert list(tables.runs["optimizer.lr"]) == [0.1, 0.4]
+    assert list(tables.runs["fork.step"]) == [5, 5]
+    assert list(tables.runs["status"]) == ["completed", "completed"]
+    first = tables.metrics[tables.metrics["step"] < 5]
+    for _, rows in first.groupby("run_id"):
+        np.testing.assert_array_equal(rows["loss"].to_numpy(), parent.metrics["loss"][:5].to_numpy())
+    with pytest.raises(gdscope.GdscopeError, match="either config or fork_from"):
+        gdscope.sweep(TINY, fork_from=parent.dir, out=tmp_path / "both")
+
+
+def test_load_run_of_a_live_or_killed_run(tmp_path):
+    run = gdscope.train(TINY, out=tmp_path / "run", progress=False)
+    # What a run killed at step 12 leaves: rows up to 11, half a row, no final outputs.
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    for name in ("config.toml", "metrics.csv"):
+        (killed / name).write_bytes((run.dir / name).read_bytes())
+    lines = (killed / "metrics.csv").read_text().splitlines(keepends=True)
+    (killed / "metrics.csv").write_text("".join(lines[:13]) + lines[13][:9])
+    live = gdscope.load_run(killed)
+    assert live.live and live.weights is None and live.summary == {}
+    assert list(live.metrics["step"]) == list(range(12))
+    np.testing.assert_array_equal(live.metrics["loss"], run.metrics["loss"][:12])
+    # A run still going after an interrupt: its metrics.csv is newer than metrics.parquet.
+    os.utime(run.dir / "metrics.csv", ns=(0, (run.dir / "metrics.parquet").stat().st_mtime_ns + 10**9))
+    assert gdscope.load_run(run.dir).live
