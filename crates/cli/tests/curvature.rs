@@ -27,7 +27,10 @@ fn inputs() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 fn write_inputs(dir: &Path) {
     let (x, labels, w) = inputs();
     let xa = NdArray::from_f64(vec![N, 3], x).unwrap();
-    let ya = NdArray::from_f64(vec![N], labels).unwrap();
+    let ya = NdArray::from_f64(vec![N], labels)
+        .unwrap()
+        .with_dtype("int64")
+        .unwrap();
     write_npz(&dir.join("data.npz"), &[("x", &xa), ("y", &ya)]).unwrap();
     write_npy(&dir.join("w.npy"), &[P], &w).unwrap();
 }
@@ -141,10 +144,11 @@ fn top_smallest_trace_and_density_match_the_dense_hessian() {
 fn layer_subset_is_the_principal_submatrix() {
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());
-    // layer2 is the second Linear (index 2 after the activation): weights 5×2 and bias 2.
+    // layer1 is the second Linear (layers with parameters are numbered without gaps):
+    // weights 5×2 and bias 2.
     let r = curvature(
         dir.path(),
-        &["--top-k", "2", "--layer", "layer2", "--out", "out"],
+        &["--top-k", "2", "--layer", "layer1", "--out", "out"],
     );
     let dense = dense_eigenvalues(Some(20..P));
     let top = floats(&r["top"]);
@@ -180,4 +184,175 @@ fn bad_inputs_fail_with_a_clear_message() {
     run(&["--top-k", "0"]).stderr(predicates::str::contains("--top-k"));
     run(&["--layer", "nope"]).stderr(predicates::str::contains("available"));
     run(&["--trace", "--trace-hvps", "2"]).stderr(predicates::str::contains("budget"));
+}
+
+fn gdscope_in(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("gdscope").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+/// `--run DIR` takes model, data, loss, dtype and weights from a training run, and gives
+/// the same numbers as the pieces given by hand.
+#[test]
+fn curvature_of_a_training_run() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope_in(dir.path())
+        .args([
+            "train",
+            "--out",
+            "run",
+            "--set",
+            "steps=3",
+            "--set",
+            "model.spec=mlp:5-8-3:tanh",
+            "--set",
+            "data.n=40",
+            "--set",
+            "data.d=5",
+            "--set",
+            "data.k=3",
+            "--set",
+            "dtype=f64",
+            "--set",
+            "tracking.every=0",
+            "--set",
+            "checkpoint.every=0",
+        ])
+        .assert()
+        .success();
+    let json = |args: &[&str]| -> Value {
+        let out = gdscope_in(dir.path())
+            .args(["curvature", "--top-k", "2", "--json"])
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let from_run = json(&["--run", "run"]);
+    assert_eq!(from_run["model"], "mlp:5-8-3:tanh");
+    gdscope_in(dir.path())
+        .args([
+            "data",
+            "export",
+            "synthetic-linear:n=40,d=5,k=3",
+            "--out",
+            "d.npz",
+        ])
+        .assert()
+        .success();
+    let by_hand = json(&[
+        "--model",
+        "mlp:5-8-3:tanh",
+        "--data",
+        "d.npz",
+        "--params",
+        "run/weights.npy",
+    ]);
+    assert_eq!(from_run["top"], by_hand["top"]);
+    // The run's pieces cannot be mixed with hand-given ones.
+    gdscope_in(dir.path())
+        .args(["curvature", "--run", "run", "--model", "mlp:5-8-3:tanh"])
+        .assert()
+        .code(2);
+    gdscope_in(dir.path())
+        .args(["curvature", "--run", "."])
+        .assert()
+        .code(2)
+        .stderr(contains_str("no config.toml"));
+}
+
+fn contains_str(s: &str) -> predicates::str::ContainsPredicate {
+    predicates::str::contains(s)
+}
+
+/// Images in the 4-D shape `data export` writes (n×C×H×W) feed a CNN directly; progress
+/// lines appear on stderr (not a terminal here) once work outlasts GDSCOPE_PROGRESS_AFTER.
+#[test]
+fn image_data_and_progress_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope_in(dir.path())
+        .args([
+            "data",
+            "export",
+            "synthetic-images:n=16,k=3,channels=2,size=8",
+            "--out",
+            "img.npz",
+        ])
+        .assert()
+        .success();
+    let spec = "cnn:2x8x8-3:tanh:width=2,pool=max";
+    let model = gdscope_nn::Model::<f64>::from_spec(spec).unwrap();
+    let p = model.num_params();
+    let w: Vec<f64> = (0..p)
+        .map(|i| ((i * 7 % 13) as f64 / 13.0 - 0.5) * 0.3)
+        .collect();
+    write_npy(&dir.path().join("w.npy"), &[p], &w).unwrap();
+    let out = gdscope_in(dir.path())
+        .env("GDSCOPE_PROGRESS_AFTER", "0")
+        .args([
+            "curvature",
+            "--model",
+            spec,
+            "--data",
+            "img.npz",
+            "--params",
+            "w.npy",
+            "--trace",
+            "--out",
+            "curv",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("top 1 eigenvalues: done in"), "{stderr}");
+    assert!(stderr.contains("trace: done in"), "{stderr}");
+    for f in ["config.toml", "curvature.json"] {
+        assert!(dir.path().join("curv").join(f).exists(), "{f}");
+    }
+    // The run directory is not replaced silently.
+    gdscope_in(dir.path())
+        .args([
+            "curvature",
+            "--model",
+            spec,
+            "--data",
+            "img.npz",
+            "--params",
+            "w.npy",
+            "--out",
+            "curv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains_str("--overwrite"));
+}
+
+/// Float class labels are refused with both fixes named, not read as regression.
+#[test]
+fn float_labels_are_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let (x, labels, _) = inputs();
+    let xa = NdArray::from_f64(vec![N, 3], x).unwrap();
+    let ya = NdArray::from_f64(vec![N], labels).unwrap();
+    write_npz(&dir.path().join("float.npz"), &[("x", &xa), ("y", &ya)]).unwrap();
+    gdscope_in(dir.path())
+        .args([
+            "curvature",
+            "--model",
+            SPEC,
+            "--data",
+            "float.npz",
+            "--params",
+            "w.npy",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains_str("astype(np.int64)"));
 }

@@ -87,12 +87,19 @@ impl<T: Float> Model<T> {
     /// Named views of every parameter tensor, in flat order.
     pub fn param_views(&self) -> Vec<ParamView> {
         let mut views = Vec::new();
-        for (l, layer) in self.layers.iter().enumerate() {
+        // Layers are numbered among those with parameters (activations are skipped), so the
+        // names run layer0, layer1, … without gaps.
+        let with_params = self
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, layer)| !layer.param_shapes().is_empty());
+        for (number, (l, layer)) in with_params.enumerate() {
             let mut offset = self.offsets[l];
             for s in layer.param_shapes() {
                 let len = s.len();
                 views.push(ParamView {
-                    name: format!("layer{l}.{}", s.name),
+                    name: format!("layer{number}.{}", s.name),
                     offset,
                     shape: s.shape,
                 });
@@ -200,8 +207,8 @@ mod tests {
             [
                 "layer0.weight",
                 "layer0.bias",
-                "layer2.weight",
-                "layer2.bias"
+                "layer1.weight",
+                "layer1.bias"
             ]
         );
         assert_eq!(v[2].offset, 20);

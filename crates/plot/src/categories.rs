@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::axes::Corner;
 use crate::contour::check_grid;
-use crate::line::{build, legend, mesh};
+use crate::line::{build, equal_aspect, legend, mesh, titled};
 use crate::raster::paint;
 use crate::render::de;
 use crate::CategoryMap;
@@ -37,14 +37,20 @@ pub(crate) fn draw<DB: DrawingBackend>(
     }
     let (x0, x1) = map.x_range;
     let (y0, y1) = map.y_range;
-    let mut chart = build(area, &map.title, x0..x1, y0..y1)?;
+    let inner = titled(area, &map.title)?;
+    let inner = if map.equal_aspect {
+        equal_aspect(&inner, x1 - x0, y1 - y0)
+    } else {
+        inner
+    };
+    let mut chart = build(&inner, "", x0..x1, y0..y1)?;
     let (nx, ny) = (map.nx, map.ny);
     paint(&chart.plotting_area().strip_coord_spec(), |u, v| {
         let i = ((u * nx as f64) as usize).min(nx - 1);
         let j = (((1.0 - v) * ny as f64) as usize).min(ny - 1);
         Some(map.categories[usize::from(map.cells[j * nx + i])].1)
     })?;
-    mesh(&mut chart, &map.x_label, &map.y_label)?;
+    mesh(&mut chart, &map.x_label, &map.y_label, (false, false))?;
     for (name, [r, g, b]) in &map.categories {
         let colour = RGBColor(*r, *g, *b);
         chart

@@ -23,9 +23,13 @@ pub(crate) fn draw<DB: DrawingBackend>(
     check_series(&plot.series)?;
     let xs = plot.series.iter().flat_map(|s| s.x.iter().copied());
     let ys = plot.series.iter().flat_map(|s| s.y.iter().copied());
+    let y = match plot.y_range {
+        Some(range) => Axis::fixed(range, plot.log_y)?,
+        None => Axis::fit(ys.chain(plot.hlines.iter().map(|r| r.value)), plot.log_y),
+    };
     let frame = Frame {
         x: Axis::fit(xs.chain(plot.vlines.iter().map(|r| r.value)), plot.log_x),
-        y: Axis::fit(ys.chain(plot.hlines.iter().map(|r| r.value)), plot.log_y),
+        y,
     };
     let (xr, yr) = (frame.x.lo..frame.x.hi, frame.y.lo..frame.y.hi);
     let (xl, yl) = (
@@ -61,7 +65,12 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let mut chart = build(area, &plot.title, x, y)?;
-    mesh(&mut chart, &plot.x_label, &plot.y_label)?;
+    mesh(
+        &mut chart,
+        &plot.x_label,
+        &plot.y_label,
+        (plot.log_x, plot.log_y),
+    )?;
     let mut labelled = draw_series(&mut chart, &plot.series, frame)?;
     labelled |= draw_ref_lines(&mut chart, &plot.hlines, &plot.vlines, frame)?;
     if labelled {
@@ -86,7 +95,14 @@ pub(crate) fn check_series(series: &[Series]) -> Result<()> {
     Ok(())
 }
 
-/// A chart with a title and room for tick labels and axis descriptions.
+/// Space around a chart, in pixels.
+pub(crate) const MARGIN: u32 = 14;
+/// Height of the x tick labels and axis description below a chart.
+pub(crate) const X_LABEL_AREA: u32 = 48;
+/// Width of the y tick labels and axis description left of a chart.
+pub(crate) const Y_LABEL_AREA: u32 = 72;
+
+/// A chart with a title (none when empty) and room for tick labels and axis descriptions.
 pub(crate) fn build<'a, DB, X, Y>(
     area: &'a DrawingArea<DB, Shift>,
     title: &str,
@@ -98,20 +114,80 @@ where
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
 {
-    ChartBuilder::on(area)
-        .caption(title, (FAMILY, 22))
-        .margin(14)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut builder = ChartBuilder::on(area);
+    if !title.is_empty() {
+        let (text, size) = fit_title(title, area.dim_in_pixel().0);
+        builder.caption(text, (FAMILY, size));
+    }
+    builder
+        .margin(MARGIN)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(x, y)
         .map_err(de)
 }
 
-/// Grid lines, tick labels ([`tick`]) and axis descriptions.
+/// Draws the title across the top of `area` (see [`fit_title`]), [`MARGIN`] below the top
+/// edge as [`build`] places its captions, and returns the area below it.
+pub(crate) fn titled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>> {
+    if title.is_empty() {
+        return Ok(area.clone());
+    }
+    let (text, size) = fit_title(title, area.dim_in_pixel().0);
+    area.margin(MARGIN as i32, 0, 0, 0)
+        .titled(&text, (FAMILY, size))
+        .map_err(de)
+}
+
+/// The part of `area` (centred) in which a chart built by [`build`] without a title shows
+/// one unit of x as long as one unit of y, for data spans `dx`, `dy`.
+pub(crate) fn equal_aspect<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    dx: f64,
+    dy: f64,
+) -> DrawingArea<DB, Shift> {
+    let (w, h) = area.dim_in_pixel();
+    let pw = f64::from(w.saturating_sub(2 * MARGIN + Y_LABEL_AREA).max(1));
+    let ph = f64::from(h.saturating_sub(2 * MARGIN + X_LABEL_AREA).max(1));
+    let ratio = dx / dy;
+    if !(ratio.is_finite() && ratio > 0.0) {
+        return area.clone();
+    }
+    if pw / ph > ratio {
+        let side = ((pw - ph * ratio) / 2.0).floor() as i32;
+        area.margin(0, 0, side, side)
+    } else {
+        let side = ((ph - pw / ratio) / 2.0).floor() as i32;
+        area.margin(side, side, 0, 0)
+    }
+}
+
+/// The title and its font size: 22 px when it fits the panel width, smaller (down to 14 px)
+/// when it does not, and cut with "…" beyond that (DejaVu Sans averages ≈ 0.55 em per
+/// character).
+pub(crate) fn fit_title(title: &str, width: u32) -> (String, u32) {
+    let room = f64::from(width.saturating_sub(40));
+    let chars = title.chars().count().max(1) as f64;
+    let size = (room / (0.55 * chars)).floor().clamp(14.0, 22.0);
+    let fits = (room / (0.55 * size)).floor() as usize;
+    if title.chars().count() <= fits {
+        (title.to_string(), size as u32)
+    } else {
+        let cut: String = title.chars().take(fits.saturating_sub(1)).collect();
+        (format!("{}…", cut.trim_end()), size as u32)
+    }
+}
+
+/// Grid lines, tick labels ([`tick`]) and axis descriptions; `log` says which axes are
+/// logarithmic (their ticks are never rounded to zero).
 pub(crate) fn mesh<'a, DB, X, Y>(
     chart: &mut Chart<'a, DB, X, Y>,
     x_label: &str,
     y_label: &str,
+    (log_x, log_y): (bool, bool),
 ) -> Result<()>
 where
     DB: DrawingBackend + 'a,
@@ -120,8 +196,8 @@ where
 {
     let (xr, yr) = (chart.x_range(), chart.y_range());
     let (x_span, y_span) = (xr.end - xr.start, yr.end - yr.start);
-    let x_tick = move |v: &f64| tick(&snap_to_zero(*v, x_span));
-    let y_tick = move |v: &f64| tick(&snap_to_zero(*v, y_span));
+    let x_tick = move |v: &f64| tick_label(*v, x_span, log_x);
+    let y_tick = move |v: &f64| tick_label(*v, y_span, log_y);
     chart
         .configure_mesh()
         .x_desc(x_label)
@@ -136,13 +212,14 @@ where
         .map_err(de)
 }
 
-/// A tick value that is zero up to rounding of the tick arithmetic (e.g. `-2.8e-17` on an
-/// axis spanning 0.4) is shown as `0`.
-fn snap_to_zero(v: f64, span: f64) -> f64 {
-    if v.abs() <= 1e-9 * span.abs() {
-        0.0
+/// The label of tick `v` on an axis spanning `span`. On a linear axis a value that is zero
+/// up to rounding of the tick arithmetic (e.g. `-2.8e-17` on an axis spanning 0.4) reads
+/// `0`; a log axis has no zero, so its ticks (`1e-12` on an axis up to 100) are kept.
+fn tick_label(v: f64, span: f64, log: bool) -> String {
+    if !log && v.abs() <= 1e-9 * span.abs() {
+        tick(&0.0)
     } else {
-        v
+        tick(&v)
     }
 }
 
@@ -169,12 +246,10 @@ where
         let thin = color.stroke_width(1);
         let dot = color.filled();
         if matches!(s.kind, SeriesKind::Line | SeriesKind::LinePoints) {
+            // One width per series, so a curve cut into pieces (a log axis floor, gaps)
+            // keeps one look.
+            let style = if s.x.len() > DENSE_POINTS { thin } else { line };
             for piece in frame.clip_polyline(&s.x, &s.y) {
-                let style = if piece.len() > DENSE_POINTS {
-                    thin
-                } else {
-                    line
-                };
                 chart
                     .draw_series(LineSeries::new(piece, style))
                     .map_err(de)?;
@@ -287,10 +362,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rounding_residue_ticks_read_zero() {
-        assert_eq!(tick(&snap_to_zero(-2.77556e-17, 0.4)), "0");
-        assert_eq!(tick(&snap_to_zero(-2.22045e-16, 1.4)), "0");
-        assert_eq!(tick(&snap_to_zero(1e-12, 1e-9)), "1e-12");
-        assert_eq!(tick(&snap_to_zero(0.05, 0.4)), "0.05");
+    fn rounding_residue_ticks_read_zero_on_linear_axes_only() {
+        assert_eq!(tick_label(-2.77556e-17, 0.4, false), "0");
+        assert_eq!(tick_label(-2.22045e-16, 1.4, false), "0");
+        assert_eq!(tick_label(1e-12, 1e-9, false), "1e-12");
+        assert_eq!(tick_label(0.05, 0.4, false), "0.05");
+        // Log axes: 1e-8 on an axis up to 100 (span ≈ 100) is a real tick.
+        assert_eq!(tick_label(1e-8, 100.0, true), "1e-8");
+        assert_eq!(tick_label(1e-97, 1.0, true), "1e-97");
+    }
+
+    #[test]
+    fn long_titles_shrink_then_get_cut() {
+        assert_eq!(fit_title("short", 900), ("short".to_string(), 22));
+        let long = "f(x, y) = ".to_string() + &"x^2 + ".repeat(20);
+        let (text, size) = fit_title(&long, 900);
+        assert!(size < 22 && size >= 14, "{size}");
+        assert!(text.ends_with('…') || text == long, "{text}");
+        assert!(text.chars().count() as f64 * 0.55 * f64::from(size) <= 860.0);
     }
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gdscope_plot::{
-    render_png, render_svg, save, CategoryMap, ContourPlot, Figure, Format, LinePlot, RefLine,
-    Series, SeriesKind, PANEL_SIZE,
+    render_png, render_svg, save, CategoryMap, CategoryStrips, ContourPlot, Figure, Format,
+    LinePlot, RefLine, Series, SeriesKind, PANEL_SIZE,
 };
 
 fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
@@ -28,6 +28,17 @@ fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
     assert_eq!(info.color_type, png::ColorType::Rgb);
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
+}
+
+/// The text of every `<text>` element of an SVG.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
 }
 
 fn has_colour(rgb: &[u8], c: [u8; 3]) -> bool {
@@ -187,6 +198,8 @@ fn circle_contour() -> ContourPlot {
             color: Some(3),
         }],
         markers: vec![(0.0, 0.0, "x*".into())],
+        value_label: "f(x, y)".into(),
+        equal_aspect: false,
     }
 }
 
@@ -237,6 +250,7 @@ fn large_category_map_is_quick() {
             ("+q1".into(), [31, 119, 180]),
             ("−q1".into(), [255, 127, 14]),
         ],
+        equal_aspect: true,
     };
     let tmp = tempfile::tempdir().unwrap();
     let t = Instant::now();
@@ -316,6 +330,184 @@ fn bad_figures_are_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("no/such/dir/fig");
     assert!(save(&sharpness_plot().into(), &missing, &[Format::Png]).is_err());
+}
+
+/// Tick labels of a log axis spanning 1e-12 … 1e2 read 1e-12, 1e-8, …: none is rounded to
+/// "0" (a log axis has no zero).
+#[test]
+fn log_axis_ticks_keep_small_powers_of_ten() {
+    // Both axes logarithmic, so no tick anywhere may read 0.
+    let x: Vec<f64> = (1..=200).map(f64::from).collect();
+    let y: Vec<f64> = x.iter().map(|t| 100.0 * 10f64.powf(-t / 14.0)).collect();
+    let plot = LinePlot {
+        title: "angle".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![Series {
+            x,
+            y,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    save(
+        &plot.clone().into(),
+        &out_dir(&tmp).join("log-ticks"),
+        &[Format::Png],
+    )
+    .unwrap();
+    let texts = svg_texts(&render_svg(&plot.into(), PANEL_SIZE).unwrap());
+    assert!(
+        texts.iter().any(|t| t == "1e-11"),
+        "small ticks missing: {texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t == "0"),
+        "a log-axis tick reads 0: {texts:?}"
+    );
+}
+
+/// A fixed y range clips the data to it and sets the ticks (e.g. floor of a density).
+#[test]
+fn fixed_y_range() {
+    let x: Vec<f64> = (0..100).map(f64::from).collect();
+    let y: Vec<f64> = x.iter().map(|t| 10f64.powf(-t)).collect();
+    let plot = LinePlot {
+        log_y: true,
+        y_range: Some((1e-6, 10.0)),
+        series: vec![Series {
+            x,
+            y,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let texts = svg_texts(&render_svg(&plot.clone().into(), PANEL_SIZE).unwrap());
+    assert!(texts.iter().any(|t| t == "1e-6"), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t == "1e-50" || t == "1e-7"),
+        "{texts:?}"
+    );
+    let bad = LinePlot {
+        y_range: Some((0.0, 1.0)),
+        ..plot
+    };
+    assert!(render_png(&bad.into(), PANEL_SIZE).is_err());
+}
+
+/// The bounding box of the pixels in the band colours of a contour plot.
+fn painted_box(rgb: &[u8], w: u32) -> (u32, u32, u32, u32) {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for (i, p) in rgb.chunks_exact(3).enumerate() {
+        // Lightened viridis: strongly coloured, not grey.
+        let (mx, mn) = (p.iter().max().unwrap(), p.iter().min().unwrap());
+        if mx - mn > 60 {
+            let (x, y) = (i as u32 % w, i as u32 / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    (x0, y0, x1, y1)
+}
+
+/// Contour plots have a colour bar with the field's description, and with `equal_aspect`
+/// one unit of x is as long as one unit of y.
+#[test]
+fn contour_colour_bar_and_equal_aspect() {
+    let mut c = circle_contour();
+    let svg = render_svg(&c.clone().into(), PANEL_SIZE).unwrap();
+    assert!(svg.contains("f(x, y)"), "colour bar label");
+    // A 4 × 2 box drawn with equal scales is twice as wide as high.
+    c.y_range = (-1.0, 1.0);
+    c.paths.clear();
+    c.equal_aspect = true;
+    let tmp = tempfile::tempdir().unwrap();
+    let files = save(
+        &c.into(),
+        &out_dir(&tmp).join("contour-equal"),
+        &[Format::Png],
+    )
+    .unwrap();
+    let (w, _, rgb) = decode(&files[0]);
+    // Only the plot box (left of the colour bar strip) counts.
+    let plot_part: Vec<u8> = rgb
+        .chunks_exact(3 * w as usize)
+        .flat_map(|row| row[..3 * (w as usize - 120)].to_vec())
+        .collect();
+    let (x0, y0, x1, y1) = painted_box(&plot_part, w - 120);
+    let ratio = f64::from(x1 - x0 + 1) / f64::from(y1 - y0 + 1);
+    assert!(
+        (ratio - 2.0).abs() < 0.05,
+        "box {x0},{y0}–{x1},{y1}: ratio {ratio}"
+    );
+}
+
+/// Regimes against η as coloured strips with a legend of the categories that occur.
+#[test]
+fn category_strips() {
+    let x: Vec<f64> = (1..=20).map(|k| f64::from(k) * 0.01).collect();
+    let regime = |v: f64| u8::from(v > 0.09) + u8::from(v > 0.15);
+    let strips = CategoryStrips {
+        title: "regimes vs η".into(),
+        x_label: "learning rate η".into(),
+        log_x: false,
+        rows: vec![
+            ("predicted".into(), x.iter().map(|&v| regime(v)).collect()),
+            (
+                "observed".into(),
+                x.iter().map(|&v| regime(v + 0.005)).collect(),
+            ),
+        ],
+        x: x.clone(),
+        categories: vec![
+            ("fixed".into(), [31, 119, 180]),
+            ("alternating".into(), [44, 160, 44]),
+            ("diverged".into(), [214, 39, 40]),
+            ("unused".into(), [1, 2, 3]),
+        ],
+        vlines: vec![RefLine {
+            value: 0.09,
+            label: "2/(λ1+λn)".into(),
+        }],
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let files = save(
+        &strips.clone().into(),
+        &out_dir(&tmp).join("strips"),
+        &[Format::Png, Format::Svg],
+    )
+    .unwrap();
+    let (_, _, rgb) = decode(&files[0]);
+    for c in [[31, 119, 180], [44, 160, 44], [214, 39, 40]] {
+        assert!(has_colour(&rgb, c), "{c:?}");
+    }
+    let svg = std::fs::read_to_string(&files[1]).unwrap();
+    for text in [
+        "predicted",
+        "observed",
+        "fixed",
+        "alternating",
+        "2/(λ1+λn) = 0.09",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    assert!(
+        !svg.contains("unused"),
+        "legend lists only categories that occur"
+    );
+    let log = CategoryStrips {
+        log_x: true,
+        ..strips.clone()
+    };
+    save(
+        &log.into(),
+        &out_dir(&tmp).join("strips-log"),
+        &[Format::Png],
+    )
+    .unwrap();
+    let mut bad = strips;
+    bad.rows[0].1.pop();
+    assert!(render_png(&bad.into(), PANEL_SIZE).is_err());
 }
 
 /// A dashed series is drawn in its own colour, in dashes: along its row some pixels have the

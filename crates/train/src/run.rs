@@ -257,6 +257,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Whether the tracked eigenvalues are the preconditioned Hessian's: an adaptive rule
+    /// (one whose tracking preconditioner is not the identity) with `effective_hessian`.
+    fn tracks_preconditioned_hessian(&self) -> bool {
+        use gdscope_core::rules::{Preconditioning, RuleState};
+        let rule = self.config.optimizer.rule();
+        let state = RuleState::zeros(rule, 1);
+        self.config.tracking.effective_hessian
+            && rule.tracking_preconditioner(&state, &mut Vec::new()) != Preconditioning::Identity
+    }
+
     /// Syncs the log and writes the checkpoint atomically (log first, so the checkpoint
     /// never points past what is on disk).
     fn checkpoint(&mut self) -> anyhow::Result<()> {
@@ -345,8 +355,12 @@ impl Run<'_> {
         summary.eigen_hvps = self.driver.eigen_hvps();
         summary.fork = self.config.fork.clone();
         files.push(self.run_dir.write_json("summary.json", &summary)?);
-        let fork_step = self.config.fork.as_ref().map(|f| f.step);
-        files.extend(figures::training_figures(&table, self.dir, fork_step)?);
+        files.extend(figures::training_figures(
+            &table,
+            self.dir,
+            self.tracks_preconditioned_hessian(),
+            self.config.fork.as_ref().map(|f| f.step),
+        )?);
         let names: Vec<String> = files
             .iter()
             .filter_map(|f| f.file_name()?.to_str().map(String::from))
