@@ -91,6 +91,16 @@ pub enum DtypeName {
     F64,
 }
 
+impl DtypeName {
+    /// The name as written in configs (`f32`, `f64`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtypeName::F32 => "f32",
+            DtypeName::F64 => "f64",
+        }
+    }
+}
+
 /// Training loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,6 +109,16 @@ pub enum LossName {
     Mse,
     /// Softmax cross-entropy, averaged.
     Ce,
+}
+
+impl LossName {
+    /// The name as written in configs (`mse`, `ce`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LossName::Mse => "mse",
+            LossName::Ce => "ce",
+        }
+    }
 }
 
 /// Initial weights: a seeded scheme (biases start at zero) or the user's own weights.

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use gdscope_direction::{report::analyze, Tolerances, Verdict};
 use gdscope_expr::{builtin, BuiltinParams};
+use gdscope_io::RunDir;
 use gdscope_plot::{Figure, Format};
 
-use super::direction::{panels, run_dir, summary_with_details, trajectories_table};
+use gdscope_runs::direction::{panels, summary_with_details, trajectories_table};
 
 /// What to reproduce.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -111,11 +112,11 @@ pub fn run(args: Args) -> Result<()> {
             ],
         ),
     };
-    let run = run_dir(
-        args.out.as_deref(),
-        &format!("reproduce-{kind}"),
-        args.overwrite,
-    )?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| RunDir::default_path(&format!("reproduce-{kind}")));
+    let run = gdscope_runs::create_run_dir(&path, args.overwrite)?;
     let tol = Tolerances::default();
     let mut summaries = Vec::new();
     let mut reports = Vec::new();

@@ -130,6 +130,9 @@ struct LaunchArgs {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope sweep status runs/lr\n  gdscope sweep status runs/lr --json"
+)]
 struct StatusArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -139,6 +142,9 @@ struct StatusArgs {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope sweep collect runs/lr\n  gdscope sweep collect runs/lr --metric sharpness --summary-field sharpness_final --vs optimizer.lr --format png,svg"
+)]
 struct CollectArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -160,6 +166,9 @@ struct CollectArgs {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope sweep run-member runs/lr 3\n  gdscope sweep run-member runs/lr \"$SLURM_ARRAY_TASK_ID\" --threads 4"
+)]
 struct RunMemberArgs {
     /// Sweep directory.
     dir: PathBuf,
