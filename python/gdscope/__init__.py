@@ -7,10 +7,11 @@ float64 network engine.
     gdscope.train({"steps": 200, "optimizer": {"lr": 0.04}}, out="runs/a")
     gdscope.fork("runs/a", out="runs/a-kick", at_step=100, set={"optimizer.lr": 0.08})
     gdscope.sweep({"steps": 200}, grid={"optimizer.lr": [0.02, 0.04]}, out="runs/b")
+    gdscope.analyze("direction", {"objective": {"objective": "paper-fig2"}, "lr": 0.95})
     net = gdscope.Network("mlp:20-64-4:gelu-tanh", "synthetic-linear:n=200,d=20,k=4")
     w = net.init(seed=0); loss, g = net.value_grad(w); hv = net.hvp(w, g)
 
-The training and sweep functions call the same library entry points as the `gdscope`
+The training, sweep and analysis functions call the same library entry points as the `gdscope`
 command line, so their run directories are the same (docs/python.md).
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "Network",
     "Run",
     "SweepTables",
+    "analyze",
     "collect",
     "fork",
     "load_run",
@@ -175,6 +177,32 @@ def _axes(axes: Optional[Mapping[str, Any]]) -> list:
         else:
             out.append(f"{key}=" + ",".join(json.dumps(v) for v in values))
     return out
+
+
+def analyze(
+    command: str,
+    spec: Mapping[str, Any],
+    out: Optional[PathLike] = None,
+    *,
+    overwrite: bool = False,
+) -> dict:
+    """Runs one analysis, as ``gdscope COMMAND ... --json [--out OUT]`` does.
+
+    Args:
+        command: ``"direction"``, ``"sweep-lr"``, ``"basin"`` or ``"curvature"``.
+        spec: the run spec as a dict: the ``[spec]`` table a run of that command saves in its
+            ``config.toml`` (docs/direction.md, "Run specs"), e.g.
+            ``{"objective": {"objective": "paper-fig2"}, "lr": 0.95, "x0": [0.2, 0.2]}`` or,
+            for curvature, ``{"network": {"run": "runs/eos"}, "top_k": 3, "trace": True}``.
+            Missing keys take the command's defaults; unknown keys raise GdscopeError.
+        out: write the run directory here (config.toml with the spec, tables, figures).
+        overwrite: allow replacing the files of an existing run directory.
+
+    Returns:
+        What ``--json`` prints: the summary dict of the run (curvature adds ``warnings``).
+    """
+    text = _native.analyze(command, json.dumps(dict(spec)), None if out is None else str(out), overwrite)
+    return json.loads(text)
 
 
 def train(

@@ -1,6 +1,6 @@
 //! `gdscope._native`: the Rust half of the Python package (docs/python.md). It calls the same
 //! library entry points as the CLI — `gdscope_train::run::start` and `fork_with`, the
-//! `gdscope-sweep` functions — and wraps `gdscope_nn::NetworkObjective` through the `gdscope_core::Objective`
+//! `gdscope-sweep` functions, the `gdscope-runs` analyses — and wraps `gdscope_nn::NetworkObjective` through the `gdscope_core::Objective`
 //! trait, taking and returning NumPy float64 arrays. The Python package `gdscope` adds the
 //! pandas side (`load_run`, `load_sweep`) and friendlier signatures.
 
@@ -146,6 +146,54 @@ fn sweep(
         Ok(sweep.dir)
     };
     py.detach(run).map_err(err)
+}
+
+/// One analysis run (`gdscope direction | sweep-lr | basin | curvature`) from its spec given
+/// as JSON (the `[spec]` table of the run's config.toml); returns what the command's `--json`
+/// prints, as JSON. With `out`, writes the run directory as the command's `--out` does.
+#[pyfunction]
+#[pyo3(signature = (command, spec_json, out=None, overwrite=false))]
+fn analyze(
+    py: Python<'_>,
+    command: &str,
+    spec_json: &str,
+    out: Option<PathBuf>,
+    overwrite: bool,
+) -> PyResult<String> {
+    use gdscope_runs::{basin, curvature, direction, sweep_lr};
+    fn spec<S: serde::de::DeserializeOwned>(command: &str, json: &str) -> anyhow::Result<S> {
+        serde_json::from_str(json).map_err(|e| anyhow::anyhow!("the {command} spec: {e}"))
+    }
+    let output = out.map(|dir| gdscope_runs::Output {
+        dir,
+        overwrite,
+        csv: false,
+    });
+    let output = output.as_ref();
+    let quiet = &gdscope_runs::Silent;
+    py.detach(|| -> anyhow::Result<String> {
+        let value = match command {
+            "direction" => {
+                let done = direction::run(&spec(command, spec_json)?, output)?;
+                serde_json::to_value(done.report.summary())?
+            }
+            "sweep-lr" => sweep_lr::run(&spec(command, spec_json)?, output, quiet)?.summary(),
+            "basin" => {
+                serde_json::to_value(basin::run(&spec(command, spec_json)?, output, quiet)?.summary)?
+            }
+            "curvature" => {
+                let done = curvature::run(&spec(command, spec_json)?, output, quiet)?;
+                let mut report = done.report;
+                report["warnings"] = serde_json::json!(done.warnings);
+                report
+            }
+            other => anyhow::bail!(
+                "no analysis `{other}`: use direction, sweep-lr, basin or curvature (training runs: gdscope.train)"
+            ),
+        };
+        Ok(serde_json::to_string(&value)?)
+    })
+    .map_err(err)
 }
 
 /// Runs member `index` of the sweep in `dir` (what `python -m gdscope run-member` does);
@@ -479,6 +527,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GdscopeError", m.py().get_type::<GdscopeError>())?;
     m.add_class::<Network>()?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add_function(wrap_pyfunction!(fork, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(run_sweep_member, m)?)?;

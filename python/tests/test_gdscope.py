@@ -1,6 +1,7 @@
 """Tests of the Python package: import, Network against `gdscope probe` (to 1e-15) and
 finite differences, train/load_run, sweep/load_sweep, errors as Python exceptions."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,11 @@ import pandas as pd
 import pytest
 
 import gdscope
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python < 3.11 only
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
@@ -44,7 +50,7 @@ def gdscope_binary():
 def test_import():
     assert gdscope.__version__
     assert issubclass(gdscope.GdscopeError, Exception)
-    for name in ("load_run", "load_sweep", "train", "sweep", "Network"):
+    for name in ("load_run", "load_sweep", "train", "sweep", "analyze", "Network"):
         assert getattr(gdscope, name).__doc__
 
 
@@ -87,6 +93,43 @@ def test_network_matches_gdscope_probe(problem, tmp_path):
     close(net.hvp(w, v), probe["hvp_v"])
     close(net.block_hvp(w, np.stack([u, v], axis=1)), np.stack([probe["hvp_u"], probe["hvp_v"]], axis=1))
     close(net.third_order(w, u, v), probe["d3_uv"])
+
+
+def test_analyze_is_the_cli_run_of_the_same_spec(tmp_path):
+    spec = {"objective": {"objective": "paper-fig2"}, "lr": 0.95, "x0": [0.2, 0.2], "steps": 3000}
+    got = gdscope.analyze("direction", spec, out=tmp_path / "py")
+    cli = subprocess.run(
+        [gdscope_binary(), "direction", "--objective", "paper-fig2", "--lr", "0.95",
+         "--x0", "0.2,0.2", "--steps", "3000", "--json"],
+        check=True, capture_output=True, text=True,
+    )
+    assert got == json.loads(cli.stdout)
+    assert got["verdict"] == "agrees"
+    saved = tomllib.loads((tmp_path / "py" / "config.toml").read_text())
+    assert saved["command"] == "direction" and saved["spec"]["lr"] == 0.95
+    assert saved["spec"]["steps"] == 3000 and saved["spec"]["objective"] == {"objective": "paper-fig2"}
+    basin = gdscope.analyze("basin", {"objective": {"objective": "paper-fig2"}, "lr": 0.95,
+                                      "resolution": 6, "steps": 200})
+    assert basin["counts"]["total"] == 36
+    rows = gdscope.analyze("sweep-lr", {"objective": {"objective": "paper-fig2"}, "count": 3,
+                                        "x0": [0.2, 0.2], "steps": 2000})["rows"]
+    assert len(rows) == 3
+    with pytest.raises(gdscope.GdscopeError, match="unknown field `step`"):
+        gdscope.analyze("direction", {"objective": {"objective": "paper-fig2"}, "lr": 0.9, "step": 3})
+    with pytest.raises(gdscope.GdscopeError, match="no analysis `train`"):
+        gdscope.analyze("train", {})
+
+
+def test_analyze_curvature_of_a_network(problem, tmp_path):
+    net, x, labels, w, u, v = problem
+    np.savez(tmp_path / "data.npz", x=x, y=labels)
+    np.save(tmp_path / "w.npy", w)
+    network = {"model": net.spec, "data": str(tmp_path / "data.npz"), "params": str(tmp_path / "w.npy")}
+    r = gdscope.analyze("curvature", {"network": network, "top_k": 1})
+    assert r["warnings"] == [] and r["converged"]
+    # The top eigenvalue is the largest one of the Hessian assembled column by column from Network.hvp.
+    dense = np.stack([net.hvp(w, e) for e in np.eye(net.dim)], axis=1)
+    assert abs(r["top"][0] - np.linalg.eigvalsh(0.5 * (dense + dense.T))[-1]) < 1e-6 * max(1.0, abs(r["top"][0]))
 
 
 def test_network_derivatives_by_finite_differences(problem):
