@@ -179,7 +179,8 @@ fn analyze(
             }
             "sweep-lr" => sweep_lr::run(&spec(command, spec_json)?, output, quiet)?.summary(),
             "basin" => {
-                serde_json::to_value(basin::run(&spec(command, spec_json)?, output, quiet)?.summary)?
+                let done = basin::run(&spec(command, spec_json)?, output, quiet)?;
+                serde_json::to_value(done.summary)?
             }
             "curvature" => {
                 let done = curvature::run(&spec(command, spec_json)?, output, quiet)?;

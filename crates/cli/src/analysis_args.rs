@@ -31,11 +31,23 @@ impl OutputArgs {
         })
     }
 
-    /// Says where the run went (on stdout, unless stdout is the JSON object).
-    pub fn announce(&self) {
-        if let (Some(dir), false) = (&self.out, self.json) {
-            println!("run written to {}", dir.display());
+    /// Prints a finished run: where it went and its text, or exactly one JSON object with
+    /// `--json`.
+    pub fn print<T>(
+        &self,
+        done: &T,
+        json: impl FnOnce(&T) -> anyhow::Result<String>,
+        text: impl FnOnce(&T),
+    ) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", json(done)?);
+        } else {
+            if let Some(dir) = &self.out {
+                println!("run written to {}", dir.display());
+            }
+            text(done);
         }
+        Ok(())
     }
 }
 

@@ -61,13 +61,11 @@ pub fn run(args: Args) -> Result<()> {
         output.run().as_ref(),
         &CliReporter::default(),
     )?;
-    output.announce();
-    if output.json {
-        println!("{}", serde_json::to_string(&done.summary)?);
-    } else {
-        print_counts(&done);
-    }
-    Ok(())
+    output.print(
+        &done,
+        |d| Ok(serde_json::to_string(&d.summary)?),
+        print_counts,
+    )
 }
 
 /// Grid, regime and the number of starts in each class.

@@ -45,13 +45,11 @@ impl Args {
 pub fn run(args: Args) -> Result<()> {
     let output = args.output.clone();
     let done = gdscope_runs::direction::run(&args.spec(), output.run().as_ref())?;
-    output.announce();
-    if output.json {
-        println!("{}", serde_json::to_string(&done.report.summary())?);
-    } else {
-        print_human(&done.report);
-    }
-    Ok(())
+    output.print(
+        &done.report,
+        |r| Ok(serde_json::to_string(&r.summary())?),
+        print_human,
+    )
 }
 
 fn fmt_vec(v: &[f64]) -> String {

@@ -61,13 +61,7 @@ pub fn run(args: Args) -> Result<()> {
         output.run().as_ref(),
         &CliReporter::default(),
     )?;
-    output.announce();
-    if output.json {
-        println!("{}", done.summary());
-    } else {
-        print_table(&done);
-    }
-    Ok(())
+    output.print(&done, |d| Ok(d.summary().to_string()), print_table)
 }
 
 /// The sweep as a text table, rows whose verdict is not `agrees` with a numbered note.
