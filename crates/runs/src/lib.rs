@@ -5,7 +5,9 @@
 //! is the `[spec]` table of the run's `config.toml`, every default filled in) and one library
 //! entry point, `run(&spec, output, reporter)`, that computes, writes the run directory and
 //! returns the results. The CLI only parses flags into these specs and prints what comes
-//! back; the Python package calls the same entry points (`gdscope.analyze`). Training runs
+//! back; the Python package calls the same entry points (`gdscope.analyze`). The paper
+//! figures of Part 1 (`gdscope reproduce paper-fig1 | paper-fig2`) are direction runs put
+//! together by [`paper::run`]. Training runs
 //! have theirs in `gdscope-train` (`TrainConfig`, `run::start`). Output schemas:
 //! docs/direction.md and docs/curvature.md.
 
@@ -14,6 +16,7 @@ pub mod curvature;
 pub mod direction;
 pub mod network;
 pub mod objective;
+pub mod paper;
 pub mod progress;
 pub mod sweep_lr;
 

@@ -212,3 +212,25 @@ fn curvature_reports_its_phases_and_saves_its_spec() {
         .to_string();
     assert!(e.contains(&out.display().to_string()), "{e}");
 }
+
+#[test]
+fn paper_figure_two_agrees_panel_by_panel() {
+    use gdscope_runs::paper::{self, PaperFigure};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fig2");
+    let done = paper::run(PaperFigure::PaperFig2, &Output::new(&out)).unwrap();
+    assert!(done.all_agree);
+    let stems: Vec<&str> = done.panels.iter().map(|p| p.stem.as_str()).collect();
+    assert_eq!(
+        stems,
+        ["panel1-paper-fig2-lr0.1", "panel2-paper-fig2-lr0.95"]
+    );
+    for f in [
+        "config.toml",
+        "metrics.parquet",
+        "summary.json",
+        "panel2-paper-fig2-lr0.95.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
