@@ -77,6 +77,7 @@ enum Command {
 
 fn main() {
     restore_default_sigpipe();
+    keep_freed_memory();
     let cli = parse(std::env::args_os()).unwrap_or_else(|e| e.exit());
     if let Err(err) = dispatch(cli) {
         eprintln!("error: {err:#}");
@@ -162,5 +163,21 @@ fn restore_default_sigpipe() {
     // valid disposition for SIGPIPE.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Keeps freed heap memory in the process for reuse (glibc only). By default glibc returns
+/// large freed blocks to the kernel and maps them afresh on the next allocation, so blocks
+/// allocated per step — the eigen-solver's `P × 3k` matrices, a block HVP's result — cost
+/// page faults on every step and a long run's faults grow with its length
+/// (docs/PERFORMANCE.md §"Allocation"). Blocks up to 32 MiB (glibc's maximum) now come from
+/// the heap, which is not trimmed below 1 GiB of free space.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes allocator parameters; it is called before any allocation
+    // that these settings would affect matters, and glibc serialises it internally.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }

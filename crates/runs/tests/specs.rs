@@ -88,7 +88,7 @@ fn toml_specs_take_every_default_and_refuse_unknown_keys() {
     assert_eq!((b.x_range, b.resolution, b.steps), ([-0.5, 0.5], 200, 1000));
     let c: CurvatureSpec = toml::from_str("trace = true\n[network]\nrun = \"runs/eos\"\n").unwrap();
     assert_eq!(c.trace_method, TraceMethod::Hutchpp);
-    assert_eq!((c.top_k, c.trace_hvps, c.tol), (1, 99, 1e-8));
+    assert_eq!((c.top_k, c.trace_hvps, c.tol), (1, 99, None));
     let e = toml::from_str::<DirectionSpec>("lr = 0.1\nstep = 3\n[objective]\nexpr = \"x^2\"\n")
         .unwrap_err()
         .to_string();

@@ -23,7 +23,7 @@ pub enum TraceMethod {
 /// Arguments of `gdscope curvature`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
+    after_help = "Examples:\n  gdscope curvature --run runs/eos --top-k 3 --trace --density --out runs/eos-curvature\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -58,9 +58,10 @@ pub struct Args {
     /// Restrict everything to one parameter tensor (`layer0.weight`) or one layer (`layer0`).
     #[arg(long, value_name = "NAME")]
     layer: Option<String>,
-    /// Eigen-solver tolerance on the relative residual ‖Hv − λv‖ / max(1, |λ|).
-    #[arg(long, default_value_t = 1e-8)]
-    tol: f64,
+    /// Eigen-solver tolerance on the relative residual ‖Hv − λv‖ / max(1, |λ|)
+    /// [default: 1e-8 in f64; 1e-6 in f32, whose rounding the residual cannot go far below].
+    #[arg(long)]
+    tol: Option<f64>,
     /// Eigen-solver iteration cap.
     #[arg(long, default_value_t = 1000)]
     max_iters: usize,

@@ -130,9 +130,9 @@ struct LaunchArgs {
 }
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  gdscope sweep status runs/lr\n  gdscope sweep status runs/lr --json"
-)]
+#[command(after_help = "Examples:
+  gdscope sweep status runs/lr
+  gdscope sweep status runs/lr --json")]
 struct StatusArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -142,9 +142,9 @@ struct StatusArgs {
 }
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  gdscope sweep collect runs/lr\n  gdscope sweep collect runs/lr --metric sharpness --summary-field sharpness_final --vs optimizer.lr --format png,svg"
-)]
+#[command(after_help = "Examples:
+  gdscope sweep collect runs/lr
+  gdscope sweep collect runs/lr --metric sharpness --summary-field sharpness_final --vs optimizer.lr --format png,svg")]
 struct CollectArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -166,9 +166,9 @@ struct CollectArgs {
 }
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  gdscope sweep run-member runs/lr 3\n  gdscope sweep run-member runs/lr \"$SLURM_ARRAY_TASK_ID\" --threads 4"
-)]
+#[command(after_help = "Examples:
+  gdscope sweep run-member runs/lr 3                # what Slurm array task 3 runs
+  gdscope sweep run-member runs/lr 0 --threads 2")]
 struct RunMemberArgs {
     /// Sweep directory.
     dir: PathBuf,
