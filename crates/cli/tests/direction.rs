@@ -165,7 +165,7 @@ fn bad_flags_fail_with_a_clear_message() {
         ])
         .assert()
         .code(2)
-        .stderr(contains("learning rate = -1"));
+        .stderr(contains("learning rate = -1: expected a finite number > 0"));
     gdscope()
         .args([
             "direction",
@@ -232,6 +232,41 @@ fn basin_summary_counts() {
     assert!(c["alternating_qn"].as_u64().unwrap() > 0);
     let frac = v["converged_fraction"].as_f64().unwrap();
     assert!((frac - 0.808).abs() < 0.03, "{frac}");
+}
+
+/// The basin figure says what it shows: the formula in the title, the classes that occur
+/// in words beside the map (never over it), and the minimum x* marked.
+#[test]
+fn basin_figure_names_formula_classes_and_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope()
+        .current_dir(dir.path())
+        .args([
+            "basin",
+            "--objective",
+            "paper-fig2",
+            "--lr",
+            "0.95",
+            "--resolution",
+            "40",
+            "--out",
+            "b",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("b/basin.svg")).unwrap();
+    for text in [
+        "f = x^2 + y^2/2 + x^2*y + x^3",
+        "alternating along ±qn",
+        "diverged",
+        "x*",
+    ] {
+        assert!(svg.contains(text), "basin.svg lacks {text:?}");
+    }
+    assert!(
+        !svg.contains("fixed along"),
+        "a class that does not occur is listed"
+    );
 }
 
 #[test]

@@ -173,6 +173,46 @@ fn local_sweep_of_four_with_one_failure_then_collect_and_rerun() {
         .stderr(contains("already holds a different sweep"));
 }
 
+/// With one swept setting the summary figure's legend names the field and the threshold
+/// (drawn as points, since 2/η is not linear between grid values).
+#[test]
+fn one_axis_summary_figure_has_a_full_legend() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), TINY);
+    let out = tmp.path().join("s");
+    gdscope()
+        .args(["sweep", "--config", &config, "--set", "steps=5"])
+        .args([
+            "--grid",
+            "optimizer.lr=0.05,0.1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    gdscope()
+        .args(["sweep", "collect", out.to_str().unwrap(), "--format", "svg"])
+        .assert()
+        .success();
+    let svg =
+        std::fs::read_to_string(out.join("sweep-sharpness_final-vs-optimizer.lr.svg")).unwrap();
+    let texts: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        texts.iter().filter(|t| **t == "sharpness_final").count(),
+        2,
+        "y label and legend entry: {texts:?}"
+    );
+    assert!(
+        texts.contains(&"stability threshold of the run"),
+        "{texts:?}"
+    );
+}
+
 #[test]
 fn grid_ranges_and_toml_axes() {
     let tmp = tempfile::tempdir().unwrap();

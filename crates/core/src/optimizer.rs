@@ -26,7 +26,7 @@ pub type OptimizerState = RuleState;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OptimizerError {
     /// A hyper-parameter outside its domain.
-    #[error("invalid optimizer setting `{name}` = {value}: {expected}")]
+    #[error("invalid optimizer setting `{name}` = {value}: expected {expected}")]
     InvalidParameter {
         /// Parameter name as in the config (`lr`, `beta`, …).
         name: &'static str,

@@ -59,7 +59,7 @@ pub enum DirectionError {
         expected: usize,
     },
     /// A setting outside its domain.
-    #[error("invalid {name} = {value}: {expected}")]
+    #[error("invalid {name} = {value}: expected {expected}")]
     Invalid {
         /// Setting name.
         name: &'static str,

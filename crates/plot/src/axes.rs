@@ -206,6 +206,102 @@ impl Frame {
     }
 }
 
+/// Where a legend goes: a corner and, when every corner was taken, a raised top of the y axis
+/// that frees the upper corners.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LegendPlacement {
+    pub corner: Corner,
+    pub y_hi: Option<f64>,
+}
+
+/// Samples per reference line when counting what a legend box would cover.
+const REF_LINE_SAMPLES: u32 = 100;
+
+impl Frame {
+    /// For each corner (upper right, upper left, lower right, lower left), how many of the
+    /// points and samples of the reference lines (`hlines` at y values, `vlines` at x
+    /// values, across the frame) fall in a box of `(bw, bh)` (fractions of the frame).
+    fn corner_counts<'a>(
+        &self,
+        points: impl IntoIterator<Item = (&'a [f64], &'a [f64])>,
+        hlines: &[f64],
+        vlines: &[f64],
+        (bw, bh): (f64, f64),
+    ) -> [usize; 4] {
+        let frac = |a: &Axis, v: f64| {
+            (a.to_space(v) - a.to_space(a.lo)) / (a.to_space(a.hi) - a.to_space(a.lo))
+        };
+        let mut counts = [0usize; 4];
+        let mut add = |u: f64, v: f64| {
+            let (right, left, top, bottom) = (u >= 1.0 - bw, u <= bw, v >= 1.0 - bh, v <= bh);
+            let inside = |on: bool| (0.0..=1.0).contains(&u) && (0.0..=1.0).contains(&v) && on;
+            for (k, corner) in [top && right, top && left, bottom && right, bottom && left]
+                .into_iter()
+                .enumerate()
+            {
+                counts[k] += usize::from(inside(corner));
+            }
+        };
+        for (xs, ys) in points {
+            for (&x, &y) in xs.iter().zip(ys) {
+                if self.x.admits(x) && self.y.admits(y) {
+                    add(frac(&self.x, x), frac(&self.y, y));
+                }
+            }
+        }
+        let samples = (0..=REF_LINE_SAMPLES).map(|i| f64::from(i) / f64::from(REF_LINE_SAMPLES));
+        for &h in hlines.iter().filter(|&&h| self.y.admits(h)) {
+            samples.clone().for_each(|u| add(u, frac(&self.y, h)));
+        }
+        for &v in vlines.iter().filter(|&&v| self.x.admits(v)) {
+            samples.clone().for_each(|w| add(frac(&self.x, v), w));
+        }
+        counts
+    }
+
+    /// A corner for a legend box of `size` (fractions of the frame): the first of upper right,
+    /// upper left, lower right, lower left that covers no point of the series and reference
+    /// lines. When every corner is taken and `may_raise`, the top of the y axis is raised so
+    /// that the box fits above everything (as one would set `ylim` by hand); otherwise the
+    /// corner that covers the fewest points.
+    pub fn place_legend<'a>(
+        &self,
+        points: impl IntoIterator<Item = (&'a [f64], &'a [f64])> + Clone,
+        hlines: &[f64],
+        vlines: &[f64],
+        size: (f64, f64),
+        may_raise: bool,
+    ) -> LegendPlacement {
+        const ORDER: [Corner; 4] = [
+            Corner::UpperRight,
+            Corner::UpperLeft,
+            Corner::LowerRight,
+            Corner::LowerLeft,
+        ];
+        let counts = self.corner_counts(points, hlines, vlines, size);
+        if let Some(k) = counts.iter().position(|&c| c == 0) {
+            return LegendPlacement {
+                corner: ORDER[k],
+                y_hi: None,
+            };
+        }
+        if may_raise && size.1 < 0.5 {
+            // Everything lies at or below the old top, fraction 1; after raising it lies at
+            // or below 1 − bh.
+            let (lo, hi) = (self.y.to_space(self.y.lo), self.y.to_space(self.y.hi));
+            return LegendPlacement {
+                corner: Corner::UpperRight,
+                y_hi: Some(self.y.data_at(lo + (hi - lo) / (1.0 - size.1))),
+            };
+        }
+        let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
+        LegendPlacement {
+            corner: ORDER[best],
+            y_hi: None,
+        }
+    }
+}
+
 /// Liang–Barsky: the part of segment `a→b` inside `[x0,x1]×[y0,y1]`, if any.
 fn clip_segment(
     a: (f64, f64),
@@ -327,6 +423,38 @@ mod tests {
             f.emptiest_corner([(&rising[..], &top[..])]),
             Corner::LowerRight
         );
+    }
+
+    /// The legend avoids reference lines too, and when every corner is taken the y axis
+    /// grows so that it fits above the data.
+    #[test]
+    fn legend_avoids_reference_lines_or_raises_the_top() {
+        let f = Frame {
+            x: lin(0.0, 10.0),
+            y: lin(0.0, 10.0),
+        };
+        let xs: Vec<f64> = (0..=10).map(f64::from).collect();
+        let low = [1.0; 11];
+        let size = (0.3, 0.15);
+        // A low series leaves the top free; a threshold line at the top takes it.
+        let free = f.place_legend([(&xs[..], &low[..])], &[], &[], size, true);
+        assert_eq!((free.corner, free.y_hi), (Corner::UpperRight, None));
+        let taken = f.place_legend([(&xs[..], &low[..])], &[9.5], &[9.8], size, true);
+        assert_eq!(taken.corner, Corner::UpperRight);
+        let hi = taken.y_hi.unwrap();
+        assert!((hi - 10.0 / 0.85).abs() < 1e-12, "{hi}");
+        let raised = Frame {
+            y: lin(0.0, hi),
+            ..f
+        };
+        let again = raised.place_legend([(&xs[..], &low[..])], &[9.5], &[], size, true);
+        assert_eq!((again.corner, again.y_hi), (Corner::UpperRight, None));
+        // A vertical line at the right edge sends it to the upper left.
+        let left = f.place_legend([(&xs[..], &low[..])], &[], &[9.8], size, true);
+        assert_eq!((left.corner, left.y_hi), (Corner::UpperLeft, None));
+        // A fixed range is never raised: the corner with the fewest points.
+        let fixed = f.place_legend([(&xs[..], &low[..])], &[9.5], &[9.8], size, false);
+        assert_eq!(fixed.y_hi, None);
     }
 
     #[test]

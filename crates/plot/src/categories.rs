@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::contour::check_grid;
+use crate::contour::{check_grid, draw_markers};
 use crate::font::FAMILY;
 use crate::line::{build, equal_aspect, mesh, titled, MARGIN};
 use crate::raster::paint;
@@ -62,6 +62,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
         let j = (((1.0 - v) * ny as f64) as usize).min(ny - 1);
         Some(map.categories[usize::from(map.cells[j * nx + i])].1)
     })?;
+    draw_markers(&mut chart, &map.markers, (x0, x1), (y0, y1))?;
     draw_legend(&legend_area, &used)
 }
 

@@ -11,8 +11,9 @@ use crate::log_axis::LogAxis;
 use crate::render::de;
 use crate::style::tick;
 
-/// Width in pixels of the strip a colour bar takes on the right of a panel.
-pub(crate) const WIDTH: u32 = 110;
+/// Width in pixels of the strip a colour bar takes on the right of a panel (bar, ticks,
+/// label, and a gap that keeps the label apart from a neighbouring panel's axis label).
+pub(crate) const WIDTH: u32 = 126;
 
 /// The colour bands: `(from, to, colour)` in value units, covering `[lo, hi]` split at the
 /// `levels` (ascending, strictly inside).
@@ -52,7 +53,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
         b.margin_top(MARGIN)
             .margin_bottom(MARGIN + X_LABEL_AREA)
             .margin_left(6)
-            .margin_right(4)
+            .margin_right(20)
             .right_y_label_area_size(74);
         b
     };

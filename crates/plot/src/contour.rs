@@ -3,6 +3,7 @@
 //! the bands on the right and, optionally, equal scales on both axes.
 
 use anyhow::{bail, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -111,17 +112,28 @@ pub(crate) fn draw<DB: DrawingBackend>(
         }
     }
     let labelled = draw_series(&mut chart, &plot.paths, &frame)?;
-    for (x, y, label) in &plot.markers {
+    draw_markers(&mut chart, &plot.markers, (x0, x1), (y0, y1))?;
+    if labelled {
+        let corner = frame.emptiest_corner(plot.paths.iter().map(|s| (&s.x[..], &s.y[..])));
+        legend(&mut chart, corner)?;
+    }
+    Ok(())
+}
+
+/// Labelled crosses at `(x, y, label)`, those inside `[x0, x1] × [y0, y1]`.
+pub(crate) fn draw_markers<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    markers: &[(f64, f64, String)],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<()> {
+    for (x, y, label) in markers {
         if (x0..=x1).contains(x) && (y0..=y1).contains(y) {
             let mark = EmptyElement::at((*x, *y))
                 + Cross::new((0, 0), 7, BLACK.stroke_width(2))
                 + Text::new(label.clone(), (9, -20), (FAMILY, 17));
             chart.draw_series(std::iter::once(mark)).map_err(de)?;
         }
-    }
-    if labelled {
-        let corner = frame.emptiest_corner(plot.paths.iter().map(|s| (&s.x[..], &s.y[..])));
-        legend(&mut chart, corner)?;
     }
     Ok(())
 }

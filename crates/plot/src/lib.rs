@@ -127,6 +127,8 @@ pub struct CategoryMap {
     pub categories: Vec<(String, [u8; 3])>,
     /// Draw one unit of x as long as one unit of y (see [`ContourPlot::equal_aspect`]).
     pub equal_aspect: bool,
+    /// Labelled points drawn as crosses over the map (e.g. the minimum `x*`).
+    pub markers: Vec<(f64, f64, String)>,
 }
 
 /// Categories against a numeric x, one strip per row: e.g. the predicted regime, the

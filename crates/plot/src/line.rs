@@ -27,10 +27,24 @@ pub(crate) fn draw<DB: DrawingBackend>(
         Some(range) => Axis::fixed(range, plot.log_y)?,
         None => Axis::fit(ys.chain(plot.hlines.iter().map(|r| r.value)), plot.log_y),
     };
-    let frame = Frame {
+    let mut frame = Frame {
         x: Axis::fit(xs.chain(plot.vlines.iter().map(|r| r.value)), plot.log_x),
         y,
     };
+    let corner = legend_size(area, plot).map(|size| {
+        let values = |lines: &[RefLine]| lines.iter().map(|r| r.value).collect::<Vec<_>>();
+        let placement = frame.place_legend(
+            plot.series.iter().map(|s| (&s.x[..], &s.y[..])),
+            &values(&plot.hlines),
+            &values(&plot.vlines),
+            size,
+            plot.y_range.is_none(),
+        );
+        if let Some(hi) = placement.y_hi {
+            frame.y.hi = hi;
+        }
+        placement.corner
+    });
     let (xr, yr) = (frame.x.lo..frame.x.hi, frame.y.lo..frame.y.hi);
     let (xl, yl) = (
         LogAxis {
@@ -43,10 +57,10 @@ pub(crate) fn draw<DB: DrawingBackend>(
         },
     );
     match (plot.log_x, plot.log_y) {
-        (false, false) => chart(area, plot, &frame, xr, yr),
-        (true, false) => chart(area, plot, &frame, xl, yr),
-        (false, true) => chart(area, plot, &frame, xr, yl),
-        (true, true) => chart(area, plot, &frame, xl, yl),
+        (false, false) => chart(area, plot, &frame, corner, xr, yr),
+        (true, false) => chart(area, plot, &frame, corner, xl, yr),
+        (false, true) => chart(area, plot, &frame, corner, xr, yl),
+        (true, true) => chart(area, plot, &frame, corner, xl, yl),
     }
 }
 
@@ -54,6 +68,7 @@ fn chart<DB, X, Y>(
     area: &DrawingArea<DB, Shift>,
     plot: &LinePlot,
     frame: &Frame,
+    corner: Option<Corner>,
     x: X,
     y: Y,
 ) -> Result<()>
@@ -73,11 +88,42 @@ where
     )?;
     let mut labelled = draw_series(&mut chart, &plot.series, frame)?;
     labelled |= draw_ref_lines(&mut chart, &plot.hlines, &plot.vlines, frame)?;
-    if labelled {
-        let corner = frame.emptiest_corner(plot.series.iter().map(|s| (&s.x[..], &s.y[..])));
+    if let (true, Some(corner)) = (labelled, corner) {
         legend(&mut chart, corner)?;
     }
     Ok(())
+}
+
+/// Height of one legend entry and the legend box's padding, pixels (labels at 15 px).
+const LEGEND_ENTRY: f64 = 21.0;
+const LEGEND_PAD: f64 = 24.0;
+
+/// The legend box of `plot` drawn into `area` as fractions `(width, height)` of the plot
+/// box, with room to the frame; `None` when nothing is labelled.
+fn legend_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    plot: &LinePlot,
+) -> Option<(f64, f64)> {
+    let labels: Vec<&str> = plot
+        .series
+        .iter()
+        .map(|s| s.label.as_str())
+        .chain(
+            plot.hlines
+                .iter()
+                .chain(&plot.vlines)
+                .map(|r| r.label.as_str()),
+        )
+        .filter(|l| !l.is_empty())
+        .collect();
+    let chars = labels.iter().map(|l| l.chars().count()).max()?;
+    let (w, h) = area.dim_in_pixel();
+    let title = if plot.title.is_empty() { 0.0 } else { 40.0 };
+    let plot_w = f64::from(w) - f64::from(Y_LABEL_AREA + 2 * MARGIN);
+    let plot_h = f64::from(h) - f64::from(X_LABEL_AREA + 2 * MARGIN) - title;
+    let box_w = 40.0 + 8.5 * chars as f64 + LEGEND_PAD;
+    let box_h = LEGEND_ENTRY * labels.len() as f64 + LEGEND_PAD;
+    (plot_w > 0.0 && plot_h > 0.0).then(|| (box_w / plot_w, box_h / plot_h))
 }
 
 /// Every series needs as many x as y values.

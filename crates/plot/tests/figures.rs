@@ -251,6 +251,7 @@ fn large_category_map_is_quick() {
             ("−q1".into(), [255, 127, 14]),
         ],
         equal_aspect: true,
+        markers: vec![(0.0, 0.0, "x*".into())],
     };
     let tmp = tempfile::tempdir().unwrap();
     let t = Instant::now();
@@ -287,6 +288,7 @@ fn category_map_legend_lists_what_occurs_beside_the_map() {
             ("never occurs".into(), [255, 127, 14]),
         ],
         equal_aspect: true,
+        markers: vec![(0.5, 0.5, "x*".into()), (2.0, 2.0, "outside".into())],
         ..Default::default()
     };
     let svg = render_svg(&map.into(), PANEL_SIZE).unwrap();
@@ -296,6 +298,11 @@ fn category_map_legend_lists_what_occurs_beside_the_map() {
         "{texts:?}"
     );
     assert!(!texts.contains(&"never occurs".to_string()), "{texts:?}");
+    assert!(
+        texts.contains(&"x*".to_string()),
+        "the marker is labelled: {texts:?}"
+    );
+    assert!(!texts.contains(&"outside".to_string()), "{texts:?}");
     // Map pixels are painted as 1-pixel-high runs.
     let map_right = svg
         .split("<rect")

@@ -185,14 +185,20 @@ pub fn run(
         write_config(&run, "basin", spec, config)?;
         run.write_json("summary.json", &summary)?;
         run.write_metrics("outcomes", &outcomes_table(&map)?, output.csv)?;
+        // The formula as title (with the built-in's name), like the contour panels.
+        let name = if resolved.name == resolved.expr {
+            String::new()
+        } else {
+            format!("{}, ", resolved.name)
+        };
         let title = format!(
-            "basin of {} at η = {} ({})",
-            resolved.name,
+            "basin of f = {}, {name}η = {} ({})",
+            resolved.expr,
             spec.lr,
             prediction.regime.as_str()
         );
         gdscope_plot::save(
-            &image(&map, title).into(),
+            &image(&map, title, &min.x).into(),
             &run.file("basin"),
             &[Format::Png, Format::Svg],
         )?;
@@ -234,7 +240,8 @@ fn outcomes_table(map: &BasinMap) -> Result<Table> {
     Ok(t)
 }
 
-fn image(map: &BasinMap, title: String) -> CategoryMap {
+/// The basin map as a figure: one colour per class, `x*` marked.
+fn image(map: &BasinMap, title: String, minimum: &[f64]) -> CategoryMap {
     let n = map.spec.resolution;
     // Outcomes are indexed i·N + j (x major); the image wants cells[j·N + i].
     let mut cells = vec![0u8; n * n];
@@ -271,5 +278,9 @@ fn image(map: &BasinMap, title: String) -> CategoryMap {
             .map(|&c| (c.describe().to_string(), colour(c)))
             .collect(),
         equal_aspect: true,
+        markers: match minimum {
+            [x, y] => vec![(*x, *y, "x*".into())],
+            _ => Vec::new(),
+        },
     }
 }

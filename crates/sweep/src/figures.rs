@@ -6,7 +6,8 @@
 //!   sharpness rises to its own `2/η` and hovers there. For a sweep of forks, a dashed
 //!   vertical line marks the step they were forked at.
 //! * `sweep-<field>-vs-<setting>.png`: a summary field against a swept setting, one line per
-//!   combination of the other settings (log x axis when the values span a factor 20 or more).
+//!   combination of the other settings (log x axis when the values span a factor 20 or more);
+//!   for sharpness fields each run's final threshold as a point.
 
 use std::path::PathBuf;
 
@@ -226,7 +227,12 @@ pub fn summary_figure(sweep: &Sweep, runs: &Table, field: &str, vs: &str) -> Res
         }
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         series.push(Series {
-            label,
+            // One swept setting: no group to name, so the legend names the field.
+            label: if label.is_empty() {
+                field.to_string()
+            } else {
+                label
+            },
             x: pts.iter().map(|p| p.0).collect(),
             y: pts.iter().map(|p| p.1).collect(),
             kind: SeriesKind::LinePoints,
@@ -248,10 +254,11 @@ pub fn summary_figure(sweep: &Sweep, runs: &Table, field: &str, vs: &str) -> Res
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             pts.dedup_by(|a, b| a.0 == b.0);
             series.push(Series {
-                label: "stability threshold".into(),
+                label: "stability threshold of the run".into(),
                 x: pts.iter().map(|p| p.0).collect(),
                 y: pts.iter().map(|p| p.1).collect(),
-                kind: SeriesKind::Dashed,
+                // Points only: the threshold (2/η, …) is not linear between grid values.
+                kind: SeriesKind::Points,
                 color: Some(7),
             });
         }
