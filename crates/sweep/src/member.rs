@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use gdscope_train::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use gdscope_train::config::TrainConfig;
-use gdscope_train::run::{self, RunReport};
 use gdscope_train::dynamics::Status;
+use gdscope_train::run::{self, RunReport};
 
 use crate::manifest::Sweep;
 use crate::process;
