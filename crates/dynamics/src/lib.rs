@@ -28,11 +28,13 @@ pub mod tracker;
 mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_central;
 
 pub use config::{StopConfig, TrackingConfig, TrackingOverride};
 pub use driver::{Driver, DriverState, RunSpec, Status};
 pub use observers::projection::CROSSING_FRACTION;
-pub use problem::{Evaluation, Evaluator, Problem};
+pub use problem::{Evaluation, Evaluator, Observables, Problem};
 pub use process::{ProcessName, ProcessSettings};
 pub use record::{Record, Schema};
 

@@ -129,6 +129,10 @@ pub struct CentralStep {
     pub sdcp: SdcpLog,
     /// Hessian-vector products of the eigen-solver, summed over substeps.
     pub eigen_hvps: usize,
+    /// LOBPCG iterations of the eigen-solver, summed over substeps.
+    pub eigen_iterations: usize,
+    /// Largest relative eigen-residual of the first substep's pairs.
+    pub eigen_residual: f64,
     /// Whether every eigen-solve reached its tolerance.
     pub eigen_converged: bool,
     /// Substeps taken.
@@ -184,11 +188,14 @@ pub fn central_step_with(
                 x_mean: DMatrix::zeros(k0, k0),
                 sdcp: SdcpLog::default(),
                 eigen_hvps: 0,
+                eigen_iterations: 0,
+                eigen_residual: eig.max_residual,
                 eigen_converged: true,
                 substeps: nsubsteps,
             }
         });
         r.eigen_hvps += eig.hvps;
+        r.eigen_iterations += eig.iterations;
         r.eigen_converged &= eig.converged;
         if let Some(sol) = &sub.sdcp {
             let log = &mut r.sdcp;

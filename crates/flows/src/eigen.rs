@@ -96,9 +96,11 @@ impl EigenSolver {
         let op = HessianOperator::new(obj, w)?.with_preconditioner(p)?;
         let r = self.tracker.track(&op, EFFECTIVE_THRESHOLD)?;
         let mut pairs = Eigenpairs {
+            max_residual: r.residuals.iter().copied().fold(0.0, f64::max),
             values: r.values,
             vectors: r.vectors,
             hvps: r.hvps,
+            iterations: r.iterations,
             converged: r.converged,
         };
         // V → U = P^{-1/2} V.
@@ -118,6 +120,10 @@ pub struct Eigenpairs {
     pub vectors: Block,
     /// Hessian-vector products spent.
     pub hvps: usize,
+    /// LOBPCG iterations (0 for a dense solve).
+    pub iterations: usize,
+    /// Largest relative residual `‖Av − λv‖/max(1, |λ|)` of the symmetric problem.
+    pub max_residual: f64,
     /// Whether every pair reached the tolerance.
     pub converged: bool,
 }

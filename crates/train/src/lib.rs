@@ -11,6 +11,7 @@ mod config_errors;
 pub mod figures;
 pub mod metrics;
 pub mod network;
+pub mod outputs;
 pub mod reproduce;
 pub mod run;
 pub mod summary;

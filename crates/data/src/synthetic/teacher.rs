@@ -213,10 +213,16 @@ mod tests {
         let n = pure.y.len() as f64;
         let mean = pure.y.iter().sum::<f64>() / n;
         let var = pure.y.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n;
-        assert!(mean.abs() < 0.06 && (var - 1.0).abs() < 0.08, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.06 && (var - 1.0).abs() < 0.08,
+            "{mean} {var}"
+        );
         // Uncorrelated with every input coordinate.
         for j in 0..8 {
-            let c: f64 = (0..4000).map(|i| pure.x[i * 8 + j] * pure.y[i]).sum::<f64>() / n;
+            let c: f64 = (0..4000)
+                .map(|i| pure.x[i * 8 + j] * pure.y[i])
+                .sum::<f64>()
+                / n;
             assert!(c.abs() < 0.06, "input {j}: {c}");
         }
     }
