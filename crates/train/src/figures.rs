@@ -181,10 +181,19 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
     }
 }
 
-/// Renders [`training_plots`] as PNG and SVG into `dir`; returns the files written.
-pub fn training_figures(metrics: &Table, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Renders [`training_plots`] and, for a run with a central flow,
+/// [`central_plots`](crate::central_figures::central_plots) (its optimizer curves smoothed with
+/// σ = `smoothing` steps) as PNG and SVG into `dir`; returns the files written.
+pub fn training_figures(
+    metrics: &Table,
+    dir: &Path,
+    smoothing: f64,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, figure) in training_plots(metrics) {
+    let plots = training_plots(metrics)
+        .into_iter()
+        .chain(crate::central_figures::central_plots(metrics, smoothing));
+    for (stem, figure) in plots {
         files.extend(gdscope_plot::save(
             &figure,
             &dir.join(stem),

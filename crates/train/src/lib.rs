@@ -2,9 +2,12 @@
 //!
 //! Training runs for optimization research (docs/training.md): a TOML-configured network
 //! problem run by `gdscope_dynamics`' lockstep driver (the optimizer and, on request, its
-//! midpoints and stable flow), with streamed metrics, bounded checkpoints, resume bit for
+//! midpoints, stable flow and central flow), with streamed metrics, bounded checkpoints, resume bit for
 //! bit, interrupts that lose nothing, summaries with an edge-of-stability verdict, and figures.
 
+pub mod central;
+pub mod central_contour;
+pub mod central_figures;
 pub mod checkpoint;
 pub mod config;
 mod config_errors;

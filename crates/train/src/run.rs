@@ -23,9 +23,10 @@ use gdscope_io::{RunDir, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::central::CentralFlowSummary;
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use crate::config::TrainConfig;
-use crate::figures;
+use crate::{central_figures, figures};
 use crate::metrics::{read_log, MetricsLog, METRICS_LOG};
 use crate::network::NetworkProblem;
 use crate::summary::{Halted, Summary};
@@ -297,8 +298,14 @@ impl Run<'_> {
             })
             .collect();
         summary.eigen_hvps = self.driver.eigen_hvps();
+        summary.central_flow =
+            CentralFlowSummary::from_table(&table, self.config.process.central.smoothing);
         files.push(self.run_dir.write_json("summary.json", &summary)?);
-        files.extend(figures::training_figures(&table, self.dir)?);
+        files.extend(figures::training_figures(
+            &table,
+            self.dir,
+            self.config.process.central.smoothing,
+        )?);
         let names: Vec<String> = files
             .iter()
             .filter_map(|f| f.file_name()?.to_str().map(String::from))
@@ -370,7 +377,7 @@ impl Manifest {
 /// Whether `name` is a file `gdscope train` writes.
 fn is_run_file(name: &str) -> bool {
     KNOWN_FILES.contains(&name)
-        || KNOWN_FIGURES.iter().any(|stem| {
+        || KNOWN_FIGURES.iter().chain(&central_figures::STEMS).any(|stem| {
             name.strip_prefix(stem)
                 .is_some_and(|ext| ext == ".png" || ext == ".svg")
         })
