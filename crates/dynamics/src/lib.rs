@@ -49,4 +49,6 @@ pub struct Timings {
     pub eigen_s: f64,
     /// Time integrating flows.
     pub flow_s: f64,
+    /// The central flow's time by part (included in `flow_s`).
+    pub central: gdscope_flows::StepTimes,
 }

@@ -84,7 +84,7 @@ pub fn flows_on_contour(
         .map(|(x, y)| obj.value(&[x, y]))
         .collect();
     let styles = [
-        ("GD", SeriesKind::Line, 0),
+        ("GD", SeriesKind::Points, 0),
         ("gradient flow (stable)", SeriesKind::Line, 3),
         ("central flow", SeriesKind::Line, 7),
     ];

@@ -173,21 +173,25 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
         ));
     }
 
+    // The largest few eigenvalues of X (at most 4, each reaching 5% of the largest).
+    let sigmas: Vec<&[f64]> = (1..)
+        .map_while(|i| c.t.f64_column(&format!("central.sigma_{i}")))
+        .collect();
+    let peak = |s: &[f64]| s.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let top = sigmas.first().map_or(0.0, |s| peak(s));
     let mut sigma = Vec::new();
-    for i in 1.. {
-        let Some(s) = c.t.f64_column(&format!("central.sigma_{i}")) else {
+    for (i, s) in sigmas.iter().enumerate().take(4) {
+        if top <= 0.0 || peak(s) < 0.05 * top {
             break;
-        };
-        if !s.iter().any(|v| *v > 0.0) {
-            continue;
         }
-        sigma.push(c.of(&format!("σ{i}: eigenvalue {i} of X"), s, SeriesKind::Line, i - 1));
-        if let Some(d) = c.get(&format!("delta_sq_{i}")) {
+        let n = i + 1;
+        sigma.push(c.of(&format!("σ{n}: eigenvalue {n} of X"), s, SeriesKind::Line, i));
+        if let Some(d) = c.get(&format!("delta_sq_{n}")) {
             sigma.push(c.of(
-                &format!("δ{i}² smoothed (σ = {smoothing})"),
+                &format!("δ{n}² smoothed (σ = {smoothing})"),
                 &gaussian_smooth(d, smoothing),
                 SeriesKind::Dashed,
-                i - 1,
+                i,
             ));
         }
     }

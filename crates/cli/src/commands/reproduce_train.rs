@@ -82,7 +82,7 @@ pub fn central_flow(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow:
         lr,
         [0.05, 1.99 / lr],
         200,
-        (-0.25, 0.25),
+        (-0.4, 0.4),
         (6.5, 7.3),
         "½(y + x)x² − 0.01(x + y), η = 0.3: GD, gradient flow, central flow",
     )?;

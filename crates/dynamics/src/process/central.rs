@@ -354,6 +354,7 @@ impl Process for Central {
         timings.flow_s += clock.elapsed().as_secs_f64();
         match outcome {
             Ok(report) => {
+                timings.central.add(&report.times);
                 c.loss = report.loss;
                 c.grad.clone_from(&report.grad);
                 let update = scratch(&mut s.update, c.w.len());
