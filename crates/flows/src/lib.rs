@@ -32,9 +32,7 @@ pub mod substep;
 pub mod svec;
 
 pub use adaptive::{ControlledStep, StepControl, StepDoubling};
-pub use central::{
-    central_step, CentralCache, CentralSettings, CentralStep, SdcpLog, StepTimes,
-};
+pub use central::{central_step, CentralCache, CentralSettings, CentralStep, SdcpLog, StepTimes};
 pub use eigen::{EigenSettings, EigenSolver, Eigenpairs};
 pub use error::FlowError;
 pub use predict::predict_time_average;

@@ -211,8 +211,8 @@ impl CentralFlowSummary {
                     .filter(|(a, b)| a.is_finite() && b.is_finite())
                     .collect();
                 let sum_sigma: f64 = finite.iter().map(|p| p.0).sum();
-                ratio_1 = (sum_sigma > 0.0)
-                    .then(|| finite.iter().map(|p| p.1).sum::<f64>() / sum_sigma);
+                ratio_1 =
+                    (sum_sigma > 0.0).then(|| finite.iter().map(|p| p.1).sum::<f64>() / sum_sigma);
             }
             pairs.extend(window_pairs);
         }
@@ -222,7 +222,11 @@ impl CentralFlowSummary {
             .filter(|w| w[0].is_finite() && w[1].is_finite())
             .map(|w| (w[1] - w[0]) / w[0].abs().max(f64::MIN_POSITIVE))
             .collect();
-        let max_k = k.iter().copied().filter(|k| k.is_finite()).fold(0.0, f64::max) as usize;
+        let max_k = k
+            .iter()
+            .copied()
+            .filter(|k| k.is_finite())
+            .fold(0.0, f64::max) as usize;
         let mut s = Self {
             smoothing,
             onset_step: onset.map(|i| steps[i]),
@@ -385,7 +389,15 @@ mod tests {
         let x = 0.04;
         let onset = 50;
         let k: Vec<f64> = (0..n)
-            .map(|i| if i < onset { 0.0 } else if i < 120 { 1.0 } else { 2.0 })
+            .map(|i| {
+                if i < onset {
+                    0.0
+                } else if i < 120 {
+                    1.0
+                } else {
+                    2.0
+                }
+            })
             .collect();
         let cf_loss: Vec<f64> = (0..n).map(|i| 1.0 - 0.002 * i as f64).collect();
         let sigma: Vec<f64> = (0..n)
@@ -435,7 +447,10 @@ mod tests {
         let n = 40;
         let t = table(&[
             ("loss", vec![1.0; n]),
-            ("central.loss", (0..n).map(|i| 1.0 + (i % 3) as f64).collect()),
+            (
+                "central.loss",
+                (0..n).map(|i| 1.0 + (i % 3) as f64).collect(),
+            ),
             ("central.critical_k", vec![0.0; n]),
         ]);
         let s = CentralFlowSummary::from_table(&t, 2.0).unwrap();

@@ -9,7 +9,7 @@ use gdscope_core::optimizer::OptimizerConfig;
 use gdscope_core::schedule::LrSchedule;
 use gdscope_core::Objective;
 use gdscope_dynamics::{
-    Driver, ProcessName, ProcessSettings, Problem, RunSpec, StopConfig, TrackingConfig,
+    Driver, Problem, ProcessName, ProcessSettings, RunSpec, StopConfig, TrackingConfig,
 };
 use gdscope_plot::{ContourPlot, Series, SeriesKind};
 
@@ -111,6 +111,8 @@ pub fn flows_on_contour(
             })
             .collect(),
         markers: vec![(w0[0], w0[1], "start".into())],
+        value_label: "f(x, y)".into(),
+        ..ContourPlot::default()
     };
     Ok(Paths2d { paths, figure })
 }

@@ -73,7 +73,14 @@ impl Columns<'_> {
 }
 
 fn name(process: &str, metric: &str) -> String {
-    gdscope_dynamics::record::column_name(if process.is_empty() { "discrete" } else { process }, metric)
+    gdscope_dynamics::record::column_name(
+        if process.is_empty() {
+            "discrete"
+        } else {
+            process
+        },
+        metric,
+    )
 }
 
 fn plot(title: &str, y_label: &str, series: Vec<Series>) -> LinePlot {
@@ -106,7 +113,12 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
     let mut loss = Vec::new();
     if let Some(l) = c.get("loss") {
         loss.push(c.of("GD", l, SeriesKind::Line, 9));
-        loss.push(c.of(&smoothed, &gaussian_smooth(l, smoothing), SeriesKind::Line, 0));
+        loss.push(c.of(
+            &smoothed,
+            &gaussian_smooth(l, smoothing),
+            SeriesKind::Line,
+            0,
+        ));
     }
     loss.extend(c.series("stable flow", "stable.loss", SeriesKind::Dashed, 3));
     loss.extend(c.series("central flow", "central.loss", SeriesKind::Line, 7));
@@ -137,7 +149,10 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
                 break;
             };
             let label = if i == 1 {
-                format!("{label} ({})", ["points", "dashed", "lines"][kind_index(kind)])
+                format!(
+                    "{label} ({})",
+                    ["points", "dashed", "lines"][kind_index(kind)]
+                )
             } else {
                 String::new()
             };
@@ -177,7 +192,12 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
     let sigmas: Vec<&[f64]> = (1..)
         .map_while(|i| c.t.f64_column(&format!("central.sigma_{i}")))
         .collect();
-    let peak = |s: &[f64]| s.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let peak = |s: &[f64]| {
+        s.iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+    };
     let top = sigmas.first().map_or(0.0, |s| peak(s));
     let mut sigma = Vec::new();
     for (i, s) in sigmas.iter().enumerate().take(4) {
@@ -185,7 +205,12 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
             break;
         }
         let n = i + 1;
-        sigma.push(c.of(&format!("σ{n}: eigenvalue {n} of X"), s, SeriesKind::Line, i));
+        sigma.push(c.of(
+            &format!("σ{n}: eigenvalue {n} of X"),
+            s,
+            SeriesKind::Line,
+            i,
+        ));
         if let Some(d) = c.get(&format!("delta_sq_{n}")) {
             sigma.push(c.of(
                 &format!("δ{n}² smoothed (σ = {smoothing})"),
@@ -212,7 +237,12 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
             let gd = c.get(&format!("output_{j}"))?;
             let mut s = vec![
                 c.of("GD", gd, SeriesKind::Line, 9),
-                c.of(&smoothed, &gaussian_smooth(gd, smoothing), SeriesKind::Line, 0),
+                c.of(
+                    &smoothed,
+                    &gaussian_smooth(gd, smoothing),
+                    SeriesKind::Line,
+                    0,
+                ),
             ];
             s.extend(c.series(
                 "stable flow",
@@ -270,28 +300,31 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
         ));
     }
 
-    let nu: Vec<Figure> = c
-        .t
-        .names()
-        .filter_map(|n| n.strip_prefix("nu["))
-        .take(4)
-        .map(|index| {
-            let col = format!("nu[{index}");
-            let s = PROCESSES
-                .iter()
-                .filter_map(|(process, label, color)| {
-                    let kind = if process.is_empty() {
-                        SeriesKind::Line
-                    } else {
-                        SeriesKind::Dashed
-                    };
-                    c.series(label, &name(process, &col), kind, *color)
-                })
-                .collect();
-            plot(&format!("RMSProp: ν at parameter {}", index.trim_end_matches(']')), "ν", s)
+    let nu: Vec<Figure> =
+        c.t.names()
+            .filter_map(|n| n.strip_prefix("nu["))
+            .take(4)
+            .map(|index| {
+                let col = format!("nu[{index}");
+                let s = PROCESSES
+                    .iter()
+                    .filter_map(|(process, label, color)| {
+                        let kind = if process.is_empty() {
+                            SeriesKind::Line
+                        } else {
+                            SeriesKind::Dashed
+                        };
+                        c.series(label, &name(process, &col), kind, *color)
+                    })
+                    .collect();
+                plot(
+                    &format!("RMSProp: ν at parameter {}", index.trim_end_matches(']')),
+                    "ν",
+                    s,
+                )
                 .into()
-        })
-        .collect();
+            })
+            .collect();
     if !nu.is_empty() {
         out.push((
             "central_nu",

@@ -26,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::central::CentralFlowSummary;
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use crate::config::TrainConfig;
-use crate::{central_figures, figures};
 use crate::metrics::{read_log, MetricsLog, METRICS_LOG};
 use crate::network::NetworkProblem;
 use crate::summary::{Halted, Summary};
+use crate::{central_figures, figures};
 
 /// What a finished (or interrupted) run reports.
 #[derive(Debug)]
@@ -214,6 +214,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Whether the tracked eigenvalues are the preconditioned Hessian's: an adaptive rule
+    /// (one whose tracking preconditioner is not the identity) with `effective_hessian`.
+    fn tracks_preconditioned_hessian(&self) -> bool {
+        use gdscope_core::rules::{Preconditioning, RuleState};
+        let rule = self.config.optimizer.rule();
+        let state = RuleState::zeros(rule, 1);
+        self.config.tracking.effective_hessian
+            && rule.tracking_preconditioner(&state, &mut Vec::new()) != Preconditioning::Identity
+    }
+
     /// Syncs the log and writes the checkpoint atomically (log first, so the checkpoint
     /// never points past what is on disk).
     fn checkpoint(&mut self) -> anyhow::Result<()> {
@@ -304,6 +314,7 @@ impl Run<'_> {
         files.extend(figures::training_figures(
             &table,
             self.dir,
+            self.tracks_preconditioned_hessian(),
             self.config.process.central.smoothing,
         )?);
         let names: Vec<String> = files
@@ -377,10 +388,13 @@ impl Manifest {
 /// Whether `name` is a file `gdscope train` writes.
 fn is_run_file(name: &str) -> bool {
     KNOWN_FILES.contains(&name)
-        || KNOWN_FIGURES.iter().chain(&central_figures::STEMS).any(|stem| {
-            name.strip_prefix(stem)
-                .is_some_and(|ext| ext == ".png" || ext == ".svg")
-        })
+        || KNOWN_FIGURES
+            .iter()
+            .chain(&central_figures::STEMS)
+            .any(|stem| {
+                name.strip_prefix(stem)
+                    .is_some_and(|ext| ext == ".png" || ext == ".svg")
+            })
 }
 
 /// Makes `dir` ready for a new run (module docs): refuses a directory holding a run unless

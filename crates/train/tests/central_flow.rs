@@ -22,7 +22,11 @@ fn quick_demo_shows_a_multi_eigenvalue_central_flow_with_a_falling_loss() {
     assert!(s.sdcp_max_residual.unwrap() < 1e-10, "{s:#?}");
     let (lo, hi) = s.central_sharpness_ratio_range.unwrap();
     assert!(hi <= 1.0 + 1e-6 && lo > 0.9, "{lo} {hi}");
-    assert!(report.summary.halted.is_empty(), "{:?}", report.summary.halted);
+    assert!(
+        report.summary.halted.is_empty(),
+        "{:?}",
+        report.summary.halted
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert!(json["central_flow"]["claims"].as_array().unwrap().len() >= 6);
@@ -87,12 +91,25 @@ fn adaptive_examples_record_their_predictions() {
         let config = example(name, &["steps=12", "checkpoint.every=0"]);
         let out = dir.path().join(name);
         let report = run::start(config, &out, false, false).unwrap();
-        assert!(report.summary.halted.is_empty(), "{name}: {:?}", report.summary.halted);
+        assert!(
+            report.summary.halted.is_empty(),
+            "{name}: {:?}",
+            report.summary.halted
+        );
         for col in columns {
-            let v = report.metrics.f64_column(col).unwrap_or_else(|| panic!("{name}: {col}"));
-            assert!(v.iter().all(|x| x.is_finite() && *x > 0.0), "{name}: {col} {v:?}");
+            let v = report
+                .metrics
+                .f64_column(col)
+                .unwrap_or_else(|| panic!("{name}: {col}"));
+            assert!(
+                v.iter().all(|x| x.is_finite() && *x > 0.0),
+                "{name}: {col} {v:?}"
+            );
         }
-        assert!(out.join(format!("{figure}.png")).exists(), "{name}: {figure}");
+        assert!(
+            out.join(format!("{figure}.png")).exists(),
+            "{name}: {figure}"
+        );
         assert!(report.summary.central_flow.is_some());
     }
 }
@@ -112,7 +129,22 @@ fn jax_mlp_example_is_the_packages_setting() {
         ["discrete", "stable", "central"]
     );
     let data = c.data.to_string();
-    for part in ["regression", "n=128", "d=8", "outputs=1", "signal=0", "noise=1"] {
+    for part in [
+        "regression",
+        "n=128",
+        "d=8",
+        "outputs=1",
+        "signal=0",
+        "noise=1",
+    ] {
         assert!(data.contains(part), "{data}");
     }
+    let dir = tempfile::tempdir().unwrap();
+    let short = example(
+        "central-flows-jax-mlp",
+        &["steps=3", "checkpoint.every=0", "tracking.every=0"],
+    );
+    let report = run::start(short, &dir.path().join("jax"), false, false).unwrap();
+    assert_eq!(report.summary.steps_run, 3);
+    assert!(report.summary.halted.is_empty());
 }
