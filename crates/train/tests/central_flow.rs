@@ -21,7 +21,11 @@ fn quick_demo_shows_a_multi_eigenvalue_central_flow_with_a_falling_loss() {
     assert_eq!(s.sdcp_not_converged, 0, "{s:#?}");
     assert!(s.sdcp_max_residual.unwrap() < 1e-10, "{s:#?}");
     let (lo, hi) = s.central_sharpness_ratio_range.unwrap();
-    assert!(hi <= 1.0 + 1e-6 && lo > 0.9, "{lo} {hi}");
+    // Forward Euler lets a critical eigenvalue pass 2/η by O(dt²) within a step (3e-5 here).
+    assert!(
+        hi <= gdscope_train::central::SHARPNESS_LIMIT && lo > 0.9,
+        "{lo} {hi}"
+    );
     assert!(
         report.summary.halted.is_empty(),
         "{:?}",
@@ -101,8 +105,9 @@ fn adaptive_examples_record_their_predictions() {
                 .metrics
                 .f64_column(col)
                 .unwrap_or_else(|| panic!("{name}: {col}"));
+            // From step 1 on: at step 0 GD's ν is still 0 (η/√ν undefined).
             assert!(
-                v.iter().all(|x| x.is_finite() && *x > 0.0),
+                v[1..].iter().all(|x| x.is_finite() && *x > 0.0),
                 "{name}: {col} {v:?}"
             );
         }
