@@ -24,7 +24,14 @@
 //! The block has exactly `k` columns: extra "guard" columns were measured to cost more
 //! operator applications than they save (top-3 of the n = 20 000 hard spectrum,
 //! docs/curvature.md), cold and warm.
+//!
+//! **Small operators.** When `3k ≥ n` the trial basis `[X, W, P]` can span the whole space:
+//! LOBPCG then gains nothing over a dense solve, and its bases degenerate. The operator is
+//! then applied to the identity (`n` applications) and diagonalized densely
+//! ([`gdscope_core::linalg::symmetric_eigen`]); the result has the same form (residuals,
+//! `iterations = 0`).
 
+use gdscope_core::linalg::symmetric_eigen;
 use gdscope_core::Block;
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +119,38 @@ pub fn top_eigenpairs(
             "warm-start block has non-finite entries".into()
         })?;
     }
+    if 3 * opts.k >= n {
+        return dense_top_eigenpairs(op, opts.k);
+    }
     Lobpcg::new(op, opts).run(warm)
+}
+
+/// The `k` largest algebraic eigenpairs of `op` from its dense matrix (`n` applications).
+fn dense_top_eigenpairs(op: &dyn LinearOperator, k: usize) -> Result<EigResult> {
+    let n = op.dim();
+    let mut hvps = 0;
+    let a = apply_checked(op, &Block::identity(n, n), &mut hvps)?;
+    let (values, vectors) = symmetric_eigen(&a);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| values[j].total_cmp(&values[i]));
+    order.truncate(k);
+    let vectors = vectors.select_columns(&order);
+    let values: Vec<f64> = order.iter().map(|&i| values[i]).collect();
+    let sym = (&a + a.transpose()) * 0.5;
+    let residuals = (0..k)
+        .map(|i| {
+            let v = vectors.column(i);
+            (&sym * v - v * values[i]).norm() / values[i].abs().max(1.0)
+        })
+        .collect();
+    Ok(EigResult {
+        values,
+        vectors,
+        residuals,
+        hvps,
+        iterations: 0,
+        converged: true,
+    })
 }
 
 /// The `k` smallest algebraic eigenpairs (values ascending), by [`top_eigenpairs`] on `−A`.
@@ -244,13 +282,12 @@ impl<'a> Lobpcg<'a> {
 /// Rayleigh–Ritz on the orthonormal basis `s` (with image `as_`): the `m` largest algebraic
 /// Ritz pairs, descending, and the coefficient matrix `C` (columns of `s` → Ritz vectors).
 fn rayleigh_ritz(s: &Block, as_: &Block, m: usize) -> (Ritz, Block) {
-    let g = s.transpose() * as_;
-    let eig = ((&g + g.transpose()) * 0.5).symmetric_eigen();
-    let mut order: Vec<usize> = (0..eig.eigenvalues.len()).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
+    let (eigenvalues, eigenvectors) = symmetric_eigen(&(s.transpose() * as_));
+    let mut order: Vec<usize> = (0..eigenvalues.len()).collect();
+    order.sort_by(|&i, &j| eigenvalues[j].total_cmp(&eigenvalues[i]));
     order.truncate(m);
-    let coeffs = eig.eigenvectors.select_columns(&order);
-    let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
+    let coeffs = eigenvectors.select_columns(&order);
+    let values = order.iter().map(|&i| eigenvalues[i]).collect();
     (
         Ritz {
             x: s * &coeffs,
@@ -426,6 +463,63 @@ mod tests {
         .unwrap();
         assert!(!r.converged && r.iterations == 2);
         assert!(r.residuals.iter().any(|&x| x >= 1e-10));
+    }
+
+    /// Regression (found by the central flows, docs/central-flows.md): the effective Hessian
+    /// `ηH` (η = 0.3) of Berthier's codimension-2 example at a point where two eigenvalues
+    /// are 2 and three are within `4e-6` of zero, with `k = 3` of `n = 5` (so `[X, W, P]`
+    /// exhausts the space). The Rayleigh–Ritz eigen-solve used to pair the values `1e-16`
+    /// and `−3e-6` with each other's vectors (dimforge/nalgebra#1109), which then broke the
+    /// orthonormal basis and gave Ritz values like 819, unconverged after 500 iterations, in
+    /// about one start of fifteen. Every start must now converge to the dense answer; and
+    /// `top_eigenpairs` solves such small problems densely.
+    #[test]
+    fn berthier_codimension_two_hessian_with_three_k_above_n() {
+        let [x1, x2, y1, y2, y3] = [
+            -0.007382566991725009,
+            -0.004166746254268898,
+            6.688804890188802,
+            6.679160213535429,
+            -3.26e-6,
+        ];
+        let s = 0.5f64.sqrt();
+        #[rustfmt::skip]
+        let h = DMatrix::from_row_slice(5, 5, &[
+            y1 + 3.0 * x1, s * y3, x1, 0.0, s * x2,
+            s * y3, y2 + 3.0 * x2, 0.0, x2, s * x1,
+            x1, 0.0, 0.0, 0.0, 0.0,
+            0.0, x2, 0.0, 0.0, 0.0,
+            s * x2, s * x1, 0.0, 0.0, 0.0,
+        ]);
+        let a = h * 0.3;
+        let exact = sym_eigen(&a);
+        let mut warm = exact.vectors.columns(2, 3).clone_owned();
+        warm += gaussian_block(5, 3, &mut rng(1)) * 1e-3;
+        for seed in 0..300 {
+            let o = EigOptions {
+                k: 3,
+                tol: 1e-9,
+                max_iters: 500,
+                seed,
+            };
+            for start in [None, Some(&warm)] {
+                // The LOBPCG iteration itself (`top_eigenpairs` takes the dense path here).
+                let r = Lobpcg::new(&a, &o).run(start).unwrap();
+                assert!(r.converged, "seed {seed}: {:?} {:?}", r.values, r.residuals);
+                for i in 0..3 {
+                    assert!(
+                        (r.values[i] - exact.values[4 - i]).abs() < 1e-12,
+                        "seed {seed}: {:?} vs {:?}",
+                        r.values,
+                        exact.values
+                    );
+                }
+            }
+        }
+        let dense = top_eigenpairs(&a, None, &opts(3)).unwrap();
+        assert_eq!((dense.hvps, dense.iterations), (5, 0));
+        assert!(dense.converged && dense.residuals.iter().all(|&r| r < 1e-14));
+        assert!((dense.values[0] - exact.values[4]).abs() < 1e-15);
     }
 
     proptest! {

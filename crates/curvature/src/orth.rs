@@ -10,40 +10,49 @@
 //! first pass squared a condition number of up to `1/√GRAM_DROP`.
 //! Inputs must be finite (callers check operator outputs).
 
+use gdscope_core::linalg::symmetric_eigen;
 use gdscope_core::Block;
 
 /// Relative cut-off on Gram eigenvalues (singular values below `1e-7·σ_max` are dropped).
 const GRAM_DROP: f64 = 1e-14;
-/// Absolute cut-off on the Gram eigenvalues of unit-norm columns after projection: a block
-/// whose largest remaining singular value is below `1e-10` lies in the basis' span.
-const GRAM_ABS: f64 = 1e-20;
+/// A column that keeps less than this fraction of its norm when the basis is projected out
+/// lies in the basis' span (to rounding): it is dropped *before* normalization, which would
+/// otherwise blow its rounding noise up to a unit vector that is not orthogonal to the basis
+/// (the failure when `span[basis, v]` exhausts the space, e.g. LOBPCG with `3k ≥ n`).
+const SPAN_DROP: f64 = 1e-10;
 
 /// Orthonormalizes the columns of `v` against the orthonormal columns of `basis` and among
 /// themselves, dropping numerically dependent directions (the result may be narrower).
 pub(crate) fn orthonormalize(mut v: Block, basis: &Block) -> Block {
     for _pass in 0..2 {
+        let before: Vec<f64> = v.column_iter().map(|c| c.norm()).collect();
         if basis.ncols() > 0 {
             v -= basis * (basis.transpose() * &v);
         }
-        let norms: Vec<f64> = v.column_iter().map(|c| c.norm()).collect();
-        if norms.iter().all(|&s| s == 0.0) {
-            return Block::zeros(v.nrows(), 0);
-        }
-        for (mut col, &s) in v.column_iter_mut().zip(&norms) {
-            col *= if s > 0.0 { 1.0 / s } else { 0.0 };
-        }
-        let gram = v.transpose() * &v;
-        let eig = ((&gram + gram.transpose()) * 0.5).symmetric_eigen();
-        let top = eig.eigenvalues.iter().copied().fold(0.0, f64::max);
-        let keep: Vec<usize> = (0..eig.eigenvalues.len())
-            .filter(|&i| {
-                let s = eig.eigenvalues[i];
-                s > GRAM_DROP * top && s > GRAM_ABS
+        let kept: Vec<usize> = (0..v.ncols())
+            .filter(|&j| {
+                let s = v.column(j).norm();
+                s > 0.0 && s > SPAN_DROP * before[j]
             })
             .collect();
-        let mut t = Block::zeros(gram.nrows(), keep.len());
+        if kept.is_empty() {
+            return Block::zeros(v.nrows(), 0);
+        }
+        if kept.len() < v.ncols() {
+            v = v.select_columns(&kept);
+        }
+        for mut col in v.column_iter_mut() {
+            let s = col.norm();
+            col /= s;
+        }
+        let (values, vectors) = symmetric_eigen(&(v.transpose() * &v));
+        let top = values.iter().copied().fold(0.0, f64::max);
+        let keep: Vec<usize> = (0..values.len())
+            .filter(|&i| values[i] > GRAM_DROP * top)
+            .collect();
+        let mut t = Block::zeros(values.len(), keep.len());
         for (c, &i) in keep.iter().enumerate() {
-            t.set_column(c, &(eig.eigenvectors.column(i) / eig.eigenvalues[i].sqrt()));
+            t.set_column(c, &(vectors.column(i) / values[i].sqrt()));
         }
         v = &v * t;
     }
@@ -82,6 +91,22 @@ mod tests {
         let q = orthonormalize(v, &Block::zeros(50, 0));
         assert_eq!(q.ncols(), 4);
         assert!(orth_err(&q) < 1e-13, "{}", orth_err(&q));
+    }
+
+    #[test]
+    fn a_column_in_the_span_of_a_full_basis_is_dropped() {
+        // Projecting out a full orthonormal basis leaves rounding noise; normalized, that
+        // noise would be a unit vector with an O(1) component along the basis.
+        let q = Block::from_fn(5, 5, |i, j| ((i * 5 + j) as f64 * 0.7).sin())
+            .qr()
+            .q();
+        let v = Block::from_fn(5, 2, |i, j| ((i + 3 * j) as f64).cos());
+        assert_eq!(orthonormalize(v.clone(), &q).ncols(), 0);
+        // Against four of the five columns exactly one direction survives.
+        let four = q.columns(0, 4).clone_owned();
+        let w = orthonormalize(v, &four);
+        assert_eq!(w.ncols(), 1);
+        assert!((four.transpose() * &w).abs().max() < 1e-14);
     }
 
     #[test]

@@ -125,15 +125,10 @@ fn gauss_quadrature(alpha: &[f64], beta: &[f64]) -> QuadratureRun {
         1 => beta[i.min(j)],
         _ => 0.0,
     });
-    let eig = t.symmetric_eigen();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[i].total_cmp(&eig.eigenvalues[j]));
+    let eig = gdscope_core::linalg::sym_eigen(&t);
     QuadratureRun {
-        nodes: order.iter().map(|&i| eig.eigenvalues[i]).collect(),
-        weights: order
-            .iter()
-            .map(|&i| eig.eigenvectors[(0, i)].powi(2))
-            .collect(),
+        weights: (0..m).map(|i| eig.vectors[(0, i)].powi(2)).collect(),
+        nodes: eig.values,
     }
 }
 

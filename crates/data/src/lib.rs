@@ -57,10 +57,11 @@ pub fn load(spec: &DataSpec) -> Result<Split> {
             n,
             d,
             outputs,
+            signal,
             noise,
             test_n,
             seed,
-        } => syn::regression(n, d, outputs, noise, test_n, seed),
+        } => syn::regression(n, d, outputs, signal, noise, test_n, seed),
         DataSpec::GaussianMixture {
             n,
             d,

@@ -55,8 +55,10 @@ pub enum DataSpec {
         #[serde(default)]
         seed: u64,
     },
-    /// Gaussian inputs, targets `Y = X·A/√d + noise·ε`, `A, ε` standard normal.
-    /// Defaults `n=1000, d=20, outputs=1, noise=0.1, test_n=0, seed=0`.
+    /// Gaussian inputs, targets `Y = signal·X·A/√d + noise·ε`, `A, ε` standard normal
+    /// (`signal = 0, noise = 1`: Gaussian targets independent of the inputs, the setting of the
+    /// central-flows JAX example). Defaults `n=1000, d=20, outputs=1, signal=1, noise=0.1,
+    /// test_n=0, seed=0`.
     Regression {
         #[serde(default = "d_n")]
         n: usize,
@@ -64,6 +66,8 @@ pub enum DataSpec {
         d: usize,
         #[serde(default = "d_outputs")]
         outputs: usize,
+        #[serde(default = "d_signal")]
+        signal: f64,
         #[serde(default = "d_noise")]
         noise: f64,
         #[serde(default)]
@@ -182,6 +186,9 @@ fn d_hidden() -> usize {
 fn d_outputs() -> usize {
     1
 }
+fn d_signal() -> f64 {
+    1.0
+}
 fn d_noise() -> f64 {
     0.1
 }
@@ -234,7 +241,7 @@ const KEYS: [(&str, &[&str]); 11] = [
     ),
     (
         "regression",
-        &["n", "d", "outputs", "noise", "test_n", "seed"],
+        &["n", "d", "outputs", "signal", "noise", "test_n", "seed"],
     ),
     (
         "gaussian-mixture",
@@ -446,6 +453,7 @@ mod tests {
                 n: 1000,
                 d: 20,
                 outputs: 1,
+                signal: 1.0,
                 noise: 1.0,
                 test_n: 0,
                 seed: 0
@@ -574,6 +582,7 @@ mod tests {
                     n,
                     d: 3,
                     outputs,
+                    signal: noise * 0.5,
                     noise,
                     test_n: 1,
                     seed,

@@ -165,7 +165,7 @@ pub struct StopConfig {
     /// Stop once the training accuracy (measured every `tracking.eval_every` steps) is at or
     /// above this value, in [0, 1].
     pub accuracy_above: Option<f64>,
-    /// Declare divergence when the loss exceeds `divergence_factor ×` the initial loss (a
+    /// Declare divergence when the loss exceeds `divergence_factor ×` |the initial loss| (a
     /// non-finite loss, gradient or weight always counts as divergence).
     pub divergence_factor: f64,
 }

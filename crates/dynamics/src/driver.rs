@@ -73,15 +73,18 @@ impl RunSpec {
         self.tracking.validate("tracking")?;
         self.process.validate(&self.tracking)?;
         self.stop.validate()?;
-        if self.processes.contains(&ProcessName::Stable) {
-            self.optimizer.rule().flow().map_err(|reason| {
-                anyhow::anyhow!(
-                    "processes includes \"stable\", the optimizer's stable flow, but optimizer \
-                     `{}` has none: {reason}; use an optimizer with a flow (gd, rmsprop, \
-                     scalar_rmsprop)",
-                    self.optimizer.name()
-                )
-            })?;
+        for flow in [ProcessName::Stable, ProcessName::Central] {
+            if self.processes.contains(&flow) {
+                self.optimizer.rule().flow().map_err(|reason| {
+                    anyhow::anyhow!(
+                        "processes includes \"{}\", a flow of the optimizer, but optimizer \
+                         `{}` has none: {reason}; use an optimizer with a flow (gd, rmsprop, \
+                         scalar_rmsprop)",
+                        flow.as_str(),
+                        self.optimizer.name()
+                    )
+                })?;
+            }
         }
         Ok(())
     }
@@ -244,6 +247,12 @@ impl Driver {
             .collect();
         let mut schema = Schema::default();
         let mut observers = observers::build(&resolved, &mut schema);
+        observers.extend(observers::central::build(
+            &spec,
+            &rule,
+            problem,
+            &mut schema,
+        ));
         for (i, bytes) in &saved.observers {
             observers
                 .get_mut(*i)
@@ -459,7 +468,7 @@ fn stop_rule(
         });
     }
     let initial = *initial_loss.get_or_insert(loss);
-    if initial.is_finite() && loss > stop.divergence_factor * initial.max(f64::MIN_POSITIVE) {
+    if initial.is_finite() && loss > stop.divergence_factor * initial.abs().max(f64::MIN_POSITIVE) {
         return Some(Status::Diverged {
             reason: format!(
                 "loss {loss:.3e} at step {t} exceeds stop.divergence_factor = {} times the initial loss {initial:.3e}",

@@ -28,11 +28,13 @@ pub mod tracker;
 mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_central;
 
 pub use config::{StopConfig, TrackingConfig, TrackingOverride};
 pub use driver::{Driver, DriverState, RunSpec, Status};
 pub use observers::projection::CROSSING_FRACTION;
-pub use problem::{Evaluation, Evaluator, Problem};
+pub use problem::{Evaluation, Evaluator, Observables, Problem};
 pub use process::{ProcessName, ProcessSettings};
 pub use record::{Record, Schema};
 
@@ -47,4 +49,6 @@ pub struct Timings {
     pub eigen_s: f64,
     /// Time integrating flows.
     pub flow_s: f64,
+    /// The central flow's time by part (included in `flow_s`).
+    pub central: gdscope_flows::StepTimes,
 }

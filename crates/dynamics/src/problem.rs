@@ -21,14 +21,25 @@ pub struct Evaluation {
     pub test_accuracy: Option<f64>,
 }
 
+/// Scalar functions of the weights whose time averages the central flow predicts (the
+/// network's outputs on a few test examples): `output_j` columns (docs/central-flows.md).
+pub trait Observables: Send + Sync {
+    /// How many.
+    fn count(&self) -> usize;
+    /// Observable `j` (`j < count()`), with its derivatives.
+    fn observable(&self, j: usize) -> &dyn Objective;
+}
+
 /// The training objective (full-batch loss; minibatches through
-/// [`Objective::value_grad_subset`]) and an optional evaluator.
+/// [`Objective::value_grad_subset`]), an optional evaluator and optional observables.
 #[derive(Clone, Copy)]
 pub struct Problem<'a> {
     /// Training loss `L(w)`.
     pub objective: &'a dyn Objective,
     /// Accuracy and test metrics.
     pub evaluator: Option<&'a dyn Evaluator>,
+    /// Observables recorded (and, by the central flow, predicted) every step.
+    pub observables: Option<&'a dyn Observables>,
 }
 
 impl<'a> Problem<'a> {
@@ -37,6 +48,7 @@ impl<'a> Problem<'a> {
         Self {
             objective,
             evaluator: None,
+            observables: None,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::testing::TanhRegression;
 
 use ProcessName::{Discrete, Midpoint, Stable};
 
-fn spec(steps: u64, optimizer: OptimizerConfig, processes: &[ProcessName]) -> RunSpec {
+pub(crate) fn spec(steps: u64, optimizer: OptimizerConfig, processes: &[ProcessName]) -> RunSpec {
     RunSpec {
         seed: 0,
         steps,
@@ -40,13 +40,13 @@ fn no_tracking() -> TrackingConfig {
 }
 
 /// The records of a run, by column.
-struct Rows {
-    schema: Schema,
-    rows: Vec<Record>,
+pub(crate) struct Rows {
+    pub(crate) schema: Schema,
+    pub(crate) rows: Vec<Record>,
 }
 
 impl Rows {
-    fn col(&self, name: &str) -> Vec<f64> {
+    pub(crate) fn col(&self, name: &str) -> Vec<f64> {
         let i = self
             .schema
             .index(name)
@@ -61,7 +61,7 @@ fn run_to_end(driver: &mut Driver, obj: &dyn Objective, rows: &mut Vec<Record>) 
     }
 }
 
-fn run(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>) -> (Driver, Rows) {
+pub(crate) fn run(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>) -> (Driver, Rows) {
     let mut d = Driver::new(spec, Problem::objective(obj), w0).unwrap();
     let mut rows = Vec::new();
     run_to_end(&mut d, obj, &mut rows);
@@ -77,7 +77,11 @@ fn diag(values: &[f64]) -> DenseQuadratic {
 
 /// Interrupted (state saved to bytes at step 23, decoded, resumed) == uninterrupted, bit for
 /// bit, for `spec`: every process, observer memory and record.
-fn assert_resume_is_bit_for_bit(spec: RunSpec, obj: &dyn Objective, w0: Vec<f64>) -> Rows {
+pub(crate) fn assert_resume_is_bit_for_bit(
+    spec: RunSpec,
+    obj: &dyn Objective,
+    w0: Vec<f64>,
+) -> Rows {
     let (mut full, full_rows) = run(spec.clone(), obj, w0.clone());
     assert_eq!(*full.status(), Status::Completed);
     let mut first = Driver::new(spec.clone(), Problem::objective(obj), w0).unwrap();

@@ -133,7 +133,7 @@ pub struct Curvature {
 }
 
 /// The operator of [`Curvature::operator`], its preconditioner written into `buffer`.
-fn operator_for<'a>(
+pub(crate) fn operator_for<'a>(
     effective_hessian: bool,
     rule: &Rule,
     state: &RuleState,
@@ -233,6 +233,13 @@ impl Curvature {
             self.memo = Some((step, m));
         }
         Ok(self.measured(step))
+    }
+
+    /// Records `m` as the measurement of step `step` (a process that computes its
+    /// eigenpairs itself, as the central flow does at every substep, hands them to the
+    /// observers this way instead of a second solve).
+    pub fn remember(&mut self, step: u64, m: Measurement) {
+        self.memo = Some((step, m));
     }
 
     /// The measurement of step `step`, if one was made.

@@ -129,10 +129,50 @@ pub struct CentralStep {
     pub sdcp: SdcpLog,
     /// Hessian-vector products of the eigen-solver, summed over substeps.
     pub eigen_hvps: usize,
+    /// LOBPCG iterations of the eigen-solver, summed over substeps.
+    pub eigen_iterations: usize,
+    /// Largest relative eigen-residual of the first substep's pairs.
+    pub eigen_residual: f64,
     /// Whether every eigen-solve reached its tolerance.
     pub eigen_converged: bool,
     /// Substeps taken.
     pub substeps: usize,
+    /// Where the time went, summed over the substeps (not part of the trajectory).
+    pub times: StepTimes,
+}
+
+/// Seconds per part of a central-flow step, summed over its substeps
+/// (docs/PERFORMANCE.md "Central flows").
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepTimes {
+    /// Eigen-solves (the tracker's Hessian-vector products and Rayleigh–Ritz).
+    pub eigen_s: f64,
+    /// Derivatives calls of substeps without a critical eigenvalue: the gradient alone.
+    pub gradient_only_s: f64,
+    /// Substeps without a critical eigenvalue.
+    pub gradient_only_calls: usize,
+    /// Derivatives calls of substeps with critical eigenvalues: gradient, `H U_c` and the
+    /// `k_c(k_c + 1)/2` pair vectors in one pass.
+    pub derivatives_s: f64,
+    /// Substeps with critical eigenvalues.
+    pub derivatives_calls: usize,
+    /// SDCP solves.
+    pub sdcp_s: f64,
+    /// The whole step.
+    pub total_s: f64,
+}
+
+impl StepTimes {
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, other: &StepTimes) {
+        self.eigen_s += other.eigen_s;
+        self.gradient_only_s += other.gradient_only_s;
+        self.gradient_only_calls += other.gradient_only_calls;
+        self.derivatives_s += other.derivatives_s;
+        self.derivatives_calls += other.derivatives_calls;
+        self.sdcp_s += other.sdcp_s;
+        self.total_s += other.total_s;
+    }
 }
 
 /// Advances `state` by one unit of time with `settings.nsubsteps` substeps.
@@ -166,10 +206,22 @@ pub fn central_step_with(
     let n = state.w.len();
     let mut p = vec![0.0; n];
     let mut report: Option<CentralStep> = None;
+    let start = std::time::Instant::now();
+    let mut times = StepTimes::default();
     for _ in 0..nsubsteps {
         flow.preconditioner(state.optimizer.t, &state.optimizer.buffers, &mut p)?;
+        let clock = std::time::Instant::now();
         let eig = cache.eigen.solve(obj, &state.w, &p)?;
+        times.eigen_s += clock.elapsed().as_secs_f64();
         let sub = central_velocity(obj, flow, state, &eig, dt, settings, &mut cache.scratch)?;
+        if sub.critical_k == 0 {
+            times.gradient_only_s += sub.derivatives_s;
+            times.gradient_only_calls += 1;
+        } else {
+            times.derivatives_s += sub.derivatives_s;
+            times.derivatives_calls += 1;
+        }
+        times.sdcp_s += sub.sdcp_s;
         let r = report.get_or_insert_with(|| {
             let k0 = eig.vectors.ncols();
             CentralStep {
@@ -184,11 +236,15 @@ pub fn central_step_with(
                 x_mean: DMatrix::zeros(k0, k0),
                 sdcp: SdcpLog::default(),
                 eigen_hvps: 0,
+                eigen_iterations: 0,
+                eigen_residual: eig.max_residual,
                 eigen_converged: true,
                 substeps: nsubsteps,
+                times: StepTimes::default(),
             }
         });
         r.eigen_hvps += eig.hvps;
+        r.eigen_iterations += eig.iterations;
         r.eigen_converged &= eig.converged;
         if let Some(sol) = &sub.sdcp {
             let log = &mut r.sdcp;
@@ -207,5 +263,8 @@ pub fn central_step_with(
         }
         state.advance(&sub.dw_dt, &sub.ds_dt, dt)?;
     }
-    Ok(report.expect("nsubsteps >= 1"))
+    let mut report = report.expect("nsubsteps >= 1");
+    times.total_s = start.elapsed().as_secs_f64();
+    report.times = times;
+    Ok(report)
 }

@@ -2,19 +2,15 @@
 //! eigenpairs `(λ_i, v_i)` of the symmetric `P^{-1/2} H P^{-1/2}`, returned as right
 //! eigenvectors `U = P^{-1/2} V` of `P⁻¹H`, so that `UᵀPU = I` and `HU = PUΛ`.
 //!
-//! Large problems use the warm-started [`EigenTracker`] (block LOBPCG); its tolerance is on
-//! the relative residual `‖Av − λv‖/max(1, |λ|)` of each unit vector and does not grow with
-//! the parameter count. Small problems (`n ≤ 4·k_max`, as the reference does for `n < 4k`)
-//! build the effective Hessian from `n` HVPs and diagonalize it exactly: LOBPCG's search
-//! space `[X, W, P]` has `3k` columns and degenerates when that approaches `n` (it was seen
-//! to return a wrong Ritz value on a 5-parameter objective with `k = 3`).
+//! The warm-started [`EigenTracker`] (block LOBPCG; `gdscope-curvature` solves operators with
+//! `n ≤ 3k` densely by itself) gives them; its tolerance is on the relative residual
+//! `‖Av − λv‖/max(1, |λ|)` of each unit vector and does not grow with the parameter count.
 //!
-//! Either way the tracked set grows while its smallest effective eigenvalue is above the
+//! The tracked set grows while its smallest effective eigenvalue is above the
 //! track threshold (so exactly one tracked eigenvalue sits below it, up to `k_max`).
 
 use gdscope_core::{Block, Objective};
-use gdscope_curvature::{AdaptiveK, EigOptions, EigenTracker, HessianOperator, LinearOperator};
-use nalgebra::DMatrix;
+use gdscope_curvature::{AdaptiveK, EigOptions, EigenTracker, HessianOperator};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FlowError;
@@ -49,16 +45,12 @@ impl Default for EigenSettings {
 /// Stability threshold of effective eigenvalues (`ηλ < 2` for GD).
 pub const EFFECTIVE_THRESHOLD: f64 = 2.0;
 
-/// The eigen-solver of one flow: the tracker (warm starts; serializable with a checkpoint)
-/// and the growth rule.
+/// The eigen-solver of one flow: the tracker with its growth rule (warm starts; serializable
+/// with a checkpoint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EigenSolver {
-    /// Warm-started tracker (used when `n > 4·k_max`).
+    /// Warm-started tracker.
     pub tracker: EigenTracker,
-    /// Effective value above which the tracked set grows (`None`: fixed `k`).
-    track_threshold: Option<f64>,
-    initial_k: usize,
-    k_max: usize,
 }
 
 impl EigenSolver {
@@ -90,9 +82,6 @@ impl EigenSolver {
         };
         Ok(Self {
             tracker: EigenTracker::new(options, adaptive)?,
-            track_threshold,
-            initial_k: settings.initial_k,
-            k_max,
         })
     }
 
@@ -105,50 +94,20 @@ impl EigenSolver {
         p: &[f64],
     ) -> Result<Eigenpairs, FlowError> {
         let op = HessianOperator::new(obj, w)?.with_preconditioner(p)?;
-        let n = w.len();
-        let mut pairs = if n <= 4 * self.k_max {
-            self.dense(&op)?
-        } else {
-            let r = self.tracker.track(&op, EFFECTIVE_THRESHOLD)?;
-            Eigenpairs {
-                values: r.values,
-                vectors: r.vectors,
-                hvps: r.hvps,
-                converged: r.converged,
-            }
+        let r = self.tracker.track(&op, EFFECTIVE_THRESHOLD)?;
+        let mut pairs = Eigenpairs {
+            max_residual: r.residuals.iter().copied().fold(0.0, f64::max),
+            values: r.values,
+            vectors: r.vectors,
+            hvps: r.hvps,
+            iterations: r.iterations,
+            converged: r.converged,
         };
         // V → U = P^{-1/2} V.
         for mut col in pairs.vectors.column_iter_mut() {
             col.iter_mut().zip(p).for_each(|(v, pi)| *v /= pi.sqrt());
         }
         Ok(pairs)
-    }
-
-    /// Exact eigen-decomposition of the `n × n` effective Hessian; keeps the top `k` pairs
-    /// (symmetric eigenvectors `V`) with `k` the tracker's rule (one below the cut, between
-    /// `initial_k` and `k_max`).
-    fn dense(&self, op: &HessianOperator<'_>) -> Result<Eigenpairs, FlowError> {
-        let n = op.dim();
-        let a = op.apply(&DMatrix::identity(n, n));
-        if !a.iter().all(|v| v.is_finite()) {
-            return Err(gdscope_curvature::CurvatureError::NonFinite.into());
-        }
-        let e = ((&a + a.transpose()) * 0.5).symmetric_eigen();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&i, &j| e.eigenvalues[j].total_cmp(&e.eigenvalues[i]));
-        let above = self.track_threshold.map_or(0, |cut| {
-            order
-                .iter()
-                .take_while(|&&i| e.eigenvalues[i] > cut)
-                .count()
-        });
-        let k = (above + 1).clamp(self.initial_k, self.k_max).min(n);
-        Ok(Eigenpairs {
-            values: order[..k].iter().map(|&i| e.eigenvalues[i]).collect(),
-            vectors: DMatrix::from_fn(n, k, |r, c| e.eigenvectors[(r, order[c])]),
-            hvps: n,
-            converged: true,
-        })
     }
 }
 
@@ -161,6 +120,10 @@ pub struct Eigenpairs {
     pub vectors: Block,
     /// Hessian-vector products spent.
     pub hvps: usize,
+    /// LOBPCG iterations (0 for a dense solve).
+    pub iterations: usize,
+    /// Largest relative residual `‖Av − λv‖/max(1, |λ|)` of the symmetric problem.
+    pub max_residual: f64,
     /// Whether every pair reached the tolerance.
     pub converged: bool,
 }

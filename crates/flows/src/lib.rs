@@ -12,11 +12,13 @@
 //! - [`substep`]: one central-flow substep (α, β, SDCP, velocity) — a pure function of the
 //!   objective, the optimizer, the state, the eigenpairs and `dt`;
 //! - [`central`]: one unit of time in the reference discretization; [`adaptive`]: step
-//!   doubling with an error estimate; [`stable`]: the stable flow;
+//!   doubling with an error estimate;
 //! - [`predict`]: predicted time averages (loss, squared gradient norm, any observable);
-//! - [`driver`]: discrete, stable and central side by side.
+//! - [`driver`]: the discrete optimizer and the central flow alone (analytic checks).
 //!
-//! Library only for now: `gdscope train` runs these as processes in phase 2.
+//! `gdscope train` runs the central flow as the `central` process of `gdscope-dynamics`,
+//! beside the optimizer and its stable flow (the `stable` process there is the one stable
+//! flow of gdscope).
 
 pub mod adaptive;
 pub mod central;
@@ -25,17 +27,14 @@ pub mod eigen;
 pub mod error;
 pub mod predict;
 pub mod sdcp;
-pub mod stable;
 pub mod state;
 pub mod substep;
 pub mod svec;
 
 pub use adaptive::{ControlledStep, StepControl, StepDoubling};
-pub use central::{central_step, CentralCache, CentralSettings, CentralStep, SdcpLog};
-pub use driver::{side_by_side, DriverSettings, Trajectories};
+pub use central::{central_step, CentralCache, CentralSettings, CentralStep, SdcpLog, StepTimes};
 pub use eigen::{EigenSettings, EigenSolver, Eigenpairs};
 pub use error::FlowError;
 pub use predict::predict_time_average;
 pub use sdcp::{solve_sdcp, KktResiduals, SdcpError, SdcpOptions, SdcpSolution, SdcpStatus};
-pub use stable::{stable_step, StableCache, StableSettings, StableStep};
 pub use state::FlowState;

@@ -82,6 +82,11 @@ pub struct Substep {
     pub dw_dt: Vec<f64>,
     /// `db/dt` (state buffers; the counter advances at rate 1).
     pub ds_dt: Vec<f64>,
+    /// Seconds in the derivatives call (gradient, and with `k_c > 0` `H U_c` and the pair
+    /// vectors).
+    pub derivatives_s: f64,
+    /// Seconds in the SDCP solve.
+    pub sdcp_s: f64,
 }
 
 /// The central-flow velocity at `state` for a substep of size `dt`, from the tracked
@@ -117,7 +122,9 @@ pub fn central_velocity(
         pairs: kc > 0,
     };
     let d = &mut scratch.derivatives;
+    let clock = std::time::Instant::now();
     obj.derivatives(&state.w, &uc, request, d);
+    let derivatives_s = clock.elapsed().as_secs_f64();
     if !d.value.is_finite() || !d.grad.iter().all(|v| v.is_finite()) {
         return Err(diverged());
     }
@@ -138,6 +145,8 @@ pub fn central_velocity(
         sdcp: None,
         dw_dt: Vec::new(),
         ds_dt: Vec::new(),
+        derivatives_s,
+        sdcp_s: 0.0,
     };
     if kc == 0 {
         out.dw_dt = dw_dt;
@@ -219,7 +228,9 @@ pub fn central_velocity(
         let b = da_x * dt;
         (&b + b.transpose()) * 0.5
     };
+    let clock = std::time::Instant::now();
     let sol = solve_sdcp(&alpha, &beta, &settings.sdcp)?;
+    out.sdcp_s = clock.elapsed().as_secs_f64();
     if sol.status == SdcpStatus::Unbounded {
         return Err(FlowError::NoCentralFlow {
             t: state.optimizer.t,

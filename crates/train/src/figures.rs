@@ -194,16 +194,22 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
     }
 }
 
-/// Renders [`training_plots`] as PNG and SVG into `dir`, with a dashed vertical line at
-/// `fork_step` for a fork (the rows before it are its parent's); returns the files written.
+/// Renders [`training_plots`] and, for a run with a central flow,
+/// [`central_plots`](crate::central_figures::central_plots) (its optimizer curves smoothed with
+/// σ = `smoothing` steps) as PNG and SVG into `dir`, with a dashed vertical line at `fork_step`
+/// for a fork (the rows before it are its parent's); returns the files written.
 pub fn training_figures(
     metrics: &Table,
     dir: &Path,
     preconditioned: bool,
     fork_step: Option<u64>,
+    smoothing: f64,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, mut figure) in training_plots(metrics, preconditioned) {
+    let plots = training_plots(metrics, preconditioned)
+        .into_iter()
+        .chain(crate::central_figures::central_plots(metrics, smoothing));
+    for (stem, mut figure) in plots {
         if let (Some(t), Figure::Line(plot)) = (fork_step, &mut figure) {
             plot.vlines.push(RefLine {
                 value: t as f64,

@@ -6,10 +6,11 @@ use anyhow::Context;
 use gdscope_core::seeds::{derive, Stream};
 use gdscope_core::Objective;
 use gdscope_data::Dataset;
-use gdscope_dynamics::{Evaluation, Evaluator, Problem};
+use gdscope_dynamics::{Evaluation, Evaluator, Observables, Problem, ProcessName};
 use gdscope_nn::{Dtype, Init, Loss, NetworkObjective};
 
 use crate::config::{DtypeName, InitName, LossName, TrainConfig};
+use crate::outputs::NetworkOutputs;
 
 /// The network objective on the training set, with the test set when the data has one.
 pub struct NetworkProblem {
@@ -17,6 +18,9 @@ pub struct NetworkProblem {
     pub objective: NetworkObjective,
     test: Option<Dataset>,
     classification: bool,
+    /// The network outputs whose time averages the central flow predicts
+    /// (`[process.central] outputs`; only when the run has a `central` process).
+    outputs: Option<NetworkOutputs>,
 }
 
 impl NetworkProblem {
@@ -46,10 +50,25 @@ impl NetworkProblem {
                         train.name
                     )
                 })?;
+        let wants_outputs =
+            config.process.central.outputs > 0 && config.processes.contains(&ProcessName::Central);
+        let outputs = wants_outputs
+            .then(|| {
+                let examples = split.test.as_ref().unwrap_or(&train);
+                NetworkOutputs::new(
+                    &config.model.spec,
+                    examples,
+                    config.process.central.outputs,
+                    dtype,
+                )
+                .context("process.central.outputs: cannot build the network outputs")
+            })
+            .transpose()?;
         Ok(Self {
             objective,
             classification: train.is_classification(),
             test: split.test,
+            outputs,
         })
     }
 
@@ -108,6 +127,7 @@ impl NetworkProblem {
         Problem {
             objective: &self.objective,
             evaluator: Some(self),
+            observables: self.outputs.as_ref().map(|o| o as &dyn Observables),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `gdscope reproduce eos` and `gdscope reproduce paper-fig3` (docs/training.md "Reproducing").
+//! `gdscope reproduce eos`, `gdscope reproduce paper-fig3` (docs/training.md "Reproducing")
+//! and `gdscope reproduce central-flow` (docs/central-flows.md "The demo").
 //!
 //! - **eos**: the synthetic edge-of-stability demo (`examples/eos.toml`, equal to the default
 //!   config): reproduced when the run's edge verdict is "edge of stability"
@@ -15,6 +16,7 @@ use gdscope_io::RunDir;
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 use serde::Serialize;
 
+use crate::central::CentralFlowSummary;
 use crate::config::TrainConfig;
 use crate::run::{self, RunReport};
 use crate::summary::{EdgeSummary, EdgeVerdict};
@@ -85,6 +87,35 @@ pub fn reproduce_eos(
     json["eos"] = serde_json::to_value(&verdict)?;
     RunDir::create(out, true)?.write_json("summary.json", &json)?;
     Ok((report, verdict))
+}
+
+/// The central-flow demo config (`examples/central-flow.toml`, docs/central-flows.md "The
+/// demo"); `quick` runs its first 150 steps only, with the stable flow's eigenvalues every 5
+/// steps (the onset and the multi-eigenvalue SDCP come before step 50).
+pub fn central_flow_config(quick: bool) -> anyhow::Result<TrainConfig> {
+    let base = include_str!("../../../examples/central-flow.toml");
+    let quick_overrides: &[&str] = if quick { &QUICK_CENTRAL } else { &[] };
+    let overrides: Vec<String> = quick_overrides.iter().map(|s| s.to_string()).collect();
+    TrainConfig::from_toml(base, &overrides)
+}
+
+/// The overrides of the quick central-flow demo.
+const QUICK_CENTRAL: [&str; 2] = ["steps=150", "process.stable.tracking.every=5"];
+
+/// Runs the central-flow demo into `out`; its `summary.json` holds the `central_flow`
+/// object with the checked claims.
+pub fn reproduce_central_flow(
+    out: &Path,
+    quick: bool,
+    overwrite: bool,
+    progress: bool,
+) -> anyhow::Result<(RunReport, CentralFlowSummary)> {
+    let report = run::start(central_flow_config(quick)?, out, overwrite, progress)?;
+    let summary =
+        report.summary.central_flow.clone().ok_or_else(|| {
+            anyhow::anyhow!("the central-flow demo config has no `central` process")
+        })?;
+    Ok((report, summary))
 }
 
 /// The three optimizers of paper Figure 3: (name, config).

@@ -23,12 +23,13 @@ use gdscope_io::{RunDir, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::central::CentralFlowSummary;
 use crate::checkpoint::{self, Checkpoint, CHECKPOINT_FILE, RETAINED_DIR};
 use crate::config::TrainConfig;
 use crate::metrics::{self, read_log, MetricsLog, METRICS_LOG};
 use crate::network::NetworkProblem;
 use crate::summary::{Halted, Summary};
-use crate::{figures, fork};
+use crate::{central_figures, figures, fork};
 
 /// What a finished (or interrupted) run reports.
 #[derive(Debug)]
@@ -354,12 +355,15 @@ impl Run<'_> {
             .collect();
         summary.eigen_hvps = self.driver.eigen_hvps();
         summary.fork = self.config.fork.clone();
+        summary.central_flow =
+            CentralFlowSummary::from_table(&table, self.config.process.central.smoothing);
         files.push(self.run_dir.write_json("summary.json", &summary)?);
         files.extend(figures::training_figures(
             &table,
             self.dir,
             self.tracks_preconditioned_hessian(),
             self.config.fork.as_ref().map(|f| f.step),
+            self.config.process.central.smoothing,
         )?);
         let names: Vec<String> = files
             .iter()
@@ -432,10 +436,13 @@ impl Manifest {
 /// Whether `name` is a file `gdscope train` writes.
 fn is_run_file(name: &str) -> bool {
     KNOWN_FILES.contains(&name)
-        || KNOWN_FIGURES.iter().any(|stem| {
-            name.strip_prefix(stem)
-                .is_some_and(|ext| ext == ".png" || ext == ".svg")
-        })
+        || KNOWN_FIGURES
+            .iter()
+            .chain(&central_figures::STEMS)
+            .any(|stem| {
+                name.strip_prefix(stem)
+                    .is_some_and(|ext| ext == ".png" || ext == ".svg")
+            })
 }
 
 /// Makes `dir` ready for a new run (module docs): refuses a directory holding a run unless

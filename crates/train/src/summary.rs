@@ -13,6 +13,7 @@
 //! after the onset, as in Cohen et al.'s runs, are allowed; they must have died out by the
 //! window.
 
+use crate::central::CentralFlowSummary;
 use gdscope_dynamics::record::column_name;
 use gdscope_dynamics::{Status, Timings, CROSSING_FRACTION};
 use gdscope_io::Table;
@@ -307,6 +308,9 @@ pub struct Summary {
     pub halted: Vec<Halted>,
     /// Hessian-vector products spent by eigen-solves (this invocation).
     pub eigen_hvps: u64,
+    /// The central flow against the optimizer (runs with a `central` process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub central_flow: Option<CentralFlowSummary>,
     /// Timings of this invocation.
     pub timings: Timings,
     /// For a fork: its parent, the step it started from and the changed settings (the rows of
@@ -346,6 +350,7 @@ impl Summary {
             edge: EdgeSummary::from_table(metrics, primary),
             halted: Vec::new(),
             eigen_hvps: 0,
+            central_flow: None,
             timings,
             fork: None,
         }

@@ -21,12 +21,15 @@ pub enum Target {
     PaperFig3,
     /// The synthetic edge-of-stability demo: MLP 20-256-256-4, full-batch GD η = 0.08, 3000 steps.
     Eos,
+    /// The central flow: GD, its central flow and its stable flow on a small MLP (figures and
+    /// verdicts of the talk), and the 2-D contour figure on Berthier's example.
+    CentralFlow,
 }
 
 /// Arguments of `gdscope reproduce`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce paper-fig3 --quick --out runs/fig3"
+    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce central-flow --quick --out runs/central\n  gdscope reproduce paper-fig3 --quick --out runs/fig3"
 )]
 pub struct Args {
     /// The figure to regenerate.
@@ -37,7 +40,7 @@ pub struct Args {
     /// Allow --out to replace the files of an existing run.
     #[arg(long)]
     overwrite: bool,
-    /// eos, paper-fig3: a smaller, CI-speed version of the run.
+    /// eos, paper-fig3, central-flow: a smaller, CI-speed version of the run.
     #[arg(long)]
     quick: bool,
     /// paper-fig3: train on CIFAR-10 (binary version) in this directory instead of synthetic images.
@@ -50,6 +53,13 @@ pub fn run(args: Args) -> Result<()> {
     let figure = match args.name {
         Target::Eos => {
             return super::reproduce_train::eos(args.out.as_deref(), args.quick, args.overwrite)
+        }
+        Target::CentralFlow => {
+            return super::reproduce_train::central_flow(
+                args.out.as_deref(),
+                args.quick,
+                args.overwrite,
+            )
         }
         Target::PaperFig3 => {
             return super::reproduce_train::paper_fig3(

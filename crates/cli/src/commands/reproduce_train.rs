@@ -1,10 +1,13 @@
-//! The training targets of `gdscope reproduce`: `eos` (the synthetic edge-of-stability demo)
-//! and `paper-fig3` (GD, SGD with momentum and Adam on a small CNN). See docs/training.md.
+//! The training targets of `gdscope reproduce`: `eos` (the synthetic edge-of-stability demo),
+//! `paper-fig3` (GD, SGD with momentum and Adam on a small CNN; docs/training.md) and
+//! `central-flow` (docs/central-flows.md "The demo").
 
 use std::path::{Path, PathBuf};
 
 use gdscope_io::RunDir;
-use gdscope_train::reproduce::{reproduce_eos, reproduce_fig3};
+use gdscope_plot::Format;
+use gdscope_train::central_contour::flows_on_contour;
+use gdscope_train::reproduce::{reproduce_central_flow, reproduce_eos, reproduce_fig3};
 
 /// `gdscope reproduce eos [--quick] --out DIR`.
 pub fn eos(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<()> {
@@ -55,5 +58,57 @@ pub fn paper_fig3(
     for f in outcome.figures {
         println!("  {}", f.display());
     }
+    Ok(())
+}
+
+/// Berthier's minimal example (docs/central-flows.md): `f = ½(y + x)x² − ε(x + y)`, ε = 0.01.
+const BERTHIER_MINIMAL: &str = "0.5*(y + x)*x^2 - 0.01*(x + y)";
+
+/// `gdscope reproduce central-flow [--quick] --out DIR`: the network demo (run directory,
+/// figures, `summary.json` with the `central_flow` verdicts) and `contour.{png,svg}`, GD, its
+/// gradient flow and its central flow on Berthier's minimal example at η = 0.3.
+pub fn central_flow(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<()> {
+    let out = out.map_or_else(
+        || RunDir::default_path("reproduce-central-flow"),
+        Path::to_path_buf,
+    );
+    let (report, summary) = reproduce_central_flow(&out, quick, overwrite, true)?;
+    super::train::print_report(&report, false)?;
+    let vars = ["x".to_string(), "y".to_string()];
+    let obj = gdscope_expr::ExprObjective::new(BERTHIER_MINIMAL, Some(&vars))?;
+    let lr = 0.3;
+    let paths = flows_on_contour(
+        &obj,
+        lr,
+        [0.05, 1.99 / lr],
+        200,
+        (-0.4, 0.4),
+        (6.5, 7.3),
+        "½(y + x)x² − 0.01(x + y), η = 0.3: GD, gradient flow, central flow",
+    )?;
+    let contour = gdscope_plot::save(
+        &paths.figure.into(),
+        &out.join("contour"),
+        &[Format::Png, Format::Svg],
+    )?;
+    for f in &contour {
+        println!("  {}", f.display());
+    }
+    for c in &summary.claims {
+        let mark = match c.holds {
+            Some(true) => "holds",
+            Some(false) => "DOES NOT HOLD",
+            None => "not measured",
+        };
+        println!("{}: {mark} — {}", c.claim, c.detail);
+    }
+    println!(
+        "central flow: {} (summary.json, object central_flow)",
+        if summary.all_claims_hold {
+            "every claim holds"
+        } else {
+            "NOT every claim holds"
+        }
+    );
     Ok(())
 }

@@ -211,7 +211,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for split in [
             synthetic_images(12, 3, 2, 4, 6, 1).unwrap(),
-            regression(10, 3, 2, 0.1, 0, 2).unwrap(),
+            regression(10, 3, 2, 1.0, 0.1, 0, 2).unwrap(),
         ] {
             let path = dir.path().join("d.npz");
             export_npz(&split, &path).unwrap();

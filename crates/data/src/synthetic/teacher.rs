@@ -65,6 +65,7 @@ pub fn regression(
     n: usize,
     d: usize,
     outputs: usize,
+    signal: f64,
     noise: f64,
     test_n: usize,
     seed: u64,
@@ -73,11 +74,15 @@ pub fn regression(
         noise.is_finite() && noise >= 0.0,
         "regression: noise must be a finite number ≥ 0 (got {noise})"
     );
+    ensure!(
+        signal.is_finite(),
+        "regression: signal must be a finite number (got {signal})"
+    );
     check_size("regression", "d", d, outputs.max(1))?;
     check_size("regression", "outputs", outputs, d)?;
     let a: Vec<f64> = normals(&mut stream_rng(seed, Stream::Problem), d * outputs)
         .into_iter()
-        .map(|v| v / (d as f64).sqrt())
+        .map(|v| signal * v / (d as f64).sqrt())
         .collect();
     check_size("regression", "n", n, d.max(outputs))?;
     check_size("regression", "test_n", test_n.max(1), d.max(outputs))?;
@@ -198,10 +203,34 @@ mod tests {
         assert!(synthetic_mlp(10, 6, 3, 0, 0, 5).is_err());
     }
 
+    /// `signal = 0, noise = 1`: standard normal targets independent of the inputs (the
+    /// central-flows JAX example), the inputs unchanged.
+    #[test]
+    fn regression_without_signal_has_standard_normal_targets() {
+        let pure = regression(4000, 8, 1, 0.0, 1.0, 0, 3).unwrap().train;
+        let taught = regression(4000, 8, 1, 1.0, 0.1, 0, 3).unwrap().train;
+        assert_eq!(pure.x, taught.x);
+        let n = pure.y.len() as f64;
+        let mean = pure.y.iter().sum::<f64>() / n;
+        let var = pure.y.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n;
+        assert!(
+            mean.abs() < 0.06 && (var - 1.0).abs() < 0.08,
+            "{mean} {var}"
+        );
+        // Uncorrelated with every input coordinate.
+        for j in 0..8 {
+            let c: f64 = (0..4000)
+                .map(|i| pure.x[i * 8 + j] * pure.y[i])
+                .sum::<f64>()
+                / n;
+            assert!(c.abs() < 0.06, "input {j}: {c}");
+        }
+    }
+
     #[test]
     fn regression_noise_is_the_residual_of_the_teacher() {
-        let clean = regression(50, 4, 2, 0.0, 0, 9).unwrap().train;
-        let noisy = regression(50, 4, 2, 0.5, 0, 9).unwrap().train;
+        let clean = regression(50, 4, 2, 1.0, 0.0, 0, 9).unwrap().train;
+        let noisy = regression(50, 4, 2, 1.0, 0.5, 0, 9).unwrap().train;
         assert_eq!(clean.x, noisy.x);
         let a: Vec<f64> = normals(&mut stream_rng(9, Stream::Problem), 8)
             .iter()
@@ -219,12 +248,13 @@ mod tests {
             .sum::<f64>()
             / 100.0;
         assert!((resid.sqrt() - 0.5).abs() < 0.15, "{resid}");
-        assert!(regression(5, 2, 1, f64::NAN, 0, 0).is_err());
-        assert!(regression(5, 0, 1, 0.1, 0, 0)
+        assert!(regression(5, 2, 1, 1.0, f64::NAN, 0, 0).is_err());
+        assert!(regression(5, 2, 1, f64::INFINITY, 0.1, 0, 0).is_err());
+        assert!(regression(5, 0, 1, 1.0, 0.1, 0, 0)
             .unwrap_err()
             .to_string()
             .contains("d must be at least 1"));
-        assert!(regression(5, 2, 0, 0.1, 0, 0)
+        assert!(regression(5, 2, 0, 1.0, 0.1, 0, 0)
             .unwrap_err()
             .to_string()
             .contains("outputs must be at least 1"));

@@ -24,7 +24,11 @@ impl Basic {
             lr: cols.add("lr"),
             threshold: cols.add("threshold"),
             grad_norm: cols.add("grad_norm"),
-            metrics: name.metrics().iter().map(|m| cols.add(m)).collect(),
+            metrics: name
+                .metrics()
+                .iter()
+                .map(|m| cols.add_optional(m))
+                .collect(),
             values: Vec::new(),
         }
     }

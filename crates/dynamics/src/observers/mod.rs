@@ -15,6 +15,7 @@ use crate::record::{column_name, Record, Schema};
 use crate::Timings;
 
 mod basic;
+pub(crate) mod central;
 mod cosine;
 mod distance;
 mod eigen;

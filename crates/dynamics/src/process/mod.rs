@@ -13,6 +13,7 @@
 //! | `discrete` | `w_t` | one optimizer step (full batch or this step's minibatch) |
 //! | `midpoint` | `w*_t = (w_{t−1} + 2w_t + w_{t+1})/4` (`w_0` at t = 0) | one optimizer step |
 //! | `stable` | `w(t)` of the stable flow | `dw/dt = −P(s)⁻¹∇L`, `ds/dt` from the rule, over one unit of time |
+//! | `central` | `w(t)` of the central flow | the stable flow plus the curvature penalty `½∇⟨Σ, H⟩`, Σ from the SDCP, over one unit of time |
 //!
 //! Adding a process is a file in this folder (a type implementing [`Process`] and
 //! [`ProcessKind`]) and one line in the [`processes!`] invocation below.
@@ -205,6 +206,12 @@ pub trait Settings:
 {
     /// The per-process overrides of `[tracking]`.
     fn tracking(&self) -> &TrackingOverride;
+
+    /// The process's tracking settings: the shared ones with its overrides applied (a
+    /// process may fix some of them).
+    fn resolve(&self, shared: &TrackingConfig) -> TrackingConfig {
+        self.tracking().apply(shared)
+    }
 }
 
 impl Settings for TrackingOnly {
@@ -283,7 +290,7 @@ macro_rules! processes {
             /// The shared tracking settings with `name`'s overrides applied.
             pub fn tracking(&self, name: ProcessName, shared: &TrackingConfig) -> TrackingConfig {
                 match name {
-                    $(ProcessName::$variant => self.$module.tracking().apply(shared),)+
+                    $(ProcessName::$variant => self.$module.resolve(shared),)+
                 }
             }
 
@@ -345,6 +352,7 @@ processes! {
     Discrete(discrete::Discrete) = "discrete",
     Midpoint(midpoint::Midpoint) = "midpoint",
     Stable(stable::Stable) = "stable",
+    Central(central::Central) = "central",
 }
 
 /// Settings of a process that has nothing to set but its tracking overrides.

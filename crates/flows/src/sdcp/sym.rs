@@ -9,12 +9,11 @@ use crate::svec::{pair_scale, pairs, svec_dim};
 /// Eigenvalues (ascending) and eigenvectors (columns, matching) of the symmetric part of `m`.
 pub(crate) fn sym_eig(m: &DMatrix<f64>) -> (Vec<f64>, DMatrix<f64>) {
     let k = m.nrows();
-    let sym = (m + m.transpose()) * 0.5;
-    let e = sym.symmetric_eigen();
+    let (raw, basis) = gdscope_core::linalg::symmetric_eigen(m);
     let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| e.eigenvalues[a].total_cmp(&e.eigenvalues[b]));
-    let values = order.iter().map(|&i| e.eigenvalues[i]).collect();
-    let vectors = DMatrix::from_fn(k, k, |r, c| e.eigenvectors[(r, order[c])]);
+    order.sort_by(|&a, &b| raw[a].total_cmp(&raw[b]));
+    let values = order.iter().map(|&i| raw[i]).collect();
+    let vectors = DMatrix::from_fn(k, k, |r, c| basis[(r, order[c])]);
     (values, vectors)
 }
 
