@@ -26,19 +26,21 @@ def per_op(out, workload):
             for k, v in d.get(metric, {}).items():
                 rows.setdefault(k, {}).setdefault((who, metric), {})[r] = v
 
-    floors = {}
+    floors, cpu_floors = {}, {}
     for f in sorted(glob.glob(os.path.join(out, f"gdscope_{workload}_r*.json"))):
         d = json.load(open(f))
         add(d, "gdscope", f.rsplit("_r", 1)[1])
         for k, v in d["floor_ratio"].items():
             floors.setdefault(k, []).append(v)
+        for k, v in d.get("cpu_floor_ratio", {}).items():
+            cpu_floors.setdefault(k, []).append(v)
     for f in sorted(glob.glob(os.path.join(out, f"jax_{workload}_*_r*.json"))):
         add(json.load(open(f)), "jax", f.rsplit("_r", 1)[1])
     if not loads:
         return
     print(f"\n### workload {workload} (load average {min(loads):.2f}–{max(loads):.2f})\n")
     print("| operation | gdscope wall | JAX wall | wall ratio (range over rounds) | gdscope CPU "
-          "| JAX CPU | CPU ratio | rounds | gdscope × GEMM floor |")
+          "| JAX CPU | CPU ratio | rounds | gdscope × GEMM floor (wall / CPU) |")
     print("|---|---|---|---|---|---|---|---|---|")
     med = statistics.median
     for k in sorted(rows):
@@ -51,7 +53,8 @@ def per_op(out, workload):
                f"| **{med(gc.values()) / med(jc.values()):.2f}**") if gc and jc else "| |"
         print(f"| {k} | {med(g.values()) * 1e3:.2f} ms | {med(j.values()) * 1e3:.2f} ms "
               f"| **{med(g.values()) / med(j.values()):.2f}** ({min(paired):.2f}–{max(paired):.2f}) "
-              f"| {cpu} | {len(g)}/{len(j)} | {med(floors.get(k, [float('nan')])):.2f} |")
+              f"| {cpu} | {len(g)}/{len(j)} | {med(floors.get(k, [float('nan')])):.2f} / "
+              f"{med(cpu_floors.get(k, [float('nan')])):.2f} |")
 
 
 def time_v(path):
