@@ -2,13 +2,13 @@
 
 Workload "A" (MLP 3072-256-256-4) or "eos" (MLP 20-256-256-4, the edge-of-stability demo
 network), GELU tanh approximation, MSE, LeCun init, n = 1000 — built with the reference
-helpers of the shared benchmark folder (`refcommon.py`, `jaxmlp.py`), timed as
+helpers of bench/reference/ (`refcommon.py`, `jaxmlp.py`), timed as
 `bench_a_jax.py` times them: jit(value_and_grad), jvp of grad, vmap of it over 3 directions,
 jvp of the HVP; plus one GD step (jit(w - lr * grad)). Median of --repeats after two warm-up
 calls, block_until_ready. Prints one JSON object: "seconds" (wall) and "cpu_seconds" (process
 CPU time, all threads), keyed "<dtype>.<operation>".
 
-Usage: python jax_ops.py SHARED_BENCH_DIR --workload eos --dtype float32 [--repeats 7]
+Usage: python bench/jax_ops.py bench/reference --workload eos --dtype float32 [--repeats 7]
 """
 import argparse
 import json

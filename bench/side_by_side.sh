@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side timings of gdscope and JAX, interleaved, repeated (docs/PERFORMANCE.md).
 #
-#   bench/side_by_side.sh SHARED_BENCH_DIR OUT_DIR [ROUNDS] [EOS_ROUNDS]
+#   bench/side_by_side.sh bench/reference OUT_DIR [ROUNDS] [EOS_ROUNDS]
 #
-# SHARED_BENCH_DIR holds the reference scripts (refcommon.py, jaxmlp.py, eos_a_jax.py); PYTHON
-# (default ~/.venvs/gdscope-ref/bin/python) must have jax. Each round runs, back to back:
-# `gdscope bench --json` and bench/jax_ops.py on workload A and on the EoS network, in f32 and
+# The first argument is the folder of the reference scripts (refcommon.py, jaxmlp.py,
+# eos_a_jax.py); PYTHON (default ~/.venvs/gdscope-ref/bin/python) must have jax. Each round
+# runs, back to back: `gdscope bench --json` and bench/jax_ops.py on workload A and on the EoS network, in f32 and
 # f64. Then EOS_ROUNDS rounds of the edge-of-stability demo end to end: `gdscope reproduce eos`
 # (examples/eos.toml, 3000 steps), the same config cut to 300 steps (for the page-fault
 # comparison) and `eos_a_jax.py --runs gelu,20,0.08`, all under `/usr/bin/time -v`. Every result

@@ -99,6 +99,8 @@ fn top_smallest_trace_and_density_match_the_dense_hessian() {
             "--trace-hvps",
             "300",
             "--density",
+            "--out",
+            "out",
         ],
     );
     let dense = dense_eigenvalues(None);
@@ -138,6 +140,52 @@ fn top_smallest_trace_and_density_match_the_dense_hessian() {
         .sum();
     assert!((integral - 1.0).abs() < 1e-3, "{integral}");
     assert!(r["hvps"].as_u64().unwrap() > 0);
+    // The figure's log axis stops where the density is smoothing tails (a floor near 1e-6 of
+    // the peak, not 1e-97), and marks the top eigenvalues.
+    let svg = std::fs::read_to_string(dir.path().join("out/density.svg")).unwrap();
+    let peak = phi.iter().copied().fold(0.0, f64::max);
+    let ticks: Vec<f64> = svg_texts(&svg)
+        .iter()
+        .filter_map(|t| power_of_ten(t))
+        .collect();
+    assert!(ticks.len() >= 3, "{ticks:?}");
+    let lowest = ticks.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        lowest >= 1e-7 * peak,
+        "ticks down to {lowest} for a peak of {peak}"
+    );
+    assert!(svg.contains("λ1 = ") && svg.contains("(LOBPCG)"));
+}
+
+/// The text of every `<text>` element of an SVG.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+/// A log-axis tick label `10⁻⁵` or `2×10⁻⁵` as a number.
+fn power_of_ten(label: &str) -> Option<f64> {
+    let (mantissa, power) = match label.split_once("×") {
+        Some((m, p)) => (m.parse().ok()?, p),
+        None => (1.0, label),
+    };
+    let exponent: String = power
+        .strip_prefix("10")?
+        .chars()
+        .map(|c| match c {
+            '⁻' => Some('-'),
+            c => "⁰¹²³⁴⁵⁶⁷⁸⁹"
+                .chars()
+                .position(|d| d == c)
+                .and_then(|d| char::from_digit(d as u32, 10)),
+        })
+        .collect::<Option<String>>()?;
+    Some(mantissa * 10f64.powi(exponent.parse().ok()?))
 }
 
 #[test]
@@ -263,6 +311,58 @@ fn curvature_of_a_training_run() {
         .assert()
         .code(2)
         .stderr(contains_str("no config.toml"));
+}
+
+/// An f32 run gets the tolerance f32 arithmetic can reach (1e-6, as training tracks it),
+/// not f64's 1e-8: the top eigenvalues converge without a warning.
+#[test]
+fn an_f32_run_gets_a_tolerance_f32_can_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    gdscope_in(dir.path())
+        .args([
+            "train",
+            "--out",
+            "run",
+            "--set",
+            "steps=20",
+            "--set",
+            "model.spec=mlp:5-32-32-3:tanh",
+            "--set",
+            "data.n=64",
+            "--set",
+            "data.d=5",
+            "--set",
+            "data.k=3",
+            "--set",
+            "dtype=f32",
+            "--set",
+            "tracking.every=0",
+            "--set",
+            "checkpoint.every=0",
+        ])
+        .assert()
+        .success();
+    let out = gdscope_in(dir.path())
+        .args(["curvature", "--run", "run", "--top-k", "3", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["tol"], 1e-6);
+    assert_eq!(r["converged"], true, "{r}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("did not reach"), "{stderr}");
+    // Given explicitly, --tol wins.
+    let out = gdscope_in(dir.path())
+        .args(["curvature", "--run", "run", "--tol", "1e-4", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(r["tol"], 1e-4);
 }
 
 fn contains_str(s: &str) -> predicates::str::ContainsPredicate {

@@ -259,6 +259,22 @@ fn sweep_lr_table_and_reproduce_fig2() {
         .success()
         .stdout(contains("all agree"));
     assert!(dir.path().join("fig2/summary.json").exists());
+    // Like every run, reproduce writes its configuration and the data behind each panel: the
+    // trajectories, one row per step, with the panel they belong to.
+    let config = std::fs::read_to_string(dir.path().join("fig2/config.toml")).unwrap();
+    assert!(
+        config.contains("paper-fig2") && config.contains("0.95"),
+        "{config}"
+    );
+    let table = gdscope_io::read_parquet(&dir.path().join("fig2/metrics.parquet")).unwrap();
+    let panels = table.column("panel").and_then(|c| c.as_str()).unwrap();
+    let steps = table.column("step").and_then(|c| c.as_i64()).unwrap();
+    for panel in ["panel1-paper-fig2-lr0.1", "panel2-paper-fig2-lr0.95"] {
+        let rows = panels.iter().filter(|p| p.as_str() == panel).count();
+        assert!(rows > 100, "{panel}: {rows} rows");
+    }
+    assert_eq!(steps[0], 0);
+    assert!(table.f64_column("distance").is_some());
 }
 
 /// Starts that crashed before: a start that cannot be computed with is a clear error naming

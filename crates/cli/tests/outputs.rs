@@ -262,8 +262,8 @@ fn single_output_files_are_not_replaced_silently() {
     }
 }
 
-/// `plot` without `--y`: a short default name, and columns never measured (all NaN) stay out
-/// of the figure and its legend.
+/// `plot` without `--y`: a short default name, a panel per column, and columns never
+/// measured (all NaN) stay out of the figure.
 #[test]
 fn plot_defaults_name_and_legend() {
     let dir = tempfile::tempdir().unwrap();
@@ -292,4 +292,28 @@ fn plot_defaults_name_and_legend() {
     assert!(String::from_utf8(out.stderr).unwrap().contains("test_loss"));
     let svg = std::fs::read_to_string(dir.path().join("metrics-5-columns.svg")).unwrap();
     assert!(svg.contains("train_accuracy") && !svg.contains("test_loss"));
+    // One panel per column (their scales are unrelated), three to a row: 5 columns → 3 × 2.
+    let size = |svg: &str| {
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            let at = svg.find(&key).unwrap() + key.len();
+            svg[at..].split('"').next().unwrap().parse::<u32>().unwrap()
+        };
+        (attr("width"), attr("height"))
+    };
+    assert_eq!(size(&svg), (3 * 900, 2 * 600));
+    // Columns named with --y share one panel.
+    gdscope()
+        .args([
+            "plot",
+            path.to_str().unwrap(),
+            "--y",
+            "loss,sharpness",
+            "--format",
+            "svg",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("loss-sharpness.svg")).unwrap();
+    assert_eq!(size(&svg), (900, 600));
 }

@@ -179,6 +179,17 @@ impl BasinClass {
             Self::Other => "other",
         }
     }
+
+    /// A short description for figure legends.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Diverged => "diverged",
+            Self::PlusQ1 => "fixed along +q1",
+            Self::MinusQ1 => "fixed along −q1",
+            Self::AlternatingQn => "alternating along ±qn",
+            Self::Other => "other (not converged, other direction)",
+        }
+    }
 }
 
 crate::display_as_str!(BasinClass);

@@ -65,6 +65,24 @@ impl MinimumReport {
     pub fn scale(&self) -> f64 {
         self.eigenvalues.iter().fold(1.0_f64, |m, l| m.max(l.abs()))
     }
+
+    /// What kind of point `x*` is, as a reason for reports. When a search from `x0` ended
+    /// where the gradient does not vanish, it says so and what to do: the point is not a
+    /// minimum gdscope chose, but where the search gave up (typically far away, because `f`
+    /// has no minimum near `x0` or is unbounded below).
+    pub fn explain(&self) -> String {
+        match (self.status, self.newton_iterations) {
+            (MinimumStatus::NotCritical, Some(steps)) => format!(
+                "the search for a minimum from x0 found no critical point: it stopped after \
+                 {steps} Newton steps at ‖x‖ = {:.1e} with ‖∇f‖ = {:.1e} (f may have no \
+                 minimum near x0, or be unbounded below); give --minimum, or start nearer a \
+                 minimum",
+                norm(&self.x),
+                self.grad_norm
+            ),
+            (status, _) => status.describe().to_string(),
+        }
+    }
 }
 
 /// Classifies a given point `x*` (no search): spectrum, gradient norm, status.

@@ -104,7 +104,7 @@ pub fn predict(min: &MinimumReport, lr: f64, tol: &Tolerances) -> Prediction {
         eigen_index,
     };
     if min.status != MinimumStatus::StrictMinimum {
-        return make(Regime::NotCovered, min.status.describe().to_string(), None);
+        return make(Regime::NotCovered, min.explain(), None);
     }
     let (fixed, stable) = (thresholds.fixed_below, thresholds.stable_below);
     let near = |t: f64| (lr - t).abs() <= tol.boundary_rtol * t;

@@ -227,6 +227,7 @@ mod tests {
     use super::*;
     use crate::test_objectives::{Fig1, Fig1Perturbed, Fig2, QuadCubic};
     use crate::verdict::competing_ratio;
+    use crate::MinimumStatus;
     use gdscope_core::linalg::norm;
     use proptest::prelude::*;
 
@@ -271,6 +272,39 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Agrees);
         let s = r.summary();
         assert_eq!(s.direction.observed, None);
+    }
+
+    /// On a saddle (λ = −1, 2) the search for x* from x0 runs off to infinity; the verdict
+    /// says the search found no critical point and what to do, not only "∇f(x*) ≠ 0".
+    #[test]
+    fn a_search_that_finds_no_minimum_says_so() {
+        let saddle = QuadCubic {
+            a: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![-1.0, 2.0])),
+            cubic: Vec::new(),
+        };
+        let r = run(&saddle, &[0.1, 0.2], 0.1);
+        assert_eq!(r.minimum.status, MinimumStatus::NotCritical);
+        assert_eq!(r.verdict, Verdict::NotCovered);
+        for reason in [&r.prediction.reason, &r.verdict_reason] {
+            assert!(reason.contains("found no critical point"), "{reason}");
+            assert!(reason.contains("--minimum"), "{reason}");
+        }
+        // Given x* = 0, the saddle itself is named.
+        let r = analyze(
+            &saddle,
+            &[0.1, 0.2],
+            0.1,
+            100,
+            Some(&[0.0, 0.0]),
+            &[0.1, 0.2],
+            &Tolerances::default(),
+        )
+        .unwrap();
+        assert!(
+            r.prediction.reason.contains("negative eigenvalue"),
+            "{}",
+            r.prediction.reason
+        );
     }
 
     #[test]

@@ -90,11 +90,13 @@ pub(crate) fn draw<DB: DrawingBackend>(
         main
     };
     let mut chart = build(&main, "", x0..x1, y0..y1)?;
+    // Axes first, then the bands over the plotting area: the iso-lines, not a grid, guide
+    // the eye (as in matplotlib's contourf).
+    mesh(&mut chart, &plot.x_label, &plot.y_label, (false, false))?;
     paint(&chart.plotting_area().strip_coord_spec(), |u, v| {
         let value = interpolate(&grid, x0 + u * (x1 - x0), y1 - v * (y1 - y0))?;
         Some(colour(lv.partition_point(|&l| l <= value)))
     })?;
-    mesh(&mut chart, &plot.x_label, &plot.y_label, (false, false))?;
     let (lo, hi) = finite_range(&plot.values, plot.log_levels);
     colorbar::draw(
         &bar,

@@ -186,6 +186,13 @@ impl From<CategoryMap> for Figure {
     }
 }
 
+/// A number as figures label it (ticks, legend entries): at most six significant digits,
+/// plain within `[1e-3, 1e5)`, else exponent notation (`190.00000000000003` → `190`,
+/// `2.5e7`).
+pub fn short_number(v: f64) -> String {
+    style::tick(&v)
+}
+
 /// Output file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -9,7 +9,7 @@ use crate::axes::{Axis, Corner, Frame};
 use crate::font::FAMILY;
 use crate::log_axis::LogAxis;
 use crate::render::de;
-use crate::style::{palette, reference, tick};
+use crate::style::{palette, reference, repeats_colour, tick};
 use crate::{LinePlot, RefLine, Series, SeriesKind};
 
 /// A chart with f64 axes of coordinate types `X`, `Y`.
@@ -181,7 +181,7 @@ pub(crate) fn fit_title(title: &str, width: u32) -> (String, u32) {
     }
 }
 
-/// Grid lines, tick labels ([`tick`]) and axis descriptions; `log` says which axes are
+/// Grid lines, tick labels ([`TickStyle`]) and axis descriptions; `log` says which axes are
 /// logarithmic (their ticks are never rounded to zero).
 pub(crate) fn mesh<'a, DB, X, Y>(
     chart: &mut Chart<'a, DB, X, Y>,
@@ -194,10 +194,10 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    let (xr, yr) = (chart.x_range(), chart.y_range());
-    let (x_span, y_span) = (xr.end - xr.start, yr.end - yr.start);
-    let x_tick = move |v: &f64| tick_label(*v, x_span, log_x);
-    let y_tick = move |v: &f64| tick_label(*v, y_span, log_y);
+    let x_style = TickStyle::of(chart.x_range(), log_x);
+    let y_style = TickStyle::of(chart.y_range(), log_y);
+    let x_tick = move |v: &f64| x_style.label(*v);
+    let y_tick = move |v: &f64| y_style.label(*v);
     chart
         .configure_mesh()
         .x_desc(x_label)
@@ -212,14 +212,64 @@ where
         .map_err(de)
 }
 
-/// The label of tick `v` on an axis spanning `span`. On a linear axis a value that is zero
-/// up to rounding of the tick arithmetic (e.g. `-2.8e-17` on an axis spanning 0.4) reads
-/// `0`; a log axis has no zero, so its ticks (`1e-12` on an axis up to 100) are kept.
-fn tick_label(v: f64, span: f64, log: bool) -> String {
-    if !log && v.abs() <= 1e-9 * span.abs() {
-        tick(&0.0)
+/// How the tick labels of one axis read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TickStyle {
+    /// A linear axis spanning `span`: a value that is zero up to rounding of the tick
+    /// arithmetic (e.g. `-2.8e-17` on an axis spanning 0.4) reads `0`.
+    Linear { span: f64 },
+    /// A log axis within `[1e-3, 1e5)`: plain numbers (`0.01`, `0.5`, `100`).
+    LogPlain,
+    /// A log axis reaching beyond that: every tick as a power of ten (`10⁻⁸`, `2×10⁻⁸`,
+    /// `10⁰`), so the labels of one axis share one notation. A log axis has no zero, so
+    /// nothing is rounded to `0`.
+    LogPowers,
+}
+
+impl TickStyle {
+    fn of(range: std::ops::Range<f64>, log: bool) -> Self {
+        if !log {
+            TickStyle::Linear {
+                span: range.end - range.start,
+            }
+        } else if range.start >= 1e-3 * (1.0 - 1e-9) && range.end < 1e5 {
+            TickStyle::LogPlain
+        } else {
+            TickStyle::LogPowers
+        }
+    }
+
+    fn label(self, v: f64) -> String {
+        match self {
+            TickStyle::Linear { span } if v.abs() <= 1e-9 * span.abs() => tick(&0.0),
+            TickStyle::LogPowers => power_of_ten(v),
+            _ => tick(&v),
+        }
+    }
+}
+
+/// `v > 0` as `m×10ᵉ` with at most six significant digits in `m ∈ [1, 10)`, and as `10ᵉ`
+/// when `m = 1` (exponents in Unicode superscripts, which the embedded font has).
+fn power_of_ten(v: f64) -> String {
+    if !(v.is_finite() && v > 0.0) {
+        return tick(&v);
+    }
+    // `{:e}` of the value rounded to six digits gives mantissa and exponent exactly.
+    let rounded = format!("{v:.5e}");
+    let (mantissa, exponent) = rounded.split_once('e').unwrap_or((&rounded, "0"));
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    let superscript: String = exponent
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            d => ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹']
+                [d.to_digit(10).unwrap_or(0) as usize],
+        })
+        .collect();
+    if mantissa == "1" {
+        format!("10{superscript}")
     } else {
-        tick(&v)
+        format!("{mantissa}×10{superscript}")
     }
 }
 
@@ -241,11 +291,26 @@ where
 {
     let mut any_label = false;
     for (k, s) in series.iter().enumerate() {
-        let color = palette(s.color.unwrap_or(k));
+        let index = s.color.unwrap_or(k);
+        let color = palette(index);
         let line = color.stroke_width(2);
         let thin = color.stroke_width(1);
-        let dot = color.filled();
-        if matches!(s.kind, SeriesKind::Line | SeriesKind::LinePoints) {
+        let (kind, dot) = if repeats_colour(index) {
+            let kind = match s.kind {
+                SeriesKind::Line => SeriesKind::Dashed,
+                other => other,
+            };
+            (kind, color.stroke_width(1))
+        } else {
+            (s.kind, color.filled())
+        };
+        // Markers on a dense series merge into a band (an oscillating EoS trace becomes a
+        // solid blob): past `DENSE_POINTS` a line-and-points series is a line.
+        let kind = match kind {
+            SeriesKind::LinePoints if s.x.len() > DENSE_POINTS => SeriesKind::Line,
+            other => other,
+        };
+        if matches!(kind, SeriesKind::Line | SeriesKind::LinePoints) {
             // One width per series, so a curve cut into pieces (a log axis floor, gaps)
             // keeps one look.
             let style = if s.x.len() > DENSE_POINTS { thin } else { line };
@@ -255,14 +320,14 @@ where
                     .map_err(de)?;
             }
         }
-        if s.kind == SeriesKind::Dashed {
+        if kind == SeriesKind::Dashed {
             for piece in frame.clip_polyline(&s.x, &s.y) {
                 chart
                     .draw_series(DashedLineSeries::new(piece, 8, 5, line))
                     .map_err(de)?;
             }
         }
-        if matches!(s.kind, SeriesKind::Points | SeriesKind::LinePoints) {
+        if matches!(kind, SeriesKind::Points | SeriesKind::LinePoints) {
             let pts = frame.visible_points(&s.x, &s.y);
             chart
                 .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, dot)))
@@ -274,7 +339,7 @@ where
                 .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(de)?
                 .label(&s.label);
-            match s.kind {
+            match kind {
                 SeriesKind::Line => {
                     anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line))
                 }
@@ -363,13 +428,37 @@ mod tests {
 
     #[test]
     fn rounding_residue_ticks_read_zero_on_linear_axes_only() {
-        assert_eq!(tick_label(-2.77556e-17, 0.4, false), "0");
-        assert_eq!(tick_label(-2.22045e-16, 1.4, false), "0");
-        assert_eq!(tick_label(1e-12, 1e-9, false), "1e-12");
-        assert_eq!(tick_label(0.05, 0.4, false), "0.05");
-        // Log axes: 1e-8 on an axis up to 100 (span ≈ 100) is a real tick.
-        assert_eq!(tick_label(1e-8, 100.0, true), "1e-8");
-        assert_eq!(tick_label(1e-97, 1.0, true), "1e-97");
+        let linear = |span| TickStyle::Linear { span };
+        assert_eq!(linear(0.4).label(-2.77556e-17), "0");
+        assert_eq!(linear(1.4).label(-2.22045e-16), "0");
+        assert_eq!(linear(1e-9).label(1e-12), "1e-12");
+        assert_eq!(linear(0.4).label(0.05), "0.05");
+        // Log axes have no zero: 1e-8 on an axis up to 100 is a real tick.
+        assert_eq!(TickStyle::of(1e-9..100.0, true).label(1e-8), "10⁻⁸");
+        assert_eq!(TickStyle::of(1e-100..1.0, true).label(1e-97), "10⁻⁹⁷");
+    }
+
+    #[test]
+    fn log_axes_use_one_notation() {
+        // Within [1e-3, 1e5): plain numbers.
+        let plain = TickStyle::of(0.08..1.5, true);
+        assert_eq!(plain, TickStyle::LogPlain);
+        assert_eq!(plain.label(0.5), "0.5");
+        assert_eq!(plain.label(1.0), "1");
+        // Beyond: powers of ten for every tick, 1 included.
+        let wide = TickStyle::of(1e-6..10.0, true);
+        assert_eq!(wide, TickStyle::LogPowers);
+        let labels: Vec<String> = [10.0, 1.0, 0.01, 1e-4, 2e-6, 5e-5, 1e5]
+            .iter()
+            .map(|v| wide.label(*v))
+            .collect();
+        assert_eq!(
+            labels,
+            ["10¹", "10⁰", "10⁻²", "10⁻⁴", "2×10⁻⁶", "5×10⁻⁵", "10⁵"]
+        );
+        // Rounding to six digits carries into the exponent.
+        assert_eq!(power_of_ten(9.9999999e-7), "10⁻⁶");
+        assert_eq!(power_of_ten(2.5e300), "2.5×10³⁰⁰");
     }
 
     #[test]

@@ -264,6 +264,117 @@ fn large_category_map_is_quick() {
     }
 }
 
+/// The number in attribute `name="…"` of an SVG tag.
+fn svg_attr(tag: &str, name: &str) -> Option<f64> {
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    tag[at..].split('"').next()?.parse().ok()
+}
+
+/// A category map's legend lists the categories that occur, beside the map: its text
+/// starts right of the last painted map pixel.
+#[test]
+fn category_map_legend_lists_what_occurs_beside_the_map() {
+    let map = CategoryMap {
+        x_range: (0.0, 1.0),
+        y_range: (0.0, 1.0),
+        nx: 2,
+        ny: 2,
+        cells: vec![0, 1, 1, 0],
+        categories: vec![
+            ("diverged".into(), [200, 200, 200]),
+            ("converged along +q1".into(), [31, 119, 180]),
+            ("never occurs".into(), [255, 127, 14]),
+        ],
+        equal_aspect: true,
+        ..Default::default()
+    };
+    let svg = render_svg(&map.into(), PANEL_SIZE).unwrap();
+    let texts = svg_texts(&svg);
+    assert!(
+        texts.contains(&"converged along +q1".to_string()),
+        "{texts:?}"
+    );
+    assert!(!texts.contains(&"never occurs".to_string()), "{texts:?}");
+    // Map pixels are painted as 1-pixel-high runs.
+    let map_right = svg
+        .split("<rect")
+        .skip(1)
+        .filter(|t| svg_attr(t, "height") == Some(1.0))
+        .filter_map(|t| Some(svg_attr(t, "x")? + svg_attr(t, "width")?))
+        .fold(0.0, f64::max);
+    let legend_left = svg
+        .split("<text")
+        .skip(1)
+        .find(|t| t.split(['>', '<']).nth(1).map(str::trim) == Some("diverged"))
+        .and_then(|t| svg_attr(t, "x"))
+        .unwrap();
+    assert!(map_right > 100.0, "{map_right}");
+    assert!(
+        legend_left > map_right,
+        "legend at x = {legend_left}, map up to {map_right}"
+    );
+}
+
+/// A map of one category is one flat colour: no grid lines are drawn across it (they would
+/// read as structure), though the axes keep their ticks.
+#[test]
+fn category_map_has_no_grid_lines_over_it() {
+    let green = [44, 160, 44];
+    let map = CategoryMap {
+        x_range: (-1.0, 1.0),
+        y_range: (-1.0, 1.0),
+        nx: 4,
+        ny: 4,
+        cells: vec![0; 16],
+        categories: vec![("converged".into(), green)],
+        equal_aspect: true,
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let files = save(&map.into(), &out_dir(&tmp).join("flat"), &[Format::Png]).unwrap();
+    let (_, _, rgb) = decode(&files[0]);
+    let pixels: Vec<&[u8]> = rgb.chunks_exact(3).collect();
+    let flat = pixels.iter().filter(|p| **p == green).count();
+    // Green tinted by a grid line: green dominant but not the category's colour.
+    let tinted = pixels
+        .iter()
+        .filter(|p| {
+            **p != green && p[1] > p[0].saturating_add(60) && p[1] > p[2].saturating_add(60)
+        })
+        .count();
+    assert!(flat > 100_000, "{flat} map pixels");
+    assert!(tinted < 50, "{tinted} pixels of grid lines over the map");
+}
+
+/// Markers are drawn on a line-and-points series while they can be told apart; a dense
+/// one (an EoS projection oscillating every step) is drawn as a line alone.
+#[test]
+fn dense_line_points_drop_their_markers() {
+    let circles = |n: usize| {
+        let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|i| if *i as usize % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let plot = LinePlot {
+            series: vec![Series {
+                x,
+                y,
+                kind: SeriesKind::LinePoints,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        render_svg(&plot.into(), PANEL_SIZE)
+            .unwrap()
+            .matches("<circle")
+            .count()
+    };
+    assert_eq!(circles(50), 50);
+    assert_eq!(circles(1000), 0);
+}
+
 #[test]
 fn grid_of_panels() {
     let fig = Figure::Grid {
@@ -332,8 +443,8 @@ fn bad_figures_are_errors() {
     assert!(save(&sharpness_plot().into(), &missing, &[Format::Png]).is_err());
 }
 
-/// Tick labels of a log axis spanning 1e-12 … 1e2 read 1e-12, 1e-8, …: none is rounded to
-/// "0" (a log axis has no zero).
+/// Tick labels of a log axis spanning 1e-12 … 1e2 read 10⁻¹², 10⁻⁸, …: none is rounded to
+/// "0" (a log axis has no zero), and all share one notation (no "1e-8" next to "0.01").
 #[test]
 fn log_axis_ticks_keep_small_powers_of_ten() {
     // Both axes logarithmic, so no tick anywhere may read 0.
@@ -359,12 +470,17 @@ fn log_axis_ticks_keep_small_powers_of_ten() {
     .unwrap();
     let texts = svg_texts(&render_svg(&plot.into(), PANEL_SIZE).unwrap());
     assert!(
-        texts.iter().any(|t| t == "1e-11"),
+        texts
+            .iter()
+            .any(|t| ["10⁻¹⁰", "10⁻¹¹", "10⁻¹²"].contains(&t.as_str())),
         "small ticks missing: {texts:?}"
     );
+    assert!(texts.iter().any(|t| t == "10⁰"), "{texts:?}");
     assert!(
-        !texts.iter().any(|t| t == "0"),
-        "a log-axis tick reads 0: {texts:?}"
+        !texts
+            .iter()
+            .any(|t| t == "0" || t.contains("e-") || t == "0.01"),
+        "a log-axis tick reads 0 or mixes notations: {texts:?}"
     );
 }
 
@@ -384,9 +500,9 @@ fn fixed_y_range() {
         ..Default::default()
     };
     let texts = svg_texts(&render_svg(&plot.clone().into(), PANEL_SIZE).unwrap());
-    assert!(texts.iter().any(|t| t == "1e-6"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "10⁻⁶"), "{texts:?}");
     assert!(
-        !texts.iter().any(|t| t == "1e-50" || t == "1e-7"),
+        !texts.iter().any(|t| t == "10⁻⁵⁰" || t == "10⁻⁷"),
         "{texts:?}"
     );
     let bad = LinePlot {
@@ -537,15 +653,52 @@ fn dashed_series_in_its_colour() {
     let stem = out_dir(&tmp).join("dashed");
     let files = save(&plot.into(), &stem, &[Format::Png]).unwrap();
     let (w, _, rgb) = decode(&files[0]);
-    let orange = [255, 127, 14];
-    let rows: Vec<&[u8]> = rgb.chunks_exact(3 * w as usize).collect();
-    let row = rows
-        .iter()
-        .max_by_key(|r| r.chunks_exact(3).filter(|p| *p == orange).count())
+    let gaps = gaps_per_row(&rgb, w, [255, 127, 14])
+        .into_iter()
+        .max()
         .unwrap();
-    let on: Vec<bool> = row.chunks_exact(3).map(|p| p == orange).collect();
-    let first = on.iter().position(|&b| b).unwrap();
-    let last = on.iter().rposition(|&b| b).unwrap();
-    let gaps = on[first..last].windows(2).filter(|p| p[0] && !p[1]).count();
     assert!(gaps >= 10, "a dashed line has many gaps, found {gaps}");
+}
+
+/// For each image row holding more than 100 pixels of `colour` (a line across the chart),
+/// the number of gaps between its first and last such pixel, top to bottom.
+fn gaps_per_row(rgb: &[u8], w: u32, colour: [u8; 3]) -> Vec<usize> {
+    rgb.chunks_exact(3 * w as usize)
+        .filter_map(|row| {
+            let on: Vec<bool> = row.chunks_exact(3).map(|p| p == colour).collect();
+            (on.iter().filter(|b| **b).count() > 100).then(|| {
+                let first = on.iter().position(|&b| b).unwrap();
+                let last = on.iter().rposition(|&b| b).unwrap();
+                on[first..last].windows(2).filter(|p| p[0] && !p[1]).count()
+            })
+        })
+        .collect()
+}
+
+/// Past ten series the palette repeats; the repeated colours are drawn dashed, so series 0
+/// (solid blue) and series 10 (dashed blue) still read apart.
+#[test]
+fn series_past_the_palette_are_dashed() {
+    let x: Vec<f64> = (0..=10).map(f64::from).collect();
+    let series = (0..12)
+        .map(|k| Series {
+            x: x.clone(),
+            y: vec![f64::from(k); x.len()],
+            ..Default::default()
+        })
+        .collect();
+    let plot = LinePlot {
+        series,
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let files = save(&plot.into(), &out_dir(&tmp).join("twelve"), &[Format::Png]).unwrap();
+    let (w, _, rgb) = decode(&files[0]);
+    let blue = [31, 119, 180];
+    let gaps = gaps_per_row(&rgb, w, blue);
+    assert!(gaps.iter().any(|g| *g == 0), "series 0 is solid: {gaps:?}");
+    assert!(
+        gaps.iter().any(|g| *g >= 10),
+        "series 10 is dashed: {gaps:?}"
+    );
 }

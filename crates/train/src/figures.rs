@@ -10,7 +10,7 @@ use gdscope_io::Table;
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 
 /// `(file stem, figure)` for every figure the metrics support; `preconditioned` says the
-/// tracked eigenvalues are those of the preconditioned Hessian `P^{-1/2} H P^{-1/2}`
+/// tracked eigenvalues are those of the preconditioned Hessian `P^(−1/2) H P^(−1/2)`
 /// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name.
 pub fn training_plots(metrics: &Table, preconditioned: bool) -> Vec<(&'static str, Figure)> {
     let steps: Vec<f64> = metrics
@@ -77,7 +77,7 @@ pub fn training_plots(metrics: &Table, preconditioned: bool) -> Vec<(&'static st
         let (title, y_label) = if preconditioned {
             (
                 "Top preconditioned-Hessian eigenvalues and the stability threshold",
-                "eigenvalue of P^{-1/2} H P^{-1/2}",
+                "eigenvalue of P^(−1/2) H P^(−1/2)",
             )
         } else {
             (
@@ -180,7 +180,7 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
             plot.hlines.push(RefLine {
                 value: t0,
-                label: format!("threshold {t0:.4}"),
+                label: format!("threshold = {}", gdscope_plot::short_number(t0)),
             });
         }
         Some(_) => plot.series.push(Series {
@@ -215,7 +215,7 @@ pub fn training_figures(
 mod tests {
     use super::*;
 
-    /// The sharpness figure names the matrix whose eigenvalues it shows.
+    /// The sharpness figure names the matrix whose eigenvalues it shows and the threshold.
     #[test]
     fn sharpness_labels_name_the_tracked_matrix() {
         let mut metrics = Table::new();
@@ -226,14 +226,16 @@ mod tests {
             training_plots(&metrics, preconditioned)
                 .into_iter()
                 .find_map(|(stem, f)| match (stem, f) {
-                    ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label)),
+                    ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label, p.hlines)),
                     _ => None,
                 })
                 .unwrap()
         };
-        let (t, y) = labels(true);
-        assert!(t.contains("preconditioned-Hessian") && y.contains("P^{-1/2} H P^{-1/2}"));
-        let (t, _) = labels(false);
+        let (t, y, _) = labels(true);
+        assert!(t.contains("preconditioned-Hessian") && y.contains("P^(−1/2) H P^(−1/2)"));
+        let (t, _, thresholds) = labels(false);
         assert!(t.starts_with("Top Hessian"), "{t}");
+        // The threshold as logged, without trailing zeros or rounding residue.
+        assert_eq!(thresholds[0].label, "threshold = 40");
     }
 }

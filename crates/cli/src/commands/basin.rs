@@ -251,7 +251,7 @@ fn image(map: &BasinMap, title: String) -> CategoryMap {
         cells,
         categories: BasinClass::ALL
             .iter()
-            .map(|&c| (c.as_str().to_string(), colour(c)))
+            .map(|&c| (c.describe().to_string(), colour(c)))
             .collect(),
         equal_aspect: true,
     }

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use gdscope_io::{read_parquet, Column, Table};
-use gdscope_plot::{Format, LinePlot, RefLine, Series};
+use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series};
+
+/// Panels per row when every column gets its own panel.
+const GRID_COLUMNS: usize = 3;
 
 /// Arguments of `gdscope plot`.
 #[derive(clap::Args)]
@@ -19,7 +22,8 @@ pub struct Args {
     /// Column for the x axis [default: `step` when present, else the row number].
     #[arg(long)]
     pub x: Option<String>,
-    /// Columns to plot, comma separated [default: every other numeric column].
+    /// Columns to plot in one panel, comma separated [default: every other numeric column,
+    /// each in its own panel].
     #[arg(long, value_delimiter = ',')]
     pub y: Vec<String>,
     /// Logarithmic x axis (non-positive values are skipped).
@@ -34,7 +38,7 @@ pub struct Args {
     /// Vertical reference line VALUE or VALUE=LABEL, repeatable.
     #[arg(long)]
     pub vline: Vec<String>,
-    /// Figure title [default: the table's file name].
+    /// Figure title [default: the table's file name; without --y, each panel's column].
     #[arg(long)]
     pub title: Option<String>,
     /// Output path without extension [default: next to the table, named after the y columns].
@@ -111,28 +115,57 @@ pub fn run(args: Args) -> Result<()> {
         .table
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    let plot = LinePlot {
-        title: args.title.clone().unwrap_or(file_name),
-        x_label: x_name.unwrap_or_else(|| "row".into()),
-        y_label: if plotted.len() == 1 {
-            plotted[0].clone()
-        } else {
-            String::new()
-        },
+    let x_label = x_name.unwrap_or_else(|| "row".into());
+    let hlines: Vec<RefLine> = args
+        .hline
+        .iter()
+        .map(|s| ref_line(s, "--hline"))
+        .collect::<Result<_>>()?;
+    let vlines: Vec<RefLine> = args
+        .vline
+        .iter()
+        .map(|s| ref_line(s, "--vline"))
+        .collect::<Result<_>>()?;
+    let panel = |title: String, y_label: String, series: Vec<Series>| LinePlot {
+        title,
+        x_label: x_label.clone(),
+        y_label,
         log_x: args.log_x,
         log_y: args.log_y,
         y_range: None,
         series,
-        hlines: args
-            .hline
-            .iter()
-            .map(|s| ref_line(s, "--hline"))
-            .collect::<Result<_>>()?,
-        vlines: args
-            .vline
-            .iter()
-            .map(|s| ref_line(s, "--vline"))
-            .collect::<Result<_>>()?,
+        hlines: hlines.clone(),
+        vlines: vlines.clone(),
+    };
+    let figure: Figure = if args.y.is_empty() && series.len() > 1 {
+        // Every column at once: one panel each (small multiples), since columns of a
+        // metrics table live on unrelated scales (a loss, a step count, a cosine).
+        let panels = series
+            .into_iter()
+            .map(|s| {
+                let title = match &args.title {
+                    Some(t) => format!("{t}: {}", s.label),
+                    None => s.label.clone(),
+                };
+                let one = Series {
+                    label: String::new(),
+                    color: None,
+                    ..s
+                };
+                panel(title, String::new(), vec![one]).into()
+            })
+            .collect::<Vec<Figure>>();
+        Figure::Grid {
+            cols: panels.len().min(GRID_COLUMNS),
+            panels,
+        }
+    } else {
+        let y_label = if plotted.len() == 1 {
+            plotted[0].clone()
+        } else {
+            String::new()
+        };
+        panel(args.title.clone().unwrap_or(file_name), y_label, series).into()
     };
     let stem = args.out.clone().unwrap_or_else(|| {
         args.table
@@ -143,7 +176,7 @@ pub fn run(args: Args) -> Result<()> {
         name.push(format!(".{}", f.extension()));
         crate::output_file::check_new(&PathBuf::from(name), args.overwrite)?;
     }
-    for path in gdscope_plot::save(&plot.into(), &stem, &args.format)? {
+    for path in gdscope_plot::save(&figure, &stem, &args.format)? {
         println!("{}", path.display());
     }
     Ok(())

@@ -122,6 +122,9 @@ struct LaunchArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  gdscope sweep status runs/lr
+  gdscope sweep status runs/lr --json")]
 struct StatusArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -131,6 +134,9 @@ struct StatusArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  gdscope sweep collect runs/lr
+  gdscope sweep collect runs/lr --metric sharpness --summary-field sharpness_final --vs optimizer.lr --format png,svg")]
 struct CollectArgs {
     /// Sweep directory.
     dir: PathBuf,
@@ -152,6 +158,9 @@ struct CollectArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  gdscope sweep run-member runs/lr 3                # what Slurm array task 3 runs
+  gdscope sweep run-member runs/lr 0 --threads 2")]
 struct RunMemberArgs {
     /// Sweep directory.
     dir: PathBuf,
