@@ -5,11 +5,12 @@
 #
 # The first argument is the folder of the reference scripts (refcommon.py, jaxmlp.py,
 # eos_a_jax.py); PYTHON (default ~/.venvs/gdscope-ref/bin/python) must have jax. Each round
-# runs, back to back: `gdscope bench --json` and bench/jax_ops.py on workload A and on the EoS network, in f32 and
-# f64. Then EOS_ROUNDS rounds of the edge-of-stability demo end to end: `gdscope reproduce eos`
-# (examples/eos.toml, 3000 steps), the same config cut to 300 steps (for the page-fault
-# comparison) and `eos_a_jax.py --runs gelu,20,0.08`, all under `/usr/bin/time -v`. Every result
-# file records the load average before the run. Summarise with bench/summarize.py OUT_DIR.
+# runs, back to back: `gdscope bench --json` and bench/jax_ops.py on workload A and on the EoS
+# network, in f32 and f64. Then EOS_ROUNDS rounds of the edge-of-stability demo end to end:
+# `gdscope reproduce eos` (examples/eos.toml, 3000 steps), the same config cut to 300 steps
+# (for the page-fault comparison) and `eos_a_jax.py --runs gelu,20,0.08`, all under
+# `/usr/bin/time -v`. Every result file records the load average before the run. Summarise
+# with bench/summarize.py OUT_DIR.
 #
 # ONE_CORE=1 runs everything on CPU 0 with one thread each (RAYON_NUM_THREADS=1; XLA's Eigen
 # pool off): per-core efficiency, which a machine loaded by other work distorts far less than
