@@ -14,6 +14,11 @@ def load(pattern):
     return [json.load(open(f)) for f in sorted(glob.glob(pattern))]
 
 
+def done(pattern):
+    """Result files matching `pattern` that are complete (a run in progress leaves one empty)."""
+    return [f for f in sorted(glob.glob(pattern)) if os.path.getsize(f) > 0]
+
+
 def per_op(out, workload):
     """Per operation: medians over rounds of wall and CPU seconds, their ratios, the range of
     the wall ratio between runs of the same round, and the median ratio to the GEMM floor."""
@@ -27,14 +32,14 @@ def per_op(out, workload):
                 rows.setdefault(k, {}).setdefault((who, metric), {})[r] = v
 
     floors, cpu_floors = {}, {}
-    for f in sorted(glob.glob(os.path.join(out, f"gdscope_{workload}_r*.json"))):
+    for f in done(os.path.join(out, f"gdscope_{workload}_r*.json")):
         d = json.load(open(f))
         add(d, "gdscope", f.rsplit("_r", 1)[1])
         for k, v in d["floor_ratio"].items():
             floors.setdefault(k, []).append(v)
         for k, v in d.get("cpu_floor_ratio", {}).items():
             cpu_floors.setdefault(k, []).append(v)
-    for f in sorted(glob.glob(os.path.join(out, f"jax_{workload}_*_r*.json"))):
+    for f in done(os.path.join(out, f"jax_{workload}_*_r*.json")):
         add(json.load(open(f)), "jax", f.rsplit("_r", 1)[1])
     if not loads:
         return

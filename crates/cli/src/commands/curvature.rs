@@ -308,7 +308,7 @@ fn density_plot(grid: &[f64], phi: &[f64], top: &[f64]) -> LinePlot {
         .copied()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let y_range = (peak > 0.0).then(|| (DENSITY_FLOOR * peak, 2.0 * peak));
+    let y_range = (peak > 0.0).then_some((DENSITY_FLOOR * peak, 2.0 * peak));
     LinePlot {
         title: "Hessian spectral density (SLQ)".into(),
         x_label: "eigenvalue".into(),
