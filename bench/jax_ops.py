@@ -2,12 +2,13 @@
 
 Workload "A" (MLP 3072-256-256-4) or "eos" (MLP 20-256-256-4, the edge-of-stability demo
 network), GELU tanh approximation, MSE, LeCun init, n = 1000 — built with the reference
-helpers of the shared benchmark folder (`refcommon.py`, `jaxmlp.py`), timed as
+helpers of bench/reference/ (`refcommon.py`, `jaxmlp.py`), timed as
 `bench_a_jax.py` times them: jit(value_and_grad), jvp of grad, vmap of it over 3 directions,
 jvp of the HVP; plus one GD step (jit(w - lr * grad)). Median of --repeats after two warm-up
-calls, block_until_ready. Prints one JSON object with keys "<dtype>.<operation>" in seconds.
+calls, block_until_ready. Prints one JSON object: "seconds" (wall) and "cpu_seconds" (process
+CPU time, all threads), keyed "<dtype>.<operation>".
 
-Usage: python jax_ops.py SHARED_BENCH_DIR --workload eos --dtype float32 [--repeats 7]
+Usage: python bench/jax_ops.py bench/reference --workload eos --dtype float32 [--repeats 7]
 """
 import argparse
 import json
@@ -56,16 +57,19 @@ def main():
         "gd_step": (jax.jit(lambda w, x, y: w - lr * grad(w, x, y)), (w, x, y)),
     }
     short = "f32" if args.dtype == "float32" else "f64"
-    out = {"framework": "jax " + jax.__version__, "workload": args.workload, "seconds": {}}
+    out = {"framework": "jax " + jax.__version__, "workload": args.workload, "seconds": {},
+           "cpu_seconds": {}}
     for name, (f, a) in ops.items():
         for _ in range(2):
             jax.block_until_ready(f(*a))
-        times = []
+        times, cpu = [], []
         for _ in range(args.repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             jax.block_until_ready(f(*a))
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         out["seconds"][f"{short}.{name}"] = sorted(times)[len(times) // 2]
+        out["cpu_seconds"][f"{short}.{name}"] = sorted(cpu)[len(cpu) // 2]
     print(json.dumps(out))
 
 

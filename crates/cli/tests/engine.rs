@@ -134,7 +134,13 @@ fn bench_json_has_every_operation_and_dtype() {
     for op in ["loss_grad", "hvp", "hvp_block3", "third_order", "gd_step"] {
         for dt in ["f32", "f64"] {
             let key = format!("{dt}.{op}");
-            for metric in ["seconds", "gflops", "floor_ratio"] {
+            for metric in [
+                "seconds",
+                "cpu_seconds",
+                "gflops",
+                "floor_ratio",
+                "cpu_floor_ratio",
+            ] {
                 assert!(
                     v[metric][&key].as_f64().is_some_and(|t| t > 0.0),
                     "{metric} {key}: {text}"

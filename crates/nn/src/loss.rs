@@ -245,6 +245,31 @@ mod tests {
         assert_eq!(accuracy(&f, &[1.0, 0.0, 1.0, 0.0], 2), 0.5);
     }
 
+    /// The value's reduction over rows is split over threads for large `n` (here 20 000 rows:
+    /// several [`ordered_sum`] pieces), and its bits do not depend on the thread count.
+    #[test]
+    fn value_is_bitwise_the_same_for_every_thread_count() {
+        let (n, k) = (20_000, 4);
+        let f: Vec<f64> = (0..n * k).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+        let y: Vec<f64> = (0..n * k)
+            .map(|i| f64::from(u8::from(i % k == (i / k) % k)))
+            .collect();
+        for loss in [Loss::Mse, Loss::CrossEntropy] {
+            let at = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| loss.value(&f, &y, k))
+                    .to_bits()
+            };
+            let one = at(1);
+            for threads in [2, 3, 4, 8] {
+                assert_eq!(at(threads), one, "{loss:?}, {threads} threads");
+            }
+        }
+    }
+
     /// The primal cotangent of CE is the gradient of the value (central differences).
     #[test]
     fn cross_entropy_cotangent_is_the_gradient() {
