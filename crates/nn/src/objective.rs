@@ -405,6 +405,16 @@ impl Objective for NetworkObjective {
         grad.copy_from_slice(&p.grads[0]);
         p.value
     }
+
+    fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        assert!(
+            indices.iter().all(|&i| i < self.n),
+            "example index out of range"
+        );
+        let alg = Algebra::tangents(1);
+        let p = self.pass(&alg, x, &[v], &[alg.dir(0)], Some(indices));
+        out.copy_from_slice(&p.grads[0]);
+    }
 }
 
 fn column(b: &Block, j: usize) -> &[f64] {
