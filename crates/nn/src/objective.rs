@@ -406,6 +406,15 @@ impl Objective for NetworkObjective {
         p.value
     }
 
+    fn value_subset(&self, x: &[f64], indices: &[usize]) -> f64 {
+        assert!(
+            indices.iter().all(|&i| i < self.n),
+            "example index out of range"
+        );
+        self.pass(&Algebra::primal(), x, &[], &[], Some(indices))
+            .value
+    }
+
     fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
         assert!(
             indices.iter().all(|&i| i < self.n),

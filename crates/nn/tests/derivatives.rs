@@ -215,6 +215,7 @@ fn minibatch_gradient_and_hvp_equal_objective_on_the_subset() {
     let mut gs = vec![0.0; full.dim()];
     let fs = sub.value_grad(&w, &mut gs);
     assert!((f - fs).abs() < 1e-15 * fs.abs());
+    assert_eq!(full.value_subset(&w, &idx), f);
     assert!(dist(&g, &gs) < 1e-15 * common_scale(&gs));
     // The minibatch Hessian-vector product likewise.
     let v = randn(full.dim(), 8);

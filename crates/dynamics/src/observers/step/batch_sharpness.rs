@@ -1,0 +1,121 @@
+//! Batch sharpness (Andreyev & Beneventano): the curvature of the minibatch loss along its
+//! own gradient, averaged over batches,
+//!
+//! `batch_sharpness = E_B[g_BᵀH_Bg_B / ‖g_B‖²]` (mean of ratios), and the ratio of means
+//! `batch_sharpness_rom = E_B[g_BᵀH_Bg_B] / E_B[‖g_B‖²]`,
+//!
+//! at the process's point, over fresh random batches (one gradient and one minibatch HVP per
+//! sample). Under SGD it sits at `2/η` while `λmax` stays below (docs/curvature.md).
+
+use gdscope_core::linalg::dot;
+use gdscope_core::Objective;
+
+use super::{hvp_on, value_grad_on, Draws, EstimateColumns};
+use crate::montecarlo::{Estimate, Mean, MonteCarlo, RatioOfMeans};
+use crate::observers::{Columns, Observation, Observer};
+use crate::process::scratch;
+
+/// The two estimates of batch sharpness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchSharpnessEstimate {
+    /// `E_B[g_BᵀH_Bg_B / ‖g_B‖²]`.
+    pub mean_of_ratios: Estimate,
+    /// `E_B[g_BᵀH_Bg_B] / E_B[‖g_B‖²]`.
+    pub ratio_of_means: Estimate,
+}
+
+/// Estimates batch sharpness at `w` (see the module docs); `draws` must be started.
+/// `g`, `hg`: scratch buffers.
+pub fn estimate(
+    obj: &dyn Objective,
+    w: &[f64],
+    draws: &mut Draws,
+    mc: &MonteCarlo,
+    g: &mut Vec<f64>,
+    hg: &mut Vec<f64>,
+) -> BatchSharpnessEstimate {
+    let n = w.len();
+    let (mut ratios, mut rom) = (Mean::default(), RatioOfMeans::default());
+    let exact = draws.is_exact();
+    loop {
+        let batch = draws.next_batch();
+        let (g, hg) = (scratch(g, n), scratch(hg, n));
+        value_grad_on(obj, w, batch, g);
+        hvp_on(obj, w, batch, g, hg);
+        let (x, y) = (dot(g, hg), dot(g, g));
+        ratios.push(x / y);
+        rom.push(x, y);
+        if exact {
+            let e = Estimate::exact(x / y);
+            return BatchSharpnessEstimate {
+                mean_of_ratios: e,
+                ratio_of_means: e,
+            };
+        }
+        let count = ratios.estimate().samples;
+        if mc.done(count, &[ratios.rel_se(), rom.rel_se()]) {
+            return BatchSharpnessEstimate {
+                mean_of_ratios: ratios.estimate(),
+                ratio_of_means: rom.estimate(),
+            };
+        }
+    }
+}
+
+pub(crate) struct BatchSharpness {
+    process: usize,
+    every: u64,
+    draws: Draws,
+    mc: MonteCarlo,
+    mean_of_ratios: EstimateColumns,
+    ratio_of_means: EstimateColumns,
+    samples: usize,
+    g: Vec<f64>,
+    hg: Vec<f64>,
+}
+
+impl BatchSharpness {
+    pub(crate) fn new(
+        process: usize,
+        every: u64,
+        draws: Draws,
+        mc: MonteCarlo,
+        cols: &mut Columns<'_>,
+    ) -> Self {
+        Self {
+            process,
+            every,
+            draws,
+            mc,
+            mean_of_ratios: EstimateColumns::new(cols, "batch_sharpness"),
+            ratio_of_means: EstimateColumns::new(cols, "batch_sharpness_rom"),
+            samples: cols.add("batch_sharpness_n"),
+            g: Vec::new(),
+            hg: Vec::new(),
+        }
+    }
+}
+
+impl Observer for BatchSharpness {
+    fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
+        let Some((p, out)) = o.process(self.process, self.every) else {
+            return Ok(());
+        };
+        let clock = std::time::Instant::now();
+        self.draws.start(out.ctx.seed, out.ctx.step);
+        let e = estimate(
+            out.ctx.problem.objective,
+            p.point(),
+            &mut self.draws,
+            &self.mc,
+            &mut self.g,
+            &mut self.hg,
+        );
+        out.timings.eigen_s += clock.elapsed().as_secs_f64();
+        self.mean_of_ratios.write(out.record, &e.mean_of_ratios);
+        self.ratio_of_means.write(out.record, &e.ratio_of_means);
+        out.record
+            .set(self.samples, e.mean_of_ratios.samples as f64);
+        Ok(())
+    }
+}
