@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod network;
 pub mod reproduce;
 pub mod run;
+pub mod sharpness_gap;
 pub mod summary;
 
 pub use gdscope_core::schedule;

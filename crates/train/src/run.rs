@@ -298,7 +298,11 @@ impl Run<'_> {
             .collect();
         summary.eigen_hvps = self.driver.eigen_hvps();
         files.push(self.run_dir.write_json("summary.json", &summary)?);
-        files.extend(figures::training_figures(&table, self.dir)?);
+        files.extend(figures::training_figures(
+            &table,
+            self.dir,
+            &self.config.optimizer,
+        )?);
         let names: Vec<String> = files
             .iter()
             .filter_map(|f| f.file_name()?.to_str().map(String::from))
@@ -342,6 +346,7 @@ const KNOWN_FIGURES: &[&str] = &[
     "projection",
     "distance",
     "flow_distance",
+    "step_curvature",
 ];
 
 impl Manifest {

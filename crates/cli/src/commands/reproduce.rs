@@ -22,12 +22,14 @@ pub enum Target {
     PaperFig3,
     /// The synthetic edge-of-stability demo: MLP 20-256-256-4, full-batch GD η = 0.08, 3000 steps.
     Eos,
+    /// The stochastic sharpness gap: SGD η = 0.4 over batch sizes 8…256 and full batch (λmax, batch sharpness, gap vs batch size).
+    SharpnessGap,
 }
 
 /// Arguments of `gdscope reproduce`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce paper-fig3 --quick --out runs/fig3"
+    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce paper-fig3 --quick --out runs/fig3\n  gdscope reproduce sharpness-gap --out runs/gap"
 )]
 pub struct Args {
     /// The figure to regenerate.
@@ -38,7 +40,7 @@ pub struct Args {
     /// Allow --out to replace the files of an existing run.
     #[arg(long)]
     overwrite: bool,
-    /// eos, paper-fig3: a smaller, CI-speed version of the run.
+    /// eos, paper-fig3, sharpness-gap: a smaller, CI-speed version of the run.
     #[arg(long)]
     quick: bool,
     /// paper-fig3: train on CIFAR-10 (binary version) in this directory instead of synthetic images.
@@ -58,6 +60,13 @@ pub fn run(args: Args) -> Result<()> {
     let (kind, cases): (&str, Vec<Case>) = match args.name {
         Target::Eos => {
             return super::reproduce_train::eos(args.out.as_deref(), args.quick, args.overwrite)
+        }
+        Target::SharpnessGap => {
+            return super::reproduce_train::sharpness_gap(
+                args.out.as_deref(),
+                args.quick,
+                args.overwrite,
+            )
         }
         Target::PaperFig3 => {
             return super::reproduce_train::paper_fig3(
