@@ -10,7 +10,7 @@
 use gdscope_core::linalg::dot;
 use gdscope_core::Objective;
 
-use super::{hvp_on, value_grad_on, Draws, EstimateColumns};
+use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo, RatioOfMeans};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -63,13 +63,9 @@ pub fn estimate(
 }
 
 pub(crate) struct BatchSharpness {
-    process: usize,
-    every: u64,
-    draws: Draws,
-    mc: MonteCarlo,
+    sampling: Sampling,
     mean_of_ratios: EstimateColumns,
     ratio_of_means: EstimateColumns,
-    samples: usize,
     g: Vec<f64>,
     hg: Vec<f64>,
 }
@@ -83,13 +79,9 @@ impl BatchSharpness {
         cols: &mut Columns<'_>,
     ) -> Self {
         Self {
-            process,
-            every,
-            draws,
-            mc,
             mean_of_ratios: EstimateColumns::new(cols, "batch_sharpness"),
             ratio_of_means: EstimateColumns::new(cols, "batch_sharpness_rom"),
-            samples: cols.add("batch_sharpness_n"),
+            sampling: Sampling::new(process, every, draws, mc, cols, "batch_sharpness"),
             g: Vec::new(),
             hg: Vec::new(),
         }
@@ -98,24 +90,14 @@ impl BatchSharpness {
 
 impl Observer for BatchSharpness {
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
-        let Some((p, out)) = o.process(self.process, self.every) else {
-            return Ok(());
-        };
-        let clock = std::time::Instant::now();
-        self.draws.start(out.ctx.seed, out.ctx.step);
-        let e = estimate(
-            out.ctx.problem.objective,
-            p.point(),
-            &mut self.draws,
-            &self.mc,
-            &mut self.g,
-            &mut self.hg,
-        );
-        out.timings.eigen_s += clock.elapsed().as_secs_f64();
-        self.mean_of_ratios.write(out.record, &e.mean_of_ratios);
-        self.ratio_of_means.write(out.record, &e.ratio_of_means);
-        out.record
-            .set(self.samples, e.mean_of_ratios.samples as f64);
-        Ok(())
+        let (g, hg) = (&mut self.g, &mut self.hg);
+        let (mor, rom) = (&self.mean_of_ratios, &self.ratio_of_means);
+        self.sampling.observe(o, |m| {
+            let obj = m.ctx.problem.objective;
+            let e = estimate(obj, m.process.point(), m.draws, m.mc, g, hg);
+            mor.write(m.record, &e.mean_of_ratios);
+            rom.write(m.record, &e.ratio_of_means);
+            Ok(e.mean_of_ratios.samples)
+        })
     }
 }

@@ -13,7 +13,7 @@ use gdscope_core::linalg::dot;
 use gdscope_core::optimizer::{Rule, RuleState};
 use gdscope_core::Objective;
 
-use super::{hvp_on, value_grad_on, Draws, EstimateColumns};
+use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling};
 use crate::montecarlo::{Estimate, MonteCarlo, RatioOfMeans};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -64,12 +64,8 @@ pub fn estimate(
 }
 
 pub(crate) struct Generalized {
-    process: usize,
-    every: u64,
-    draws: Draws,
-    mc: MonteCarlo,
+    sampling: Sampling,
     columns: EstimateColumns,
-    samples: usize,
     buffers: Buffers,
 }
 
@@ -82,12 +78,8 @@ impl Generalized {
         cols: &mut Columns<'_>,
     ) -> Self {
         Self {
-            process,
-            every,
-            draws,
-            mc,
             columns: EstimateColumns::new(cols, "generalized_sharpness"),
-            samples: cols.add("generalized_sharpness_n"),
+            sampling: Sampling::new(process, every, draws, mc, cols, "generalized_sharpness"),
             buffers: Buffers::default(),
         }
     }
@@ -95,23 +87,21 @@ impl Generalized {
 
 impl Observer for Generalized {
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
-        let Some((p, out)) = o.process(self.process, self.every) else {
-            return Ok(());
-        };
-        let clock = std::time::Instant::now();
-        self.draws.start(out.ctx.seed, out.ctx.step);
-        let e = estimate(
-            out.ctx.problem.objective,
-            out.ctx.rule,
-            p.state(),
-            p.point(),
-            &mut self.draws,
-            &self.mc,
-            &mut self.buffers,
-        )?;
-        out.timings.eigen_s += clock.elapsed().as_secs_f64();
-        self.columns.write(out.record, &e);
-        out.record.set(self.samples, e.samples as f64);
-        Ok(())
+        let (buffers, columns) = (&mut self.buffers, &self.columns);
+        self.sampling.observe(o, |m| {
+            let p = &*m.process;
+            let obj = m.ctx.problem.objective;
+            let e = estimate(
+                obj,
+                m.ctx.rule,
+                p.state(),
+                p.point(),
+                m.draws,
+                m.mc,
+                buffers,
+            )?;
+            columns.write(m.record, &e);
+            Ok(e.samples)
+        })
     }
 }

@@ -10,7 +10,7 @@
 use gdscope_core::linalg::dot;
 use gdscope_core::Objective;
 
-use super::{full_gradient, Draws, EstimateColumns};
+use super::{full_gradient, Draws, EstimateColumns, Sampling};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -50,12 +50,8 @@ pub fn estimate(
 }
 
 pub(crate) struct Gni {
-    process: usize,
-    every: u64,
-    draws: Draws,
-    mc: MonteCarlo,
+    sampling: Sampling,
     columns: EstimateColumns,
-    samples: usize,
     full: Vec<f64>,
     g: Vec<f64>,
     hg: Vec<f64>,
@@ -70,12 +66,8 @@ impl Gni {
         cols: &mut Columns<'_>,
     ) -> Self {
         Self {
-            process,
-            every,
-            draws,
-            mc,
             columns: EstimateColumns::new(cols, "gni"),
-            samples: cols.add("gni_n"),
+            sampling: Sampling::new(process, every, draws, mc, cols, "gni"),
             full: Vec::new(),
             g: Vec::new(),
             hg: Vec::new(),
@@ -85,25 +77,14 @@ impl Gni {
 
 impl Observer for Gni {
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
-        let Some((p, out)) = o.process(self.process, self.every) else {
-            return Ok(());
-        };
-        let clock = std::time::Instant::now();
-        let obj = out.ctx.problem.objective;
-        let full = full_gradient(&*p, out.ctx, &mut self.full);
-        self.draws.start(out.ctx.seed, out.ctx.step);
-        let e = estimate(
-            obj,
-            p.point(),
-            full,
-            &mut self.draws,
-            &self.mc,
-            &mut self.g,
-            &mut self.hg,
-        );
-        out.timings.eigen_s += clock.elapsed().as_secs_f64();
-        self.columns.write(out.record, &e);
-        out.record.set(self.samples, e.samples as f64);
-        Ok(())
+        let (full, g, hg, columns) = (&mut self.full, &mut self.g, &mut self.hg, &self.columns);
+        self.sampling.observe(o, |m| {
+            let p = &*m.process;
+            let grad = full_gradient(p, m.ctx, full);
+            let obj = m.ctx.problem.objective;
+            let e = estimate(obj, p.point(), grad, m.draws, m.mc, g, hg);
+            columns.write(m.record, &e);
+            Ok(e.samples)
+        })
     }
 }

@@ -20,7 +20,7 @@ use gdscope_core::seeds::{derive, Stream};
 use gdscope_core::{Block, Objective};
 use gdscope_curvature::{top_eigenpairs, EigOptions, LinearOperator};
 
-use super::{hvp_on, Draws, EstimateColumns};
+use super::{hvp_on, Draws, EstimateColumns, Sampling};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo};
 use crate::observers::{Columns, Memory, Observation, Observer};
 
@@ -134,13 +134,9 @@ pub fn estimate(
 }
 
 pub(crate) struct MeanSquare {
-    process: usize,
-    every: u64,
+    sampling: Sampling,
     pilot_batches: usize,
-    draws: Draws,
-    mc: MonteCarlo,
     columns: EstimateColumns,
-    samples: usize,
     pilot: usize,
     /// The previous pilot direction (checkpointed).
     direction: Option<Vec<f64>>,
@@ -156,14 +152,10 @@ impl MeanSquare {
         cols: &mut Columns<'_>,
     ) -> Self {
         Self {
-            process,
-            every,
-            pilot_batches,
-            draws,
-            mc,
             columns: EstimateColumns::new(cols, "mean_square"),
-            samples: cols.add("mean_square_n"),
+            sampling: Sampling::new(process, every, draws, mc, cols, "mean_square"),
             pilot: cols.add("mean_square_pilot"),
+            pilot_batches,
             direction: None,
         }
     }
@@ -171,33 +163,24 @@ impl MeanSquare {
 
 impl Observer for MeanSquare {
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
-        let Some((p, out)) = o.process(self.process, self.every) else {
-            return Ok(());
-        };
-        let clock = std::time::Instant::now();
-        let ctx = out.ctx;
-        self.draws.start(ctx.seed, ctx.step);
-        let seed = derive(
-            derive(ctx.seed, Stream::CurvatureBatches, ctx.step),
-            Stream::EigenStart,
-            0,
-        );
-        let e = estimate(
-            ctx.problem.objective,
-            p.point(),
-            ctx.rule.lr_at(p.state().t),
-            self.pilot_batches,
-            &mut self.draws,
-            &self.mc,
-            self.direction.as_deref(),
-            seed,
-        )?;
-        out.timings.eigen_s += clock.elapsed().as_secs_f64();
-        self.columns.write(out.record, &e.value);
-        out.record.set(self.samples, e.value.samples as f64);
-        out.record.set(self.pilot, e.pilot);
-        self.direction = Some(e.direction);
-        Ok(())
+        let (direction, columns) = (&mut self.direction, &self.columns);
+        let (pilot, pilot_batches) = (self.pilot, self.pilot_batches);
+        self.sampling.observe(o, |m| {
+            let (p, ctx) = (&*m.process, m.ctx);
+            let seed = derive(
+                derive(ctx.seed, Stream::CurvatureBatches, ctx.step),
+                Stream::EigenStart,
+                0,
+            );
+            let lr = ctx.rule.lr_at(p.state().t);
+            let obj = ctx.problem.objective;
+            let warm = direction.as_deref();
+            let e = estimate(obj, p.point(), lr, pilot_batches, m.draws, m.mc, warm, seed)?;
+            columns.write(m.record, &e.value);
+            m.record.set(pilot, e.pilot);
+            *direction = Some(e.direction);
+            Ok(e.value.samples)
+        })
     }
 
     fn memory(&mut self) -> Option<&mut dyn Memory> {

@@ -13,9 +13,9 @@
 use gdscope_core::seeds::{derive, Stream};
 use gdscope_core::Objective;
 
-use super::{Columns, ObserveContext, Observer};
+use super::{Columns, Observation, ObserveContext, Observer};
 use crate::config::StepCurvatureConfig;
-use crate::montecarlo::Estimate;
+use crate::montecarlo::{Estimate, MonteCarlo};
 use crate::process::{scratch, Process};
 use crate::record::Record;
 use crate::subsets::RandomBatches;
@@ -129,6 +129,69 @@ impl EstimateColumns {
         record.set(self.lo, e.lo);
         record.set(self.hi, e.hi);
     }
+}
+
+/// What every Monte Carlo observer holds: its process and frequency, its batches, its
+/// stopping rule and its sample-count column `<name>_n`.
+pub(crate) struct Sampling {
+    process: usize,
+    every: u64,
+    draws: Draws,
+    mc: MonteCarlo,
+    samples: usize,
+}
+
+impl Sampling {
+    pub(crate) fn new(
+        process: usize,
+        every: u64,
+        draws: Draws,
+        mc: MonteCarlo,
+        cols: &mut Columns<'_>,
+        name: &str,
+    ) -> Self {
+        Self {
+            process,
+            every,
+            draws,
+            mc,
+            samples: cols.add(&format!("{name}_n")),
+        }
+    }
+
+    /// When due, starts the draws of this step and runs `estimate`, which writes its
+    /// columns and returns the number of samples drawn (recorded in `<name>_n`); its time
+    /// counts as curvature time.
+    pub(crate) fn observe(
+        &mut self,
+        o: &mut Observation<'_, '_>,
+        estimate: impl FnOnce(Measure<'_, '_>) -> anyhow::Result<usize>,
+    ) -> anyhow::Result<()> {
+        let Some((p, out)) = o.process(self.process, self.every) else {
+            return Ok(());
+        };
+        let clock = std::time::Instant::now();
+        self.draws.start(out.ctx.seed, out.ctx.step);
+        let samples = estimate(Measure {
+            process: p,
+            ctx: out.ctx,
+            draws: &mut self.draws,
+            mc: &self.mc,
+            record: &mut *out.record,
+        })?;
+        out.timings.eigen_s += clock.elapsed().as_secs_f64();
+        out.record.set(self.samples, samples as f64);
+        Ok(())
+    }
+}
+
+/// What a Monte Carlo estimate of [`Sampling::observe`] works with.
+pub(crate) struct Measure<'m, 'a> {
+    pub process: &'m mut dyn Process,
+    pub ctx: &'m ObserveContext<'a>,
+    pub draws: &'m mut Draws,
+    pub mc: &'m MonteCarlo,
+    pub record: &'m mut Record,
 }
 
 /// The full-batch gradient at the process's point: its own gradient in a full-batch run,
