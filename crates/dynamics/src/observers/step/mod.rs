@@ -23,6 +23,7 @@ use crate::subsets::RandomBatches;
 pub mod batch_sharpness;
 pub mod critical;
 pub mod directional;
+pub mod gap_terms;
 pub mod generalized;
 pub mod gni;
 pub mod mean_square;
@@ -274,6 +275,15 @@ pub(crate) fn build(
             process,
             config.mean_square_every,
             config.mean_square_pilot_batches,
+            draws()?,
+            mc,
+            cols,
+        )));
+    }
+    if config.gap_terms_every > 0 {
+        out.push(Box::new(gap_terms::GapTermsObserver::new(
+            process,
+            config.gap_terms_every,
             draws()?,
             mc,
             cols,
