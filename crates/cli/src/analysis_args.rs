@@ -23,19 +23,9 @@ pub struct OutputArgs {
 #[derive(clap::Args, Clone, Debug)]
 pub struct StartArgs {
     /// Start point x0 (default: the built-in's start).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     pub x0: Option<Vec<f64>>,
     /// The minimum x* (default: damped Newton from the known minimum or from x0).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     pub minimum: Option<Vec<f64>>,
 }

@@ -1,15 +1,23 @@
-//! Shared command-line arguments that describe a network objective: model spec, data set,
-//! parameters, loss and dtype. Used by `gdscope probe` and the curvature commands, so every
-//! command reads networks the same way and reports the same errors.
+//! Shared command-line arguments that describe a network objective: either a training run
+//! directory (`--run DIR`: model, data, loss and dtype from its `config.toml`, parameters
+//! from its `weights.npy`) or the pieces (`--model SPEC --data DATA.npz --params W.npy`
+//! `[--loss] [--dtype]`). Used by `gdscope probe` and `gdscope curvature`, so every command
+//! reads networks the same way and reports the same errors. Data files go through
+//! `gdscope-data`'s NPZ loader: `x` as `n×d` or images `n×C×H×W` (what `gdscope data
+//! export` writes), `y` as integer labels or `n×k` targets.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use gdscope_io::npy::{read_npy, read_npz, NdArray};
+use gdscope_data::{one_hot, DataSpec, Dataset};
+use gdscope_io::npy::read_npy;
 use gdscope_nn::{Dtype, Loss, Model, NetworkObjective};
+use gdscope_train::config::{DtypeName, LossName, TrainConfig};
+use serde::Serialize;
 
 /// Loss function choice on the command line.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LossArg {
     /// ½‖f − y‖² per example, averaged over examples.
     Mse,
@@ -18,7 +26,8 @@ pub enum LossArg {
 }
 
 /// Compute precision on the command line.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DtypeArg {
     /// Single precision (fast).
     F32,
@@ -26,51 +35,137 @@ pub enum DtypeArg {
     F64,
 }
 
-/// A network objective: `--model SPEC --data DATA.npz --params W.npy [--loss] [--dtype]`.
+/// A network objective: `--run DIR`, or `--model SPEC --data DATA.npz --params W.npy`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NetworkArgs {
+    /// A training run directory (`gdscope train --out DIR`): model, data, loss and dtype
+    /// from its config.toml, parameters from its weights.npy (override with --params,
+    /// --dtype).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "data", "loss"])]
+    pub run: Option<PathBuf>,
     /// Model spec, e.g. `mlp:20-256-256-4:gelu-tanh` (activations: identity, tanh, relu, gelu,
     /// gelu-tanh, softplus, elu).
-    #[arg(long, value_name = "SPEC")]
-    pub model: String,
-    /// Data set: an .npz with `x` (n×d) and `y` (n×k targets, or n integer class labels that
-    /// are one-hot encoded with k = the model's output width).
-    #[arg(long, value_name = "DATA.npz")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "SPEC", required_unless_present = "run")]
+    pub model: Option<String>,
+    /// Data set: an .npz with `x` (n×d, or n×C×H×W images as `gdscope data export` writes)
+    /// and `y` (integer class labels, one-hot encoded to the model's outputs, or n×k
+    /// targets).
+    #[arg(long, value_name = "DATA.npz", required_unless_present = "run")]
+    pub data: Option<PathBuf>,
     /// Flat parameter vector (.npy, length P): per layer the weight fan_in×fan_out row-major,
-    /// then the bias.
-    #[arg(long, value_name = "W.npy")]
+    /// then the bias [default with --run: DIR/weights.npy].
+    #[arg(long, value_name = "W.npy", required_unless_present = "run")]
+    pub params: Option<PathBuf>,
+    /// Loss function [default: mse].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Compute precision; results are always written as float64 [default: f64, or the
+    /// run's].
+    #[arg(long, value_enum)]
+    pub dtype: Option<DtypeArg>,
+}
+
+/// What [`NetworkArgs`] resolved to (saved as the `network` table of run configs).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedNetwork {
+    /// The training run the network comes from, if any.
+    pub run: Option<PathBuf>,
+    /// Model spec.
+    pub model: String,
+    /// Data set.
+    pub data: DataSpec,
+    /// Parameter file.
     pub params: PathBuf,
-    /// Loss function.
-    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
+    /// Loss.
     pub loss: LossArg,
-    /// Compute precision (results are always written as float64).
-    #[arg(long, value_enum, default_value_t = DtypeArg::F64)]
+    /// Compute precision.
     pub dtype: DtypeArg,
 }
 
 impl NetworkArgs {
-    /// Loads the data and parameters and builds the objective; returns it with the parameters.
-    pub fn build(&self) -> Result<(NetworkObjective, Vec<f64>)> {
-        let model = Model::<f64>::from_spec(&self.model)?;
+    /// Where model, data, parameters, loss and dtype come from.
+    pub fn resolve(&self) -> Result<ResolvedNetwork> {
+        if let Some(run) = &self.run {
+            return self.resolve_run(run);
+        }
+        let (Some(model), Some(data), Some(params)) = (&self.model, &self.data, &self.params)
+        else {
+            bail!("give --run DIR, or all of --model SPEC --data DATA.npz --params W.npy");
+        };
+        Ok(ResolvedNetwork {
+            run: None,
+            model: model.clone(),
+            data: DataSpec::Npz { path: data.clone() },
+            params: params.clone(),
+            loss: self.loss.unwrap_or(LossArg::Mse),
+            dtype: self.dtype.unwrap_or(DtypeArg::F64),
+        })
+    }
+
+    fn resolve_run(&self, run: &Path) -> Result<ResolvedNetwork> {
+        let config_path = run.join("config.toml");
+        ensure!(
+            config_path.is_file(),
+            "--run {}: no config.toml there; give the directory of a training run (`gdscope train --out DIR`)",
+            run.display()
+        );
+        let config = TrainConfig::load(&config_path, &[])
+            .with_context(|| format!("--run {}", run.display()))?;
+        let params = self
+            .params
+            .clone()
+            .unwrap_or_else(|| run.join("weights.npy"));
+        ensure!(
+            params.is_file(),
+            "--run {}: no {} yet (the run writes it when it ends); give --params W.npy",
+            run.display(),
+            params.display()
+        );
+        Ok(ResolvedNetwork {
+            run: Some(run.to_path_buf()),
+            model: config.model.spec,
+            data: config.data,
+            params,
+            loss: match config.loss {
+                LossName::Mse => LossArg::Mse,
+                LossName::Ce => LossArg::Ce,
+            },
+            dtype: self.dtype.unwrap_or(match config.dtype {
+                DtypeName::F32 => DtypeArg::F32,
+                DtypeName::F64 => DtypeArg::F64,
+            }),
+        })
+    }
+
+    /// Loads the data and parameters and builds the objective; returns it with the
+    /// parameters and what was resolved.
+    pub fn build(&self) -> Result<(NetworkObjective, Vec<f64>, ResolvedNetwork)> {
+        let r = self.resolve()?;
+        let model = Model::<f64>::from_spec(&r.model)?;
         let (d, k, p) = (model.in_width(), model.out_width(), model.num_params());
-        let (x, y, n) = load_data(&self.data, d, k)?;
-        let params = read_vector(
-            &self.params,
-            p,
-            &format!("parameter vector for `{}`", self.model),
-        )?;
-        let loss = match self.loss {
+        let train = gdscope_data::load(&r.data)
+            .with_context(|| format!("cannot load the data set {}", r.data))?
+            .train;
+        let (x, y, n) = model_inputs(train, d, k).with_context(|| r.data.to_string())?;
+        let params = read_vector(&r.params, p, &format!("parameter vector for `{}`", r.model))?;
+        let loss = match r.loss {
             LossArg::Mse => Loss::Mse,
             LossArg::Ce => Loss::CrossEntropy,
         };
-        let dtype = match self.dtype {
+        let dtype = match r.dtype {
             DtypeArg::F32 => Dtype::F32,
             DtypeArg::F64 => Dtype::F64,
         };
-        let objective = NetworkObjective::new(&self.model, &x, &y, n, loss, dtype)?;
-        Ok((objective, params))
+        let objective = NetworkObjective::new(&r.model, &x, &y, n, loss, dtype)?;
+        Ok((objective, params, r))
     }
+}
+
+/// The command-line spelling of a value-enum choice (`mse`, `f64`, `hutchpp`), so text and
+/// JSON output use the words the user typed.
+pub fn choice_name<T: clap::ValueEnum>(v: &T) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
 }
 
 /// Reads a flat `.npy` vector of exactly `len` entries (`what` names it in errors).
@@ -85,46 +180,59 @@ pub fn read_vector(path: &Path, len: usize, what: &str) -> Result<Vec<f64>> {
     Ok(a.data)
 }
 
-/// Reads `x` (n×d) and `y` from an .npz file and returns `(x, y as n×k, n)`.
-/// `y` may be n×k targets or n integer labels in `0..k` (one-hot encoded).
-pub fn load_data(path: &Path, d: usize, k: usize) -> Result<(Vec<f64>, Vec<f64>, usize)> {
-    let mut arrays = read_npz(path)?;
-    let file = path.display();
-    let x = arrays
-        .remove("x")
-        .with_context(|| format!("{file}: no array named `x` (inputs, shape n×{d})"))?;
-    let y = arrays
-        .remove("y")
-        .with_context(|| format!("{file}: no array named `y` (targets n×{k} or n labels)"))?;
-    let (n, xd) = x.dims2(&format!("{file}: `x`"))?;
+/// `(x as n×d, y as n×k, n)` for a model with input width `d` and `k` outputs. Images count
+/// by their `C·H·W` values; class labels are one-hot encoded to the model's `k` (a data set
+/// may use fewer classes than the model has outputs).
+fn model_inputs(ds: Dataset, d: usize, k: usize) -> Result<(Vec<f64>, Vec<f64>, usize)> {
     ensure!(
-        xd == d,
-        "{file}: `x` has shape {:?} but the model's input width is {d} (expected [n, {d}])",
-        x.shape
+        ds.d() == d,
+        "`x` has {} values per example (input shape {:?}) but the model's input width is {d}",
+        ds.d(),
+        ds.input_shape
     );
-    let y = targets(&y, n, k).with_context(|| format!("{file}: `y`"))?;
-    Ok((x.data, y, n))
+    let y = match &ds.labels {
+        Some(labels) if ds.k != k => {
+            if let Some(&l) = labels.iter().find(|&&l| l >= k) {
+                bail!(
+                    "`y` has class label {l}, but the model has only {k} outputs (classes 0..{k})"
+                );
+            }
+            one_hot(labels, k)
+        }
+        _ if ds.k == k => ds.y,
+        _ => bail!(
+            "`y` has shape [{n}, {}] but the model has {k} outputs: expected [{n}, {k}] targets, or {n} integer class labels",
+            ds.k,
+            n = ds.n
+        ),
+    };
+    Ok((ds.x, y, ds.n))
 }
 
-/// n×k targets, or n integer labels one-hot encoded.
-fn targets(y: &NdArray, n: usize, k: usize) -> Result<Vec<f64>> {
-    match y.shape[..] {
-        [rows, cols] if rows == n && cols == k => Ok(y.data.clone()),
-        [rows] if rows == n && (y.is_integer() || k > 1) => {
-            let mut onehot = vec![0.0; n * k];
-            for (i, &label) in y.data.iter().enumerate() {
-                ensure!(
-                    label.fract() == 0.0 && label >= 0.0 && label < k as f64,
-                    "label {label} at index {i} is not an integer class in 0..{k} (the model has {k} outputs)"
-                );
-                onehot[i * k + label as usize] = 1.0;
-            }
-            Ok(onehot)
-        }
-        [rows] if rows == n && k == 1 => Ok(y.data.clone()),
-        _ => bail!(
-            "has shape {:?}; expected [{n}, {k}] (targets) or [{n}] (integer labels), with n = {n} rows of `x` and k = {k} model outputs",
-            y.shape
-        ),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_and_labels_fit_the_model() {
+        // Two 1×2×2 images, labels 0 and 1, for a model with 4 inputs and 3 outputs.
+        let ds = Dataset::classification(
+            "t",
+            (0..8).map(f64::from).collect(),
+            vec![1, 2, 2],
+            vec![0, 1],
+            2,
+        )
+        .unwrap();
+        let (x, y, n) = model_inputs(ds.clone(), 4, 3).unwrap();
+        assert_eq!((x.len(), n), (8, 2));
+        assert_eq!(y, [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        let e = model_inputs(ds.clone(), 5, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("input shape [1, 2, 2]") && e.contains("width is 5"),
+            "{e}"
+        );
+        let e = model_inputs(ds, 4, 1).unwrap_err().to_string();
+        assert!(e.contains("class label 1"), "{e}");
     }
 }

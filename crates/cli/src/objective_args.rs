@@ -23,18 +23,13 @@ pub struct ObjectiveArgs {
     #[arg(long, value_name = "NAME")]
     pub objective: Option<String>,
     /// quadratic: Hessian eigenvalues at the minimum 0, comma-separated (default 1,2,..,n).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     pub spectrum: Option<Vec<f64>>,
     /// quadratic: rotate the eigenbasis by a random orthogonal matrix from this seed.
     #[arg(long, value_name = "N")]
     pub rotate_seed: Option<u64>,
     /// quadratic: add C·Σ y_k³ in eigen-coordinates (keeps 0 a minimum with the same Hessian).
-    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    #[arg(long, value_name = "C")]
     pub cubic: Option<f64>,
     /// quadratic / rosenbrock: number of dimensions.
     #[arg(long, value_name = "N")]

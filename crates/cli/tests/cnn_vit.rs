@@ -46,10 +46,11 @@ fn probe_runs_cnn_and_vit_specs_and_matches_the_library() {
             data: x.clone(),
             dtype: "float64".into(),
         };
+        // Integer class labels (float labels are refused as ambiguous).
         let ya = NdArray {
             shape: vec![n],
             data: labels,
-            dtype: "float64".into(),
+            dtype: "int64".into(),
         };
         write_npz(&dir.path().join("data.npz"), &[("x", &xa), ("y", &ya)]).unwrap();
         write_npy(&dir.path().join("w.npy"), &[w.len()], &w).unwrap();

@@ -1,6 +1,7 @@
 //! CLI tests of the Part-1 commands: direction, sweep-lr, basin, reproduce.
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn gdscope() -> Command {
@@ -40,6 +41,7 @@ fn direction_json_has_exactly_the_documented_keys() {
         "direction",
         "trajectory",
         "verdict",
+        "verdict_reason",
     ];
     expected.sort_unstable();
     let mut got = keys.clone();
@@ -163,7 +165,7 @@ fn bad_flags_fail_with_a_clear_message() {
         ])
         .assert()
         .code(2)
-        .stderr(contains("lr"));
+        .stderr(contains("learning rate = -1"));
     gdscope()
         .args([
             "direction",
@@ -257,4 +259,182 @@ fn sweep_lr_table_and_reproduce_fig2() {
         .success()
         .stdout(contains("all agree"));
     assert!(dir.path().join("fig2/summary.json").exists());
+    // Like every run, reproduce writes its configuration and the data behind each panel: the
+    // trajectories, one row per step, with the panel they belong to.
+    let config = std::fs::read_to_string(dir.path().join("fig2/config.toml")).unwrap();
+    assert!(
+        config.contains("paper-fig2") && config.contains("0.95"),
+        "{config}"
+    );
+    let table = gdscope_io::read_parquet(&dir.path().join("fig2/metrics.parquet")).unwrap();
+    let panels = table.column("panel").and_then(|c| c.as_str()).unwrap();
+    let steps = table.column("step").and_then(|c| c.as_i64()).unwrap();
+    for panel in ["panel1-paper-fig2-lr0.1", "panel2-paper-fig2-lr0.95"] {
+        let rows = panels.iter().filter(|p| p.as_str() == panel).count();
+        assert!(rows > 100, "{panel}: {rows} rows");
+    }
+    assert_eq!(steps[0], 0);
+    assert!(table.f64_column("distance").is_some());
+}
+
+/// Starts that crashed before: a start that cannot be computed with is a clear error naming
+/// x0; a finite start that blows up at step 0 is a result with status `diverged`.
+#[test]
+fn starts_that_diverge_at_step_0_are_results_or_clear_errors() {
+    for x0 in ["nan,0.1", "inf,0.1"] {
+        gdscope()
+            .args([
+                "direction",
+                "--objective",
+                "paper-fig2",
+                "--lr",
+                "0.1",
+                "--x0",
+                x0,
+            ])
+            .assert()
+            .code(2)
+            .stderr(contains("x0").and(contains("finite")));
+    }
+    for x0 in ["1e300,0.1", "2e8,0"] {
+        let v = json_of(&[
+            "direction",
+            "--objective",
+            "paper-fig2",
+            "--lr",
+            "0.1",
+            "--x0",
+            x0,
+            "--json",
+        ]);
+        assert_eq!(v["trajectory"]["status"], "diverged", "{x0}: {v}");
+        assert_eq!(v["trajectory"]["steps"], 0, "{x0}");
+        assert_eq!(v["verdict"], "not_covered", "{x0}");
+    }
+    gdscope()
+        .args([
+            "sweep-lr",
+            "--objective",
+            "paper-fig2",
+            "--x0",
+            "nan,0.1",
+            "--count",
+            "3",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("x0"));
+    let v = json_of(&[
+        "sweep-lr",
+        "--objective",
+        "paper-fig2",
+        "--x0",
+        "2e8,0",
+        "--count",
+        "3",
+        "--json",
+    ]);
+    for row in v["rows"].as_array().unwrap() {
+        assert_eq!(row["observed"], "diverged", "{row}");
+    }
+}
+
+/// The README's sweep crosses 2/(λ1+λn) = 0.1818 at η ≈ 0.181, where |1 − ηλ1| ≈ |1 − ηλn|:
+/// the reading comes before the competing direction has died out. That row is
+/// `inconclusive` with its reason in JSON, the text table and sweep.parquet; no row disagrees.
+#[test]
+fn sweep_verdicts_explain_themselves() {
+    let args = [
+        "sweep-lr",
+        "--objective",
+        "quadratic",
+        "--spectrum",
+        "1,3,10",
+        "--rotate-seed",
+        "7",
+        "--x0",
+        "0.3,-0.2,0.1",
+    ];
+    let v = json_of(&[&args[..], &["--json"]].concat());
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["verdict"] != "disagrees"), "{rows:?}");
+    let row = rows
+        .iter()
+        .find(|r| (r["lr"].as_f64().unwrap() - 0.181).abs() < 1e-3)
+        .unwrap();
+    assert_eq!(row["verdict"], "inconclusive", "{row}");
+    assert!(
+        row["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .contains("too early"),
+        "{row}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let text = gdscope()
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("inconclusive [1]") && text.contains("[1] η = 0.181"),
+        "{text}"
+    );
+    let table = gdscope_io::read_parquet(&out.join("sweep.parquet")).unwrap();
+    let reasons = table
+        .column("verdict_reason")
+        .and_then(|c| c.as_str())
+        .unwrap();
+    assert!(
+        reasons.iter().any(|r| r.contains("too early")),
+        "{reasons:?}"
+    );
+}
+
+/// Text output uses the JSON's snake_case words, never Rust variant names.
+#[test]
+fn text_output_uses_the_json_words() {
+    let out = gdscope()
+        .args([
+            "direction",
+            "--objective",
+            "paper-fig2",
+            "--lr",
+            "0.1",
+            "--x0",
+            "0.3,0.2",
+            "--steps",
+            "20",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("max_steps"), "{text}");
+    let camel = camel_case_words(&text);
+    assert!(
+        camel.is_empty(),
+        "CamelCase words in text output: {camel:?}\n{text}"
+    );
+}
+
+/// Words such as `MaxSteps` or `MonotoneFromAbove` (an upper-case letter after a lower-case
+/// one inside a word).
+fn camel_case_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| {
+            w.chars()
+                .zip(w.chars().skip(1))
+                .any(|(a, b)| a.is_ascii_lowercase() && b.is_ascii_uppercase())
+        })
+        .map(str::to_string)
+        .collect()
 }

@@ -120,7 +120,7 @@ fn probe_reports_shape_mismatches_clearly() {
     run("mlp:5-7-6-3:gelu-tanh", &["--v", "short.npy"]).stderr(predicate::str::contains(
         "short.npy: expected a flat direction v",
     ));
-    run("mlp:5-7-6-3:swish", &[]).stderr(predicate::str::contains("unknown activation `swish`"));
+    run("mlp:5-7-6-3:mish", &[]).stderr(predicate::str::contains("unknown activation `mish`"));
 }
 
 #[test]
@@ -131,17 +131,50 @@ fn bench_json_has_every_operation_and_dtype() {
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
-    for op in ["loss_grad", "hvp", "hvp_block3", "third_order"] {
+    for op in ["loss_grad", "hvp", "hvp_block3", "third_order", "gd_step"] {
         for dt in ["f32", "f64"] {
-            assert!(
-                v[op][dt].as_f64().is_some_and(|t| t > 0.0),
-                "{op} {dt}: {text}"
-            );
+            let key = format!("{dt}.{op}");
+            for metric in ["seconds", "gflops", "floor_ratio"] {
+                assert!(
+                    v[metric][&key].as_f64().is_some_and(|t| t > 0.0),
+                    "{metric} {key}: {text}"
+                );
+            }
         }
     }
+    for dt in ["f32", "f64"] {
+        assert!(
+            v["gemm_floor_gflops"][dt].as_f64().is_some_and(|g| g > 0.0),
+            "{text}"
+        );
+    }
+    assert_eq!(v["workload"], "A");
+    assert_eq!(v["gemm_floor_shape"], serde_json::json!([4, 3072, 256]));
+    assert!(
+        ["portable", "avx2", "avx512"].contains(&v["simd"].as_str().unwrap()),
+        "{text}"
+    );
     gdscope()
         .args(["bench", "--dtype", "f64", "--n", "2", "--repeats", "1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("GEMM floor (f64)"));
+    gdscope()
+        .args([
+            "bench",
+            "--workload",
+            "eos",
+            "--dtype",
+            "f32",
+            "--n",
+            "3",
+            "--repeats",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "workload eos: mlp:20-256-256-4:gelu-tanh",
+        ))
+        .stdout(predicate::str::contains("on one 3x256x256 product"));
 }

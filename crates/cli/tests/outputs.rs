@@ -177,3 +177,143 @@ fn inspect_tables_and_arrays() {
         .code(2)
         .stderr(predicate::str::contains("bad.npy").and(predicate::str::contains("magic")));
 }
+
+/// Every command that writes a single file refuses to replace an existing one unless given
+/// `--overwrite` (the same rule as run directories).
+#[test]
+fn single_output_files_are_not_replaced_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let table = metrics(d);
+    gdscope()
+        .current_dir(d)
+        .args([
+            "data",
+            "export",
+            "synthetic-linear:n=20,d=3,k=2",
+            "--out",
+            "d.npz",
+        ])
+        .assert()
+        .success();
+    let model = "mlp:3-4-2:tanh";
+    let p = gdscope_nn::Model::<f64>::from_spec(model)
+        .unwrap()
+        .num_params();
+    gdscope_io::npy::write_npy(&d.join("w.npy"), &[p], &vec![0.1; p]).unwrap();
+    let commands: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "data",
+                "export",
+                "synthetic-linear:n=20,d=3,k=2",
+                "--out",
+                "d.npz",
+            ],
+            "d.npz",
+        ),
+        (
+            vec![
+                "probe", "--model", model, "--data", "d.npz", "--params", "w.npy", "--out", "p.npz",
+            ],
+            "p.npz",
+        ),
+        (
+            vec!["inspect", table.to_str().unwrap(), "--csv", "m.csv"],
+            "m.csv",
+        ),
+        (
+            vec![
+                "plot",
+                table.to_str().unwrap(),
+                "--y",
+                "loss",
+                "--out",
+                "fig",
+            ],
+            "fig.png",
+        ),
+    ];
+    for (args, file) in commands {
+        if !d.join(file).exists() {
+            gdscope().current_dir(d).args(&args).assert().success();
+        }
+        let before = std::fs::metadata(d.join(file)).unwrap().modified().unwrap();
+        gdscope()
+            .current_dir(d)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("already exists")
+                    .and(predicate::str::contains("--overwrite")),
+            );
+        assert_eq!(
+            std::fs::metadata(d.join(file)).unwrap().modified().unwrap(),
+            before,
+            "{file}"
+        );
+        gdscope()
+            .current_dir(d)
+            .args(&args)
+            .arg("--overwrite")
+            .assert()
+            .success();
+    }
+}
+
+/// `plot` without `--y`: a short default name, a panel per column, and columns never
+/// measured (all NaN) stay out of the figure.
+#[test]
+fn plot_defaults_name_and_legend() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Table::new();
+    t.push_i64("step", (0..10).collect()).unwrap();
+    for name in [
+        "loss",
+        "grad_norm",
+        "update_cosine",
+        "sharpness",
+        "train_accuracy",
+    ] {
+        t.push_f64(name, (0..10).map(f64::from).collect()).unwrap();
+    }
+    t.push_f64("test_loss", vec![f64::NAN; 10]).unwrap();
+    let path = dir.path().join("metrics.parquet");
+    write_parquet(&path, &t).unwrap();
+    let out = gdscope()
+        .args(["plot", path.to_str().unwrap(), "--format", "svg"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.trim().ends_with("metrics-5-columns.svg"), "{stdout}");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("test_loss"));
+    let svg = std::fs::read_to_string(dir.path().join("metrics-5-columns.svg")).unwrap();
+    assert!(svg.contains("train_accuracy") && !svg.contains("test_loss"));
+    // One panel per column (their scales are unrelated), three to a row: 5 columns → 3 × 2.
+    let size = |svg: &str| {
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            let at = svg.find(&key).unwrap() + key.len();
+            svg[at..].split('"').next().unwrap().parse::<u32>().unwrap()
+        };
+        (attr("width"), attr("height"))
+    };
+    assert_eq!(size(&svg), (3 * 900, 2 * 600));
+    // Columns named with --y share one panel.
+    gdscope()
+        .args([
+            "plot",
+            path.to_str().unwrap(),
+            "--y",
+            "loss,sharpness",
+            "--format",
+            "svg",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("loss-sharpness.svg")).unwrap();
+    assert_eq!(size(&svg), (900, 600));
+}

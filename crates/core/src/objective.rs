@@ -13,9 +13,11 @@ pub type Block = DMatrix<f64>;
 ///
 /// Required: [`dim`](Objective::dim), [`value_grad`](Objective::value_grad),
 /// [`hvp`](Objective::hvp) and [`third_order`](Objective::third_order).
-/// The block and fused methods have correct default implementations that loop over the
-/// single-vector ones; implementations override them when one pass can do more
-/// (the network engine computes `H·[v₁…v_k]` with one stacked GEMM per layer).
+/// The block and fused methods ([`block_hvp`](Objective::block_hvp),
+/// [`derivatives`](Objective::derivatives)) have correct default implementations that loop over
+/// the single-vector ones; implementations override them when one pass can do more (the
+/// network engine computes `H·[v₁…v_k]` with one stacked GEMM per layer, and value, gradient,
+/// `H·U` and every `∇(uᵢᵀHuⱼ)` in one jet pass).
 pub trait Objective: Send + Sync {
     /// Number of variables `n`.
     fn dim(&self) -> usize;
@@ -48,45 +50,6 @@ pub trait Objective: Send + Sync {
     /// Third-order vector: writes `∇ₓ(uᵀ ∇²f(x) v) = ∇³f(x)[u, v, ·]` into `out`
     /// (u and v held fixed). Symmetric in `u` and `v`.
     fn third_order(&self, x: &[f64], u: &[f64], v: &[f64], out: &mut [f64]);
-
-    /// Fused `(f, ∇f, H u, ∇(uᵀH u))` — what self-stabilization and central flows need at
-    /// every step. The network engine does this in one jet pass.
-    fn grad_hvp_third(&self, x: &[f64], u: &[f64]) -> GradHvpThird {
-        let n = self.dim();
-        let mut grad = vec![0.0; n];
-        let value = self.value_grad(x, &mut grad);
-        let mut hu = vec![0.0; n];
-        self.hvp(x, u, &mut hu);
-        let mut d3 = vec![0.0; n];
-        self.third_order(x, u, u, &mut d3);
-        GradHvpThird {
-            value,
-            grad,
-            hu,
-            d3,
-        }
-    }
-
-    /// `∇(u_iᵀ H u_j)` for all pairs `i ≤ j` of the columns of `us`, in the order
-    /// (0,0), (0,1), …, (0,k−1), (1,1), …, (k−1,k−1): `k(k+1)/2` columns.
-    fn third_order_pairs(&self, x: &[f64], us: &Block) -> Block {
-        let n = self.dim();
-        let k = us.ncols();
-        let mut out = Block::zeros(n, k * (k + 1) / 2);
-        let cols: Vec<Vec<f64>> = (0..k)
-            .map(|j| us.column(j).iter().copied().collect())
-            .collect();
-        let mut c = 0;
-        for i in 0..k {
-            for j in i..k {
-                let mut d = vec![0.0; n];
-                self.third_order(x, &cols[i], &cols[j], &mut d);
-                out.column_mut(c).copy_from_slice(&d);
-                c += 1;
-            }
-        }
-        out
-    }
 
     /// Everything a step of a flow needs at `x`, for a block `U = [u₁ … u_k]` of directions,
     /// in one call (one jet pass for networks). Fills the parts of `out` that `request`
@@ -229,19 +192,6 @@ pub fn pair_index(i: usize, j: usize, k: usize) -> usize {
     i * k - i * i.saturating_sub(1) / 2 + (j - i)
 }
 
-/// Result of [`Objective::grad_hvp_third`].
-#[derive(Debug, Clone)]
-pub struct GradHvpThird {
-    /// `f(x)`
-    pub value: f64,
-    /// `∇f(x)`
-    pub grad: Vec<f64>,
-    /// `∇²f(x)·u`
-    pub hu: Vec<f64>,
-    /// `∇ₓ(uᵀ∇²f(x)u)`
-    pub d3: Vec<f64>,
-}
-
 /// A quadratic `f(x) = ½ xᵀ A x − bᵀx` with dense symmetric `A`: exact, cheap, and the
 /// reference objective for tests of optimizers and eigen-solvers throughout the workspace.
 #[derive(Debug, Clone)]
@@ -296,9 +246,10 @@ mod tests {
         let x = [0.3, -0.2, 1.0];
         let h = q.hessian(&x);
         assert!((h - &a).abs().max() < 1e-15);
-        let pairs = q.third_order_pairs(&x, &Block::identity(3, 2));
-        assert_eq!(pairs.ncols(), 3);
-        assert_eq!(pairs.abs().max(), 0.0);
+        let mut d = Derivatives::default();
+        q.derivatives(&x, &Block::identity(3, 2), Request::ALL, &mut d);
+        assert_eq!(d.pairs.ncols(), 3);
+        assert_eq!(d.pairs.abs().max(), 0.0);
         let mut g = [0.0; 3];
         let f = q.value_grad(&x, &mut g);
         assert!((f - 0.5 * 4.58).abs() < 1e-12, "{f}");

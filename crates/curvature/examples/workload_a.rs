@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use gdscope_core::Objective;
 use gdscope_curvature::{top_eigenpairs, EigOptions, HessianOperator};
-use gdscope_nn::workload::WorkloadA;
+use gdscope_nn::workload::Workload;
 use gdscope_nn::Dtype;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         tols
     };
-    let wa = WorkloadA::new(1000, Dtype::F64);
+    let wa = Workload::a(1000, Dtype::F64);
     let obj = &wa.objective;
     let mut g = vec![0.0; wa.w.len()];
     obj.value_grad(&wa.w, &mut g);

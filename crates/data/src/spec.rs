@@ -207,7 +207,8 @@ fn d_size() -> usize {
     16
 }
 
-/// The default EoS setting of issue 4: `synthetic-linear` with `n=1000, d=20, k=4, seed=0`.
+/// The default edge-of-stability setting (`gdscope reproduce eos`): `synthetic-linear` with
+/// `n=1000, d=20, k=4, seed=0`.
 impl Default for DataSpec {
     fn default() -> Self {
         DataSpec::SyntheticLinear {

@@ -1,8 +1,8 @@
 //! The basin `V_η` of the paper: GD from every start of a 2-D grid, each start classified.
 //!
 //! Grid: `x_i = a + (b−a)·i/(N−1)`, `y_j = c + (d−c)·j/(N−1)` (NumPy `linspace`), start
-//! index `i·N + j` (`meshgrid(..., indexing="ij")` flattened), as in
-//! `shared/bench/bench_b.py`. Each start runs `K` GD steps; the kernel keeps the last
+//! index `i·N + j` (`meshgrid(..., indexing="ij")` flattened), as a NumPy/JAX version of the
+//! same map would lay it out. Each start runs `K` GD steps; the kernel keeps the last
 //! iterate above the rounding floor and its predecessor (branch-free selects), so the
 //! direction is read as in [`crate::trajectory`] without storing the path.
 //!
@@ -32,6 +32,8 @@ pub const CHUNK: usize = 256;
 /// would move the reading at most `TRACK_EVERY − 1` steps later but doubled the time of the
 /// paper-fig2 map (2.4 s against 1.25 s); `read_at_step` is always the step actually used.
 pub const TRACK_EVERY: usize = 4;
+/// Largest grid resolution `N` (`N² = 10⁸` starts).
+pub const MAX_RESOLUTION: usize = 10_000;
 /// A start "converged" when `‖x_K − x*‖` is below this after the last step.
 pub const CONVERGED_DISTANCE: f64 = 1e-8;
 /// A start "diverged" when `‖x_K‖` exceeds this (or `x_K` is not finite).
@@ -89,7 +91,7 @@ pub struct BasinSpec {
 }
 
 impl BasinSpec {
-    /// Checks ranges (finite, a < b), resolution ≥ 1, η > 0.
+    /// Checks ranges (finite, a < b), `1 ≤ N ≤` [`MAX_RESOLUTION`], η > 0.
     pub fn validate(&self) -> Result<(), DirectionError> {
         for (name, r) in [("x range", self.x_range), ("y range", self.y_range)] {
             if !(r[0].is_finite() && r[1].is_finite() && r[0] < r[1]) {
@@ -100,11 +102,11 @@ impl BasinSpec {
                 });
             }
         }
-        if self.resolution == 0 {
+        if !(1..=MAX_RESOLUTION).contains(&self.resolution) {
             return Err(DirectionError::Invalid {
                 name: "resolution",
-                value: "0".into(),
-                expected: "at least 1",
+                value: self.resolution.to_string(),
+                expected: "between 1 and 10000 (at most 10⁸ starts; the outcomes alone take 24 bytes each)",
             });
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -177,7 +179,20 @@ impl BasinClass {
             Self::Other => "other",
         }
     }
+
+    /// A short description for figure legends.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Diverged => "diverged",
+            Self::PlusQ1 => "fixed along +q1",
+            Self::MinusQ1 => "fixed along −q1",
+            Self::AlternatingQn => "alternating along ±qn",
+            Self::Other => "other (not converged, other direction)",
+        }
+    }
 }
+
+crate::display_as_str!(BasinClass);
 
 /// Outcome of one start.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -240,6 +255,18 @@ pub fn basin_map<G: BatchGradient>(
     spec: &BasinSpec,
     tol: &Tolerances,
 ) -> Result<BasinMap, DirectionError> {
+    basin_map_with_progress(grad, min, spec, tol, &|_| {})
+}
+
+/// [`basin_map`], calling `progress(starts)` from the worker threads as each chunk of
+/// `starts` starts is classified (for progress reports; the total is `N²`).
+pub fn basin_map_with_progress<G: BatchGradient>(
+    grad: &G,
+    min: &MinimumReport,
+    spec: &BasinSpec,
+    tol: &Tolerances,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BasinMap, DirectionError> {
     spec.validate()?;
     if grad.dim() != 2 || min.x.len() != 2 {
         return Err(DirectionError::Dimension {
@@ -271,6 +298,7 @@ pub fn basin_map<G: BatchGradient>(
         || (grad.scratch(CHUNK), ChunkState::new(CHUNK)),
         |(scratch, state), (c, out)| {
             state.run(grad, scratch, spec, &target, c * CHUNK, out);
+            progress(out.len());
         },
     );
     let elapsed_s = t0.elapsed().as_secs_f64();
@@ -477,6 +505,14 @@ mod tests {
     use super::*;
     use crate::examine_point;
     use crate::test_objectives::Fig2;
+
+    #[test]
+    fn class_names_match_the_json() {
+        for c in BasinClass::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(c.to_string(), c.as_str());
+        }
+    }
 
     /// Closed-form batch gradient of `f = x² + y²/2 + x²y + x³`.
     struct Fig2Batch;

@@ -8,9 +8,23 @@
 //! - [`predict`]: thresholds `2/(λ1+λn)`, `2/λn`, the predicted regime and eigenvector;
 //! - [`trajectory`]: run GD from `x0` and read `v_k` / `(−1)^k v_k` as late as rounding
 //!   allows, with the cosine of consecutive updates and the sharpness path;
-//! - [`report`]: the verdict and the JSON schema of `gdscope direction --json`;
+//! - [`verdict`]: agrees / disagrees / inconclusive / not_covered, each with its reason;
+//! - [`report`]: one full analysis and the JSON schema of `gdscope direction --json`;
 //! - [`basin`]: classify a grid of starts (the basin `V_η` of the paper), in parallel;
 //! - [`sweep`]: predicted vs observed regime over a range of learning rates.
+
+/// `impl Display` for enums with an `as_str` (their snake_case JSON name), so text output
+/// uses the same words as JSON output.
+macro_rules! display_as_str {
+    ($($t:ty),+) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    )+};
+}
+pub(crate) use display_as_str;
 
 pub mod basin;
 pub mod minimum;
@@ -19,15 +33,17 @@ pub mod report;
 pub mod sweep;
 pub mod tolerances;
 pub mod trajectory;
+pub mod verdict;
 
 #[cfg(test)]
 mod test_objectives;
 
 pub use minimum::{examine_point, find_minimum, MinimumReport, MinimumStatus};
 pub use predict::{predict, Prediction, Regime, Thresholds};
-pub use report::{analyze, DirectionReport, Verdict};
+pub use report::{analyze, DirectionReport};
 pub use tolerances::Tolerances;
 pub use trajectory::{trace, Mode, Observation, SharpnessPattern, TrajectoryStatus};
+pub use verdict::Verdict;
 
 /// Errors of the direction analysis: bad inputs, or a minimum that cannot be located.
 #[derive(Debug, thiserror::Error)]

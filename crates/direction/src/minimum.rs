@@ -8,7 +8,7 @@
 //! accepted when it reduces `‖∇f‖`. The iteration stops when the gradient vanishes, a step
 //! no longer moves `x` (`‖Δx‖ ≤ 4ε·max(1, ‖x‖)`), or nothing reduces `f` or `‖∇f‖`.
 
-use gdscope_core::linalg::{norm, sym_eigen};
+use gdscope_core::linalg::{norm, sym_eigen, SymEigen};
 use gdscope_core::Objective;
 use serde::Serialize;
 
@@ -65,6 +65,24 @@ impl MinimumReport {
     pub fn scale(&self) -> f64 {
         self.eigenvalues.iter().fold(1.0_f64, |m, l| m.max(l.abs()))
     }
+
+    /// What kind of point `x*` is, as a reason for reports. When a search from `x0` ended
+    /// where the gradient does not vanish, it says so and what to do: the point is not a
+    /// minimum gdscope chose, but where the search gave up (typically far away, because `f`
+    /// has no minimum near `x0` or is unbounded below).
+    pub fn explain(&self) -> String {
+        match (self.status, self.newton_iterations) {
+            (MinimumStatus::NotCritical, Some(steps)) => format!(
+                "the search for a minimum from x0 found no critical point: it stopped after \
+                 {steps} Newton steps at ‖x‖ = {:.1e} with ‖∇f‖ = {:.1e} (f may have no \
+                 minimum near x0, or be unbounded below); give --minimum, or start nearer a \
+                 minimum",
+                norm(&self.x),
+                self.grad_norm
+            ),
+            (status, _) => status.describe().to_string(),
+        }
+    }
 }
 
 /// Classifies a given point `x*` (no search): spectrum, gradient norm, status.
@@ -76,12 +94,13 @@ pub fn examine_point(
     check_dim(obj, x, "minimum")?;
     let mut grad = vec![0.0; x.len()];
     let value = obj.value_grad(x, &mut grad);
-    let eig = sym_eigen(&obj.hessian(x));
-    if !value.is_finite() || !grad.iter().chain(&eig.values).all(|v| v.is_finite()) {
+    let eig =
+        finite_eigen(obj, x).filter(|_| value.is_finite() && grad.iter().all(|v| v.is_finite()));
+    let Some(eig) = eig else {
         return Err(DirectionError::Newton(format!(
             "f, its gradient or its Hessian is not finite at {x:?}"
         )));
-    }
+    };
     let eigenvectors = (0..x.len())
         .map(|j| eig.vectors.column(j).iter().copied().collect())
         .collect();
@@ -198,12 +217,11 @@ fn newton_direction(
     x: &[f64],
     grad: &[f64],
 ) -> Result<Vec<f64>, DirectionError> {
-    let eig = sym_eigen(&obj.hessian(x));
-    if !eig.values.iter().all(|v| v.is_finite()) {
+    let Some(eig) = finite_eigen(obj, x) else {
         return Err(DirectionError::Newton(format!(
             "the Hessian is not finite at {x:?}"
         )));
-    }
+    };
     let delta = 1e-8 * eig.values.iter().fold(1.0_f64, |m, l| m.max(l.abs()));
     let g = nalgebra::DVector::from_column_slice(grad);
     let coeffs = eig.vectors.tr_mul(&g);
@@ -215,6 +233,18 @@ fn newton_direction(
             .map(|(c, l)| -c / l.abs().max(delta)),
     );
     Ok((&eig.vectors * scaled).iter().copied().collect())
+}
+
+/// The Hessian's eigen-decomposition at `x`, or `None` when the Hessian or its eigenvalues
+/// are not finite (the dense solver is only meaningful, and only guaranteed to stop, on
+/// finite matrices).
+pub(crate) fn finite_eigen(obj: &dyn Objective, x: &[f64]) -> Option<SymEigen> {
+    let h = obj.hessian(x);
+    if !h.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let eig = sym_eigen(&h);
+    eig.values.iter().all(|v| v.is_finite()).then_some(eig)
 }
 
 fn axpy(x: &[f64], t: f64, p: &[f64], out: &mut [f64]) {

@@ -66,6 +66,19 @@ impl Regime {
     }
 }
 
+impl Regime {
+    /// Every regime.
+    pub const ALL: [Regime; 5] = [
+        Self::Fixed,
+        Self::Alternating,
+        Self::Unstable,
+        Self::Boundary,
+        Self::NotCovered,
+    ];
+}
+
+crate::display_as_str!(Regime);
+
 /// The prediction for one `(f, x*, η)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
@@ -91,7 +104,7 @@ pub fn predict(min: &MinimumReport, lr: f64, tol: &Tolerances) -> Prediction {
         eigen_index,
     };
     if min.status != MinimumStatus::StrictMinimum {
-        return make(Regime::NotCovered, min.status.describe().to_string(), None);
+        return make(Regime::NotCovered, min.explain(), None);
     }
     let (fixed, stable) = (thresholds.fixed_below, thresholds.stable_below);
     let near = |t: f64| (lr - t).abs() <= tol.boundary_rtol * t;
@@ -168,6 +181,14 @@ pub fn predict(min: &MinimumReport, lr: f64, tol: &Tolerances) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_match_the_json() {
+        for r in Regime::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(r.to_string(), r.as_str());
+        }
+    }
 
     fn report(eigenvalues: Vec<f64>, status: MinimumStatus) -> MinimumReport {
         let n = eigenvalues.len();

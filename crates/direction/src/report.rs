@@ -1,45 +1,15 @@
-//! One full analysis — minimum, prediction, trajectory, verdict — and the JSON object of
-//! `gdscope direction --json` ([`DirectionSummary`], keys fixed by issue 2 item 6).
-//!
-//! Verdict rules:
-//! - `boundary` or `not_covered` prediction → `not_covered`;
-//! - `unstable` → `agrees` when GD does not converge to `x*`, else `disagrees`;
-//! - `fixed` / `alternating`: when GD does not converge to `x*` (diverges, or ends farther
-//!   than `converged_rtol·max(1, ‖x*‖)` without reaching the floor) the start is outside the
-//!   basin `V_η` the theorem assumes → `not_covered`; otherwise `agrees` iff the observed
-//!   mode equals the predicted one and the observed line is within `angle_tol_deg` of the
-//!   predicted eigenvector (the sign is reported, not judged: it depends on the start).
+//! One full analysis — minimum, prediction, trajectory, verdict ([`crate::verdict`]) — and
+//! the JSON object of `gdscope direction --json` ([`DirectionSummary`], schema in
+//! `docs/direction.md`).
 
-use gdscope_core::linalg::{dot, norm};
+use gdscope_core::linalg::dot;
 use gdscope_core::Objective;
 use serde::Serialize;
 
 use crate::predict::{predict, Prediction, Regime};
-use crate::trajectory::{line_angle_deg, trace, Mode, Observation, TrajectoryStatus};
+use crate::trajectory::{line_angle_deg, trace, Observation, TrajectoryStatus};
+use crate::verdict::{judge, Evidence, Verdict};
 use crate::{examine_point, find_minimum, DirectionError, MinimumReport, Tolerances};
-
-/// Outcome of comparing the observation with Theorem 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The trajectory does what the theorem predicts.
-    Agrees,
-    /// It does not.
-    Disagrees,
-    /// The theorem says nothing here (see the reason).
-    NotCovered,
-}
-
-impl Verdict {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agrees => "agrees",
-            Self::Disagrees => "disagrees",
-            Self::NotCovered => "not_covered",
-        }
-    }
-}
 
 /// The full analysis of one `(f, η, x0)`.
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +70,14 @@ pub fn analyze_at(
             expected: "a finite number > 0",
         });
     }
+    if let Some(v) = x0.iter().find(|v| !v.is_finite()) {
+        return Err(DirectionError::Invalid {
+            name: "start point x0",
+            value: format!("{v} in {x0:?}"),
+            expected:
+                "finite numbers (a start far away that blows up is fine and reported as diverged)",
+        });
+    }
     let prediction = predict(min, lr, tol);
     let e0: Vec<f64> = x0.iter().zip(&min.x).map(|(a, b)| a - b).collect();
     let predicted_direction = prediction.eigen_index.map(|i| {
@@ -112,22 +90,17 @@ pub fn analyze_at(
         (Some(p), Some(o)) => (line_angle_deg(o, p), Some(dot(o, p) > 0.0)),
         _ => (None, None),
     };
-    let converges = observation.status == TrajectoryStatus::Converged
-        || (observation.status == TrajectoryStatus::MaxSteps
-            && observation.final_distance <= tol.converged_rtol * norm(&min.x).max(1.0));
-    let (verdict, mut verdict_reason) = judge(&prediction, &observation, converges, angle_deg, tol);
-    if verdict == Verdict::Disagrees {
-        if let (Some(ratio), Some(r)) = (
-            competing_ratio(&min.eigenvalues, lr),
-            observation.read_at_step,
-        ) {
-            verdict_reason.push_str(&format!(
-                "; linear theory: competing directions shrink by (second |μ| / top |μ|)^r = {ratio:.4}^{r} = {:.2e} \
-                 relative to the predicted one by the reading (a value near 1 means the reading came too early)",
-                ratio.powi(r as i32)
-            ));
-        }
-    }
+    let (verdict, verdict_reason) = judge(
+        &Evidence {
+            min,
+            prediction: &prediction,
+            observation: &observation,
+            x0,
+            lr,
+            angle_deg,
+        },
+        tol,
+    );
     Ok(DirectionReport {
         lr,
         x0: x0.to_vec(),
@@ -140,67 +113,6 @@ pub fn analyze_at(
         verdict,
         verdict_reason,
     })
-}
-
-/// Ratio of the second-largest to the largest multiplier `|μ_i| = |1 − ηλ_i|` at `x*`
-/// (`docs/theory.md` §2: the per-step shrink factor of the direction error of a quadratic).
-pub fn competing_ratio(eigenvalues: &[f64], lr: f64) -> Option<f64> {
-    let mut mu: Vec<f64> = eigenvalues.iter().map(|l| (1.0 - lr * l).abs()).collect();
-    mu.sort_by(|a, b| b.total_cmp(a));
-    (mu.len() >= 2 && mu[0] > 0.0).then(|| mu[1] / mu[0])
-}
-
-fn judge(
-    p: &Prediction,
-    o: &Observation,
-    converges: bool,
-    angle_deg: Option<f64>,
-    tol: &Tolerances,
-) -> (Verdict, String) {
-    let expected_mode = match p.regime {
-        Regime::Boundary | Regime::NotCovered => {
-            return (
-                Verdict::NotCovered,
-                format!("outside Theorem 1: {}", p.reason),
-            );
-        }
-        Regime::Unstable => {
-            return if converges {
-                (Verdict::Disagrees, "η > 2/λn but GD converged to x*".into())
-            } else {
-                (
-                    Verdict::Agrees,
-                    "η > 2/λn and GD does not converge to x*".into(),
-                )
-            };
-        }
-        Regime::Fixed => Mode::Fixed,
-        Regime::Alternating => Mode::Alternating,
-    };
-    if !converges {
-        return (
-            Verdict::NotCovered,
-            format!(
-                "GD from x0 does not converge to x* within {} steps (status {:?}, final distance {:.3e}): \
-                 x0 is outside the basin the theorem assumes, or more --steps are needed",
-                o.steps, o.status, o.final_distance
-            ),
-        );
-    }
-    match (o.mode, angle_deg) {
-        (Some(mode), Some(angle)) if mode == expected_mode && angle <= tol.angle_tol_deg => (
-            Verdict::Agrees,
-            format!("observed {mode:?} mode along the predicted eigenvector ({angle:.2e}° off)"),
-        ),
-        (Some(mode), Some(angle)) => (
-            Verdict::Disagrees,
-            format!("observed {mode:?} mode at {angle:.3}° from the predicted eigenvector, expected {expected_mode:?}"),
-        ),
-        _ => (
-            Verdict::Disagrees,
-            "no direction could be read (the trajectory reached x* too early)".into(),
-        ),
-    }
 }
 
 /// Thresholds in the JSON schema.
@@ -268,12 +180,14 @@ pub struct DirectionSummary {
     pub direction: DirectionJson,
     /// Trajectory.
     pub trajectory: TrajectoryJson,
-    /// `agrees|disagrees|not_covered`.
+    /// `agrees|disagrees|inconclusive|not_covered`.
     pub verdict: Verdict,
+    /// Why, in one sentence (what to change when the verdict is `inconclusive`).
+    pub verdict_reason: String,
 }
 
 impl DirectionReport {
-    /// The JSON object of issue 2 item 6.
+    /// The JSON object of `gdscope direction --json`.
     pub fn summary(&self) -> DirectionSummary {
         let o = &self.observation;
         DirectionSummary {
@@ -303,6 +217,7 @@ impl DirectionReport {
                 sharpness_final: o.sharpness_final,
             },
             verdict: self.verdict,
+            verdict_reason: self.verdict_reason.clone(),
         }
     }
 }
@@ -311,6 +226,9 @@ impl DirectionReport {
 mod tests {
     use super::*;
     use crate::test_objectives::{Fig1, Fig1Perturbed, Fig2, QuadCubic};
+    use crate::verdict::competing_ratio;
+    use crate::MinimumStatus;
+    use gdscope_core::linalg::norm;
     use proptest::prelude::*;
 
     fn run(obj: &dyn Objective, x0: &[f64], lr: f64) -> DirectionReport {
@@ -356,11 +274,88 @@ mod tests {
         assert_eq!(s.direction.observed, None);
     }
 
+    /// On a saddle (λ = −1, 2) the search for x* from x0 runs off to infinity; the verdict
+    /// says the search found no critical point and what to do, not only "∇f(x*) ≠ 0".
+    #[test]
+    fn a_search_that_finds_no_minimum_says_so() {
+        let saddle = QuadCubic {
+            a: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![-1.0, 2.0])),
+            cubic: Vec::new(),
+        };
+        let r = run(&saddle, &[0.1, 0.2], 0.1);
+        assert_eq!(r.minimum.status, MinimumStatus::NotCritical);
+        assert_eq!(r.verdict, Verdict::NotCovered);
+        for reason in [&r.prediction.reason, &r.verdict_reason] {
+            assert!(reason.contains("found no critical point"), "{reason}");
+            assert!(reason.contains("--minimum"), "{reason}");
+        }
+        // Given x* = 0, the saddle itself is named.
+        let r = analyze(
+            &saddle,
+            &[0.1, 0.2],
+            0.1,
+            100,
+            Some(&[0.0, 0.0]),
+            &[0.1, 0.2],
+            &Tolerances::default(),
+        )
+        .unwrap();
+        assert!(
+            r.prediction.reason.contains("negative eigenvalue"),
+            "{}",
+            r.prediction.reason
+        );
+    }
+
     #[test]
     fn boundary_is_not_covered() {
         let r = run(&Fig1, &[0.3, 0.2], 0.4);
         assert_eq!(r.prediction.regime, Regime::Boundary);
         assert_eq!(r.verdict, Verdict::NotCovered);
+    }
+
+    #[test]
+    fn a_reading_that_came_too_early_is_inconclusive() {
+        // Fig1 (λ = 1, 4) just below 2/(λ1+λn) = 0.4: |1 − ηλ1| ≈ |1 − ηλ2|, so by the time
+        // ‖x_k − x*‖ reaches rounding the λ2 component has not died out.
+        let r = run(&Fig1, &[0.3, 0.2], 0.399);
+        assert_eq!(r.prediction.regime, Regime::Fixed);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.verdict_reason);
+        assert!(
+            r.verdict_reason.contains("too early"),
+            "{}",
+            r.verdict_reason
+        );
+        // Same η, but a start almost along q1: the reading now resolves the limit.
+        let r = run(&Fig1, &[0.3, 1e-9], 0.399);
+        assert_eq!(r.verdict, Verdict::Agrees, "{}", r.verdict_reason);
+    }
+
+    #[test]
+    fn starts_at_or_next_to_the_minimum_are_not_disagreements() {
+        let r = run(&Fig2, &[0.0, 0.0], 0.1);
+        assert_eq!(r.verdict, Verdict::NotCovered, "{}", r.verdict_reason);
+        assert!(r.verdict_reason.contains("x0 = x*"), "{}", r.verdict_reason);
+        let r = run(&Fig2, &[1e-12, 0.0], 0.1);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.verdict_reason);
+        assert!(r.verdict_reason.contains("farther"), "{}", r.verdict_reason);
+    }
+
+    #[test]
+    fn too_few_steps_is_inconclusive() {
+        let r = analyze(
+            &Fig1,
+            &[0.3, 0.2],
+            0.1,
+            5,
+            None,
+            &[0.3, 0.2],
+            &Tolerances::default(),
+        )
+        .unwrap();
+        assert_eq!(r.observation.status, TrajectoryStatus::MaxSteps);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.verdict_reason);
+        assert!(r.verdict_reason.contains("--steps"), "{}", r.verdict_reason);
     }
 
     #[test]
@@ -446,9 +441,12 @@ mod tests {
                 prop_assert!(r.observation.status != TrajectoryStatus::Converged);
             } else if r.observation.status == TrajectoryStatus::Converged {
                 prop_assert_eq!(r.verdict, Verdict::Agrees, "{}", r.verdict_reason);
-            } else {
+            } else if r.observation.status == TrajectoryStatus::Diverged {
                 // Cubic terms can throw a start out of the basin: then the theorem is silent.
                 prop_assert_eq!(r.verdict, Verdict::NotCovered);
+            } else {
+                // Stalled elsewhere (not covered) or still on its way (more steps needed).
+                prop_assert!(matches!(r.verdict, Verdict::NotCovered | Verdict::Inconclusive), "{}", r.verdict_reason);
             }
         }
     }

@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::predict::Regime;
-use crate::report::{analyze_at, Verdict};
+use crate::report::analyze_at;
 use crate::trajectory::{Mode, TrajectoryStatus};
+use crate::verdict::Verdict;
 use crate::{DirectionError, MinimumReport, Tolerances};
 
 /// What GD did at one learning rate.
@@ -27,6 +28,28 @@ pub enum ObservedRegime {
     /// Neither converged to `x*` nor blew up, or no direction could be read.
     NotConverged,
 }
+
+impl ObservedRegime {
+    /// Every observed regime.
+    pub const ALL: [ObservedRegime; 4] = [
+        Self::Fixed,
+        Self::Alternating,
+        Self::Diverged,
+        Self::NotConverged,
+    ];
+
+    /// The snake_case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fixed => "fixed",
+            Self::Alternating => "alternating",
+            Self::Diverged => "diverged",
+            Self::NotConverged => "not_converged",
+        }
+    }
+}
+
+crate::display_as_str!(ObservedRegime);
 
 /// One row of the sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +70,8 @@ pub struct SweepRow {
     pub sharpness_max: f64,
     /// The verdict.
     pub verdict: Verdict,
+    /// Why (see [`crate::verdict`]).
+    pub verdict_reason: String,
 }
 
 /// `count` learning rates from `lo` to `hi` inclusive, evenly spaced (or geometrically
@@ -71,7 +96,8 @@ pub fn lr_grid(lo: f64, hi: f64, count: usize, log: bool) -> Result<Vec<f64>, Di
         .collect())
 }
 
-/// Runs GD from `x0` at every η of `lrs` (in parallel) and tabulates the outcome.
+/// Runs GD from `x0` at every η of `lrs` (in parallel) and tabulates the outcome, calling
+/// `progress()` from the worker threads after each learning rate.
 pub fn sweep(
     obj: &dyn Objective,
     min: &MinimumReport,
@@ -79,10 +105,12 @@ pub fn sweep(
     lrs: &[f64],
     steps: usize,
     tol: &Tolerances,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<SweepRow>, DirectionError> {
     lrs.par_iter()
         .map(|&lr| {
             let r = analyze_at(obj, min, x0, lr, steps, tol)?;
+            progress();
             let o = &r.observation;
             let converged = o.status == TrajectoryStatus::Converged
                 || o.final_distance
@@ -102,6 +130,7 @@ pub fn sweep(
                 cosine_last: o.cosine_last,
                 sharpness_max: o.sharpness_max,
                 verdict: r.verdict,
+                verdict_reason: r.verdict_reason,
             })
         })
         .collect()
@@ -118,7 +147,16 @@ mod tests {
         let tol = Tolerances::default();
         let min = examine_point(&Fig1Perturbed, &[0.0, 0.0], &tol).unwrap();
         let lrs = lr_grid(0.03, 0.58, 12, false).unwrap();
-        let rows = sweep(&Fig1Perturbed, &min, &[0.05, 0.04], &lrs, 20_000, &tol).unwrap();
+        let rows = sweep(
+            &Fig1Perturbed,
+            &min,
+            &[0.05, 0.04],
+            &lrs,
+            20_000,
+            &tol,
+            &|| {},
+        )
+        .unwrap();
         for row in &rows {
             let expected: &[ObservedRegime] = if row.lr < 0.4 {
                 &[ObservedRegime::Fixed]
@@ -135,6 +173,14 @@ mod tests {
                 row.observed
             );
             assert_eq!(row.verdict, Verdict::Agrees, "η = {}", row.lr);
+        }
+    }
+
+    #[test]
+    fn observed_names_match_the_json() {
+        for o in ObservedRegime::ALL {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+            assert_eq!(o.to_string(), o.as_str());
         }
     }
 

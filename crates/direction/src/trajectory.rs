@@ -16,12 +16,13 @@
 
 use std::ops::ControlFlow;
 
-use gdscope_core::linalg::{cosine, dot, norm, sym_eigen};
+use gdscope_core::linalg::{cosine, dot, norm};
 use gdscope_core::optimizer::{Optimizer, OptimizerConfig};
 use gdscope_core::run::{run, FullBatch, Observer, RunConfig, RunStatus, StepInfo, StopReason};
 use gdscope_core::Objective;
 use serde::Serialize;
 
+use crate::minimum::finite_eigen;
 use crate::{DirectionError, MinimumReport, Tolerances};
 
 /// How the GD run ended.
@@ -45,6 +46,59 @@ pub enum Mode {
     /// `v_k` flips every step.
     Alternating,
 }
+
+impl TrajectoryStatus {
+    /// Every status.
+    pub const ALL: [TrajectoryStatus; 3] = [Self::Converged, Self::Diverged, Self::MaxSteps];
+
+    /// The snake_case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Converged => "converged",
+            Self::Diverged => "diverged",
+            Self::MaxSteps => "max_steps",
+        }
+    }
+}
+
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 2] = [Self::Fixed, Self::Alternating];
+
+    /// The snake_case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fixed => "fixed",
+            Self::Alternating => "alternating",
+        }
+    }
+}
+
+impl SharpnessPattern {
+    /// Every pattern.
+    pub const ALL: [SharpnessPattern; 6] = [
+        Self::Constant,
+        Self::MonotoneFromAbove,
+        Self::MonotoneFromBelow,
+        Self::Alternating,
+        Self::Mixed,
+        Self::Undetermined,
+    ];
+
+    /// The snake_case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::MonotoneFromAbove => "monotone_from_above",
+            Self::MonotoneFromBelow => "monotone_from_below",
+            Self::Alternating => "alternating",
+            Self::Mixed => "mixed",
+            Self::Undetermined => "undetermined",
+        }
+    }
+}
+
+crate::display_as_str!(TrajectoryStatus, Mode, SharpnessPattern);
 
 /// Shape of the sharpness path `λn(x_k)` around `λn(x*)` over the second half of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,11 +190,7 @@ impl Observer for Recorder<'_> {
     fn observe(&mut self, s: &StepInfo<'_>) -> ControlFlow<StopReason> {
         let e: Vec<f64> = s.x.iter().zip(self.x_star).map(|(a, b)| a - b).collect();
         let d = norm(&e);
-        let sharp = sym_eigen(&self.obj.hessian(s.x))
-            .values
-            .last()
-            .copied()
-            .unwrap_or(f64::NAN);
+        let sharp = sharpness(self.obj, s.x);
         let cos = match (&self.last_update, s.update) {
             (Some(prev), Some(cur)) => cosine(cur, prev),
             _ => None,
@@ -163,6 +213,13 @@ impl Observer for Recorder<'_> {
             ControlFlow::Continue(())
         }
     }
+}
+
+/// `λn(x)`, the largest Hessian eigenvalue; NaN where the Hessian is not finite.
+fn sharpness(obj: &dyn Objective, x: &[f64]) -> f64 {
+    finite_eigen(obj, x)
+        .and_then(|e| e.values.last().copied())
+        .unwrap_or(f64::NAN)
 }
 
 /// Runs GD (`x_{k+1} = x_k − η∇f(x_k)`) from `x0` for at most `max_steps` updates and
@@ -220,24 +277,40 @@ pub fn trace(
         Some(r) => read_direction(&series.x[r], &series.x[r - 1], &min.x, r),
         None => (None, None),
     };
-    let last = series.distance.len().saturating_sub(1);
-    let cos_end = read.unwrap_or(last);
-    let cosine_last = series.cos_updates[..=cos_end.min(last)]
-        .iter()
-        .rev()
-        .find_map(|c| *c);
+    // Points up to the reading (all of them without one); empty when the start itself
+    // diverged (the observers never saw a point).
+    let upto = read.map_or(series.distance.len(), |r| r + 1);
+    let cosine_last = series.cos_updates[..upto].iter().rev().find_map(|c| *c);
     let two_over_lr = 2.0 / lr;
-    let (sharpness_max_step, sharpness_max) = series.sharpness.iter().copied().enumerate().fold(
-        (0, f64::NEG_INFINITY),
-        |best, (k, s)| if s > best.1 { (k, s) } else { best },
-    );
+    let (sharpness_max_step, sharpness_max) = series
+        .sharpness
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, s)| !s.is_nan())
+        .fold((0, f64::NAN), |best, (k, s)| {
+            if best.1.is_nan() || s > best.1 {
+                (k, s)
+            } else {
+                best
+            }
+        });
     let lambda_n = min.eigenvalues.last().copied().unwrap_or(f64::NAN);
-    let pattern_end = read.unwrap_or(last);
+    let final_distance = match series.distance.last() {
+        Some(&d) => d,
+        // Diverged at the start: the distance of x0 itself (possibly infinite).
+        None => norm(
+            &x0.iter()
+                .zip(&min.x)
+                .map(|(a, b)| a - b)
+                .collect::<Vec<f64>>(),
+        ),
+    };
     Ok(Observation {
         status,
         divergence,
         steps,
-        final_distance: series.distance.last().copied().unwrap_or(f64::NAN),
+        final_distance,
         read_at_step: read,
         mode,
         direction,
@@ -250,7 +323,7 @@ pub fn trace(
             .iter()
             .filter(|&&s| s > two_over_lr)
             .count(),
-        sharpness_pattern: sharpness_pattern(&series.sharpness[..=pattern_end.min(last)], lambda_n),
+        sharpness_pattern: sharpness_pattern(&series.sharpness[..upto], lambda_n),
         series,
     })
 }
@@ -326,6 +399,20 @@ mod tests {
     use super::*;
     use crate::minimum::examine_point;
     use crate::test_objectives::{Fig1, Fig2};
+
+    #[test]
+    fn names_match_the_json() {
+        let json = |v: serde_json::Value| v.as_str().unwrap().to_string();
+        for s in TrajectoryStatus::ALL {
+            assert_eq!(json(serde_json::to_value(s).unwrap()), s.to_string());
+        }
+        for m in Mode::ALL {
+            assert_eq!(json(serde_json::to_value(m).unwrap()), m.to_string());
+        }
+        for p in SharpnessPattern::ALL {
+            assert_eq!(json(serde_json::to_value(p).unwrap()), p.to_string());
+        }
+    }
 
     #[test]
     fn line_angle_is_sign_agnostic_and_accurate() {
@@ -419,5 +506,21 @@ mod tests {
         assert!(obs.divergence.unwrap().contains("‖x‖"));
         assert_eq!(obs.read_at_step, None);
         assert!(trace(&Fig1, &min, &[0.1, 0.1], -1.0, 10, None, &tol).is_err());
+    }
+
+    #[test]
+    fn divergence_at_the_start_is_a_result() {
+        let tol = Tolerances::default();
+        let min = examine_point(&Fig2, &[0.0, 0.0], &tol).unwrap();
+        // ‖x0‖ above the loop's bound, and f(x0) overflowing: no point is ever observed.
+        for x0 in [[2e8, 0.0], [1e300, 0.1]] {
+            let obs = trace(&Fig2, &min, &x0, 0.1, 100, None, &tol).unwrap();
+            assert_eq!(obs.status, TrajectoryStatus::Diverged);
+            assert_eq!((obs.steps, obs.read_at_step), (0, None));
+            assert!(obs.series.value.is_empty());
+            assert!(obs.final_distance >= 2e8, "{}", obs.final_distance);
+            assert!(obs.sharpness_max.is_nan() && obs.cosine_last.is_none());
+            assert_eq!(obs.sharpness_pattern, SharpnessPattern::Undetermined);
+        }
     }
 }

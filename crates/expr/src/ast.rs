@@ -129,21 +129,43 @@ impl fmt::Display for Expr {
                 write_at(f, a, 3)
             }
             Expr::Call(func, a) => write!(f, "{}({a})", func.name()),
-            Expr::Binary(op, a, b) => {
-                let (sym, left, right) = match op {
-                    BinOp::Add => (" + ", 1, 2),
-                    BinOp::Sub => (" - ", 1, 2),
-                    BinOp::Mul => ("*", 2, 3),
-                    BinOp::Div => ("/", 2, 3),
-                    // Right-associative; the exponent may carry a unary minus (`x^-2`).
-                    BinOp::Pow => ("^", 5, 3),
-                };
-                write_at(f, a, left)?;
-                f.write_str(sym)?;
-                write_at(f, b, right)
+            // Right-associative; the exponent may carry a unary minus (`x^-2`).
+            Expr::Binary(BinOp::Pow, a, b) => {
+                write_at(f, a, 5)?;
+                f.write_str("^")?;
+                write_at(f, b, 3)
             }
+            Expr::Binary(..) => write_chain(f, self),
         }
     }
+}
+
+/// A sum or product: `a − b + c` is `((a − b) + c)`, so its terms hang off the left spine.
+/// The spine is walked in a loop (long sums need no recursion); the first term is
+/// parenthesized when it binds less tightly, every later one when it does not bind tighter.
+fn write_chain(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
+    let class = e.precedence();
+    let mut later = Vec::new();
+    let mut first = e;
+    while let Expr::Binary(op, a, b) = first {
+        if *op == BinOp::Pow || first.precedence() != class {
+            break;
+        }
+        later.push((op, b));
+        first = a;
+    }
+    write_at(f, first, class)?;
+    for (op, b) in later.into_iter().rev() {
+        f.write_str(match op {
+            BinOp::Add => " + ",
+            BinOp::Sub => " - ",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Pow => "^",
+        })?;
+        write_at(f, b, class + 1)?;
+    }
+    Ok(())
 }
 
 /// Natural order of names: digit runs compare as numbers, so `x2 < x10`; otherwise

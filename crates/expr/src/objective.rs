@@ -1,7 +1,7 @@
 //! [`ExprObjective`]: an expression as a [`gdscope_core::Objective`] with exact derivatives.
 
-use gdscope_core::objective::GradHvpThird;
-use gdscope_core::Objective;
+use gdscope_core::objective::{pair_index, Derivatives, Request};
+use gdscope_core::{Block, Objective};
 use num_dual::{Dual2_64, Dual64, HyperDual64};
 
 use crate::ast::Expr;
@@ -15,7 +15,7 @@ use crate::tape::Tape;
 ///
 /// Value and gradient come from a reverse sweep over the expression DAG in `f64`; the
 /// Hessian-vector product, the third-order vector `∇(uᵀHv)` and the fused
-/// [`grad_hvp_third`](Objective::grad_hvp_third) run the same sweep on `num-dual` numbers
+/// [`derivatives`](Objective::derivatives) run the same sweep on `num-dual` numbers
 /// (`Dual64`, `HyperDual64`, `Dual2_64`), so every derivative is exact up to rounding —
 /// no finite differences (`docs/expressions.md` § Derivatives, `docs/theory.md` §4–5).
 #[derive(Debug, Clone)]
@@ -120,23 +120,70 @@ impl Objective for ExprObjective {
         }
     }
 
-    /// One reverse sweep on `Dual2_64` numbers seeded `x + t·u` gives `∇f` (value part),
-    /// `H u` (first t-derivative) and `∇(uᵀHu)` (second t-derivative).
-    fn grad_hvp_third(&self, x: &[f64], u: &[f64]) -> GradHvpThird {
+    /// For each direction `uᵢ`, one reverse sweep on `Dual2_64` numbers seeded `x + t·uᵢ`
+    /// gives `∇f` (value part), `H uᵢ` (first t-derivative) and `∇(uᵢᵀHuᵢ)` (second); each
+    /// off-diagonal pair `i < j` takes one `HyperDual64` sweep (`ε₁ε₂` part). `k` sweeps plus
+    /// `k(k−1)/2` instead of the `1 + k + k(k+1)/2` of the single-vector methods.
+    fn derivatives(&self, x: &[f64], us: &Block, request: Request, out: &mut Derivatives) {
+        let n = self.vars.len();
         self.check_len("x", x.len());
-        self.check_len("u", u.len());
-        let xs: Vec<Dual2_64> = x
-            .iter()
-            .zip(u)
-            .map(|(&a, &d)| Dual2_64::new(a, d, 0.0))
-            .collect();
-        let mut g = vec![Dual2_64::from(0.0); x.len()];
-        let value = self.tape.gradient(&xs, &mut g).re;
-        GradHvpThird {
-            value,
-            grad: g.iter().map(|d| d.re).collect(),
-            hu: g.iter().map(|d| d.v1).collect(),
-            d3: g.iter().map(|d| d.v2).collect(),
+        self.check_len("each direction", us.nrows());
+        let k = us.ncols();
+        if request.value_grad {
+            out.grad.resize(n, 0.0);
+            out.value = self.value_grad(x, &mut out.grad);
+        }
+        if !(request.hvps || request.pairs) {
+            return;
+        }
+        if request.hvps && out.hvps.shape() != (n, k) {
+            out.hvps = Block::zeros(n, k);
+        }
+        let npairs = k * (k + 1) / 2;
+        if request.pairs && out.pairs.shape() != (n, npairs) {
+            out.pairs = Block::zeros(n, npairs);
+        }
+        let mut g2 = vec![Dual2_64::from(0.0); n];
+        for i in 0..k {
+            let xs: Vec<Dual2_64> = (0..n)
+                .map(|r| Dual2_64::new(x[r], us[(r, i)], 0.0))
+                .collect();
+            self.tape.gradient(&xs, &mut g2);
+            if request.hvps {
+                for (o, gi) in out.hvps.column_mut(i).iter_mut().zip(&g2) {
+                    *o = gi.v1;
+                }
+            }
+            if request.pairs {
+                for (o, gi) in out
+                    .pairs
+                    .column_mut(pair_index(i, i, k))
+                    .iter_mut()
+                    .zip(&g2)
+                {
+                    *o = gi.v2;
+                }
+            }
+        }
+        if !request.pairs {
+            return;
+        }
+        let mut gh = vec![HyperDual64::from(0.0); n];
+        for i in 0..k {
+            for j in i + 1..k {
+                let xs: Vec<HyperDual64> = (0..n)
+                    .map(|r| HyperDual64::new(x[r], us[(r, i)], us[(r, j)], 0.0))
+                    .collect();
+                self.tape.gradient(&xs, &mut gh);
+                for (o, gi) in out
+                    .pairs
+                    .column_mut(pair_index(i, j, k))
+                    .iter_mut()
+                    .zip(&gh)
+                {
+                    *o = gi.eps1eps2;
+                }
+            }
         }
     }
 }

@@ -194,8 +194,9 @@ pub fn parse(src: &str, vars: Option<&[String]>) -> Result<Parsed, ExprError> {
         pos: 0,
         vars,
         unknown: Vec::new(),
+        nesting: 0,
     };
-    let expr = p.sum()?;
+    let (expr, _) = p.sum()?;
     let (tok, span) = p.peek();
     if *tok != Tok::End {
         let expected = if *tok == Tok::RParen {
@@ -257,13 +258,28 @@ pub fn validate_vars(vars: &[String]) -> Result<(), ExprError> {
     Ok(())
 }
 
+/// Deepest syntax tree accepted: every parenthesis, function call, sign, exponent and every
+/// further term of a sum or product is one level. The tree is walked recursively (lowering,
+/// printing, dropping), so the bound keeps every walk inside a 2 MiB thread stack; the
+/// largest built-in (a rotated quadratic of 2000 dimensions) is about 4000 deep.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Deepest nesting of parentheses, function calls, signs and exponents accepted: the parser
+/// recurses through several frames per such level (sums and products are loops).
+pub const MAX_NESTING: usize = 500;
+
 struct Parser<'a> {
     src: &'a str,
     toks: Vec<(Tok, Range<usize>)>,
     pos: usize,
     vars: Option<&'a [String]>,
     unknown: Vec<(String, Range<usize>)>,
+    /// Current recursion depth of the parser (nesting of parentheses, calls, signs).
+    nesting: usize,
 }
+
+/// A parsed subexpression and the depth of its tree.
+type Sub = (Expr, usize);
 
 impl Parser<'_> {
     fn peek(&self) -> &(Tok, Range<usize>) {
@@ -278,64 +294,109 @@ impl Parser<'_> {
         t
     }
 
-    fn sum(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.product()?;
+    /// The error for a tree deeper than `limit`, pointing at the current token.
+    fn too_deep(&self, limit: usize, what: &str) -> ParseError {
+        let (tok, span) = self.peek().clone();
+        err(
+            self.src,
+            span,
+            &format!("an expression at most {limit} levels deep ({what}); simplify it"),
+            format!("{} beyond that depth", tok.describe()),
+        )
+    }
+
+    /// A node over children of depth `depth`, if within [`MAX_DEPTH`].
+    fn node(&self, expr: Expr, depth: usize) -> Result<Sub, ParseError> {
+        if depth + 1 > MAX_DEPTH {
+            return Err(self.too_deep(
+                MAX_DEPTH,
+                "each parenthesis, call, sign, exponent and further term of a sum or product is a level",
+            ));
+        }
+        Ok((expr, depth + 1))
+    }
+
+    /// Runs `f` one parser level deeper (parentheses, calls, signs, exponents recurse).
+    fn nested(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<Sub, ParseError>,
+    ) -> Result<Sub, ParseError> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.too_deep(
+                MAX_NESTING,
+                "counting nested parentheses, function calls, signs and exponents",
+            ));
+        }
+        self.nesting += 1;
+        let out = f(self);
+        self.nesting -= 1;
+        out
+    }
+
+    fn sum(&mut self) -> Result<Sub, ParseError> {
+        let (mut lhs, mut depth) = self.product()?;
         loop {
             let op = match self.peek().0 {
                 Tok::Plus => BinOp::Add,
                 Tok::Minus => BinOp::Sub,
-                _ => return Ok(lhs),
+                _ => return Ok((lhs, depth)),
             };
             self.bump();
-            let rhs = self.product()?;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+            let (rhs, d) = self.product()?;
+            (lhs, depth) =
+                self.node(Expr::Binary(op, Box::new(lhs), Box::new(rhs)), depth.max(d))?;
         }
     }
 
-    fn product(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary()?;
+    fn product(&mut self) -> Result<Sub, ParseError> {
+        let (mut lhs, mut depth) = self.unary()?;
         loop {
             let op = match self.peek().0 {
                 Tok::Star => BinOp::Mul,
                 Tok::Slash => BinOp::Div,
-                _ => return Ok(lhs),
+                _ => return Ok((lhs, depth)),
             };
             self.bump();
-            let rhs = self.unary()?;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+            let (rhs, d) = self.unary()?;
+            (lhs, depth) =
+                self.node(Expr::Binary(op, Box::new(lhs), Box::new(rhs)), depth.max(d))?;
         }
     }
 
-    fn unary(&mut self) -> Result<Expr, ParseError> {
+    fn unary(&mut self) -> Result<Sub, ParseError> {
         match self.peek().0 {
             Tok::Minus => {
                 self.bump();
-                Ok(Expr::Neg(Box::new(self.unary()?)))
+                let (inner, d) = self.nested(Self::unary)?;
+                self.node(Expr::Neg(Box::new(inner)), d)
             }
             Tok::Plus => {
                 self.bump();
-                self.unary()
+                self.nested(Self::unary)
             }
             _ => self.power(),
         }
     }
 
-    fn power(&mut self) -> Result<Expr, ParseError> {
-        let base = self.atom()?;
+    fn power(&mut self) -> Result<Sub, ParseError> {
+        let (base, db) = self.atom()?;
         if self.peek().0 == Tok::Pow {
             self.bump();
-            let exponent = self.unary()?;
-            return Ok(Expr::Binary(BinOp::Pow, Box::new(base), Box::new(exponent)));
+            let (exponent, de) = self.nested(Self::unary)?;
+            return self.node(
+                Expr::Binary(BinOp::Pow, Box::new(base), Box::new(exponent)),
+                db.max(de),
+            );
         }
-        Ok(base)
+        Ok((base, db))
     }
 
-    fn atom(&mut self) -> Result<Expr, ParseError> {
+    fn atom(&mut self) -> Result<Sub, ParseError> {
         let (tok, span) = self.bump();
         match tok {
-            Tok::Num(x) => Ok(Expr::Num(x)),
+            Tok::Num(x) => Ok((Expr::Num(x), 1)),
             Tok::LParen => {
-                let inner = self.sum()?;
+                let inner = self.nested(Self::sum)?;
                 self.expect_close(span)?;
                 Ok(inner)
             }
@@ -363,16 +424,16 @@ impl Parser<'_> {
         }
     }
 
-    fn name(&mut self, name: String, span: Range<usize>) -> Result<Expr, ParseError> {
+    fn name(&mut self, name: String, span: Range<usize>) -> Result<Sub, ParseError> {
         if self.peek().0 == Tok::LParen {
             let (_, open) = self.bump();
-            let arg = self.sum()?;
+            let (arg, d) = self.nested(Self::sum)?;
             self.expect_close(open)?;
             return match Func::from_name(&name) {
-                Some(f) => Ok(Expr::Call(f, Box::new(arg))),
+                Some(f) => self.node(Expr::Call(f, Box::new(arg)), d),
                 None => {
                     self.unknown.push((name.clone(), span));
-                    Ok(Expr::Var(name))
+                    Ok((Expr::Var(name), 1))
                 }
             };
         }
@@ -386,14 +447,14 @@ impl Parser<'_> {
             ));
         }
         if let Some(c) = Constant::from_name(&name) {
-            return Ok(Expr::Const(c));
+            return Ok((Expr::Const(c), 1));
         }
         if let Some(vars) = self.vars {
             if !vars.contains(&name) {
                 self.unknown.push((name.clone(), span));
             }
         }
-        Ok(Expr::Var(name))
+        Ok((Expr::Var(name), 1))
     }
 }
 

@@ -2,7 +2,7 @@
 //! shrink like ε²) and closed forms.
 
 use gdscope_core::linalg::sym_eigen;
-use gdscope_core::{Block, Objective};
+use gdscope_core::{pair_index, Block, Derivatives, Objective, Request};
 use gdscope_expr::{builtin, BuiltinParams, ExprObjective};
 
 /// Expressions covering every operator and function, with a point inside their domain.
@@ -101,7 +101,9 @@ fn fused_and_block_paths_agree_with_single_ones() {
         let f = obj(src);
         let n = f.dim();
         let (u, v) = (dir(n, 0.3), dir(n, 2.3));
-        let r = f.grad_hvp_third(x, &u);
+        let mut r = Derivatives::default();
+        f.derivatives(x, &Block::from_column_slice(n, 1, &u), Request::ALL, &mut r);
+        let (rhu, rd3) = (r.hvps.as_slice().to_vec(), r.pairs.as_slice().to_vec());
         let (mut g, mut hu, mut d3) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let value = f.value_grad(x, &mut g);
         f.hvp(x, &u, &mut hu);
@@ -110,7 +112,7 @@ fn fused_and_block_paths_agree_with_single_ones() {
             (r.value - value).abs() <= 1e-14 * (1.0 + value.abs()),
             "{src}"
         );
-        for (a, b) in [(&r.grad, &g), (&r.hu, &hu), (&r.d3, &d3)] {
+        for (a, b) in [(&r.grad, &g), (&rhu, &hu), (&rd3, &d3)] {
             assert!(
                 max_err(a, b) <= 1e-12 * (1.0 + b.iter().map(|t| t.abs()).sum::<f64>()),
                 "{src}: {a:?} vs {b:?}"
@@ -130,6 +132,39 @@ fn fused_and_block_paths_agree_with_single_ones() {
             (&h - &hb).abs().max() < 1e-12 * (1.0 + h.abs().max()),
             "{src}"
         );
+    }
+}
+
+/// `derivatives` with several directions (Dual2 sweeps for `H uᵢ` and the squares, hyper-dual
+/// sweeps for `i < j`) equals `block_hvp` and pairwise `third_order`.
+#[test]
+fn derivatives_with_a_block_equal_the_single_vector_methods() {
+    for &(src, x) in CASES {
+        let f = obj(src);
+        let n = f.dim();
+        let us = Block::from_fn(n, 3, |i, j| ((i * 5 + j * 3 + 1) as f64 * 0.77).sin());
+        let mut d = Derivatives::default();
+        f.derivatives(x, &us, Request::ALL, &mut d);
+        let hb = f.block_hvp(x, &us);
+        assert!(
+            (&d.hvps - &hb).abs().max() <= 1e-12 * (1.0 + hb.abs().max()),
+            "{src}"
+        );
+        for i in 0..3 {
+            for j in i..3 {
+                let mut t = vec![0.0; n];
+                f.third_order(x, us.column(i).as_slice(), us.column(j).as_slice(), &mut t);
+                let col = d.pairs.column(pair_index(i, j, 3));
+                assert!(
+                    max_err(col.as_slice(), &t)
+                        <= 1e-12 * (1.0 + t.iter().map(|v| v.abs()).sum::<f64>()),
+                    "{src} ({i},{j})"
+                );
+            }
+        }
+        let mut g = vec![0.0; n];
+        assert_eq!(d.value, f.value_grad(x, &mut g));
+        assert_eq!(d.grad, g);
     }
 }
 

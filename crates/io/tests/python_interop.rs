@@ -1,6 +1,16 @@
-//! Interoperability with real numpy / pandas / pyarrow. The interpreter is
-//! `$GDSCOPE_TEST_PYTHON` (default `python3`); a test whose modules are missing prints why
-//! and passes without checking, so the suite runs on machines with only Rust.
+//! Interoperability with real numpy / pandas / pyarrow / polars, run by the interpreter
+//! `$GDSCOPE_TEST_PYTHON` (default `python3`).
+//!
+//! These tests need a Python with those packages, so they are `#[ignore]`d: a plain
+//! `cargo test` lists them as ignored (with the reason) instead of passing without
+//! checking anything. Run them with `-- --include-ignored`; then a missing package is a
+//! failure, never a skip. `.ci/run` makes the venv and runs them that way:
+//!
+//! ```text
+//! python3 -m venv .venv-interop && .venv-interop/bin/pip install numpy pandas pyarrow polars
+//! GDSCOPE_TEST_PYTHON=.venv-interop/bin/python \
+//!     cargo test --release -p gdscope-io --test python_interop -- --include-ignored
+//! ```
 
 use std::path::Path;
 use std::process::Command;
@@ -12,19 +22,22 @@ fn python() -> String {
     std::env::var("GDSCOPE_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// Whether the interpreter imports all `modules`; prints a skip notice otherwise.
-fn have(modules: &str) -> bool {
-    let ok = Command::new(python())
+/// Fails the test, saying what to install, unless the interpreter imports all `modules`.
+fn require(modules: &str) {
+    let out = Command::new(python())
         .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "SKIPPED: {} cannot import {modules}; set GDSCOPE_TEST_PYTHON to a Python that can",
-            python()
-        );
-    }
-    ok
+        .output();
+    let why = match out {
+        Ok(o) if o.status.success() => return,
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    panic!(
+        "{} cannot import {modules} ({why}). Make a venv: python3 -m venv .venv-interop && \
+         .venv-interop/bin/pip install numpy pandas pyarrow polars, then set \
+         GDSCOPE_TEST_PYTHON=.venv-interop/bin/python",
+        python()
+    );
 }
 
 fn run(script: &str, dir: &Path) {
@@ -43,10 +56,9 @@ fn run(script: &str, dir: &Path) {
 }
 
 #[test]
+#[ignore = "needs Python with numpy, pandas, pyarrow, polars: set GDSCOPE_TEST_PYTHON and pass --include-ignored (as .ci/run does)"]
 fn reads_arrays_written_by_numpy() {
-    if !have("numpy") {
-        return;
-    }
+    require("numpy");
     let dir = tempfile::tempdir().unwrap();
     run(
         r#"
@@ -99,10 +111,9 @@ np.savez_compressed(f'{d}/packed.npz', x=a, y=np.array([0, 1, 2]))
 }
 
 #[test]
+#[ignore = "needs Python with numpy, pandas, pyarrow, polars: set GDSCOPE_TEST_PYTHON and pass --include-ignored (as .ci/run does)"]
 fn numpy_reads_arrays_we_write() {
-    if !have("numpy") {
-        return;
-    }
+    require("numpy");
     let dir = tempfile::tempdir().unwrap();
     let x = NdArray::from_f64(vec![2, 3], vec![0.1, -2.0, f64::NAN, 1e300, -0.0, 3.0]).unwrap();
     let y = NdArray::from_f64(vec![2], vec![4.0, 9.0])
@@ -128,10 +139,9 @@ assert w.dtype == np.float64 and list(w) == [1.0, 2.0, 3.5]
 }
 
 #[test]
+#[ignore = "needs Python with numpy, pandas, pyarrow, polars: set GDSCOPE_TEST_PYTHON and pass --include-ignored (as .ci/run does)"]
 fn pandas_reads_our_parquet_and_we_read_theirs() {
-    if !have("pandas, pyarrow") {
-        return;
-    }
+    require("pandas, pyarrow");
     let dir = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(&dir.path().join("run"), false).unwrap();
     let mut t = Table::new();
@@ -178,4 +188,38 @@ pd.DataFrame({'n': pd.array([1, None], dtype='Int64')}).to_parquet(f'{d}/nulls.p
 
     // The same file through our own writer, for completeness of the round trip.
     write_parquet(&dir.path().join("again.parquet"), &theirs).unwrap();
+}
+
+#[test]
+#[ignore = "needs Python with numpy, pandas, pyarrow, polars: set GDSCOPE_TEST_PYTHON and pass --include-ignored (as .ci/run does)"]
+fn polars_reads_our_parquet_in_one_call_and_we_read_theirs() {
+    require("polars");
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Table::new();
+    t.push_i64("step", vec![0, 1, 2]).unwrap();
+    t.push_f64("loss", vec![1.0, f64::NAN, 0.25]).unwrap();
+    t.push_str(
+        "verdict",
+        vec!["agrees".into(), "inconclusive".into(), "agrees".into()],
+    )
+    .unwrap();
+    write_parquet(&dir.path().join("ours.parquet"), &t).unwrap();
+    run(
+        r#"
+import sys, math, polars as pl
+d = sys.argv[1]
+df = pl.read_parquet(f'{d}/ours.parquet')
+assert df.columns == ['step', 'loss', 'verdict'], df.columns
+assert df['step'].dtype == pl.Int64 and df['step'].to_list() == [0, 1, 2]
+loss = df['loss'].to_list()
+assert loss[0] == 1.0 and math.isnan(loss[1]) and loss[2] == 0.25
+assert df['verdict'].to_list() == ['agrees', 'inconclusive', 'agrees']
+# gdscope reads Snappy (pandas' and pyarrow's default), not polars' default zstd.
+pl.DataFrame({'x': [0.5, 1.5], 'k': [3, 4]}).write_parquet(f'{d}/theirs.parquet', compression='snappy')
+"#,
+        dir.path(),
+    );
+    let theirs = read_parquet(&dir.path().join("theirs.parquet")).unwrap();
+    assert_eq!(theirs.f64_column("x").unwrap(), [0.5, 1.5]);
+    assert_eq!(theirs.column("k"), Some(&Column::I64(vec![3, 4])));
 }

@@ -29,6 +29,8 @@ pub struct Algebra {
     pairs: Vec<Pair>,
     /// For each monomial `m`: the ordered pairs `(a, b)` with `a·b = m`.
     terms: Vec<Vec<(usize, usize)>>,
+    /// For each direction `i`: the pairs `(a, m)` with `a·εᵢ = m`.
+    times_dir: Vec<Vec<(usize, usize)>>,
 }
 
 impl Algebra {
@@ -76,7 +78,26 @@ impl Algebra {
                 t.push((1 + j, 1 + i));
             }
         }
-        Self { k, pairs, terms }
+        let times_dir = (0..k)
+            .map(|i| {
+                let mut out = vec![(0, 1 + i)];
+                for (p, &(a, b)) in pairs.iter().enumerate() {
+                    let mono = 1 + k + p;
+                    if a == i {
+                        out.push((1 + b, mono));
+                    } else if b == i {
+                        out.push((1 + a, mono));
+                    }
+                }
+                out
+            })
+            .collect();
+        Self {
+            k,
+            pairs,
+            terms,
+            times_dir,
+        }
     }
 
     /// Number of directions `K`.
@@ -119,17 +140,8 @@ impl Algebra {
     }
 
     /// Pairs `(a, m)` with `a·εᵢ = m`: multiplying by direction `i` maps coefficient `a` to `m`.
-    pub fn times_dir(&self, i: usize) -> Vec<(usize, usize)> {
-        let mut out = vec![(0, 1 + i)];
-        for (p, &(a, b)) in self.pairs.iter().enumerate() {
-            let mono = 1 + self.k + p;
-            if a == i {
-                out.push((1 + b, mono));
-            } else if b == i {
-                out.push((1 + a, mono));
-            }
-        }
-        out
+    pub fn times_dir(&self, i: usize) -> &[(usize, usize)] {
+        &self.times_dir[i]
     }
 
     /// `out = a·b` for one element's coefficients (Leibniz rule).

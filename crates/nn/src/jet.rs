@@ -4,11 +4,10 @@
 //! and all coefficients of one degree can share one GEMM.
 
 use crate::float::Float;
-use rayon::prelude::*;
 
 /// An owned jet: `coeffs` matrices of shape `rows × cols`; coefficient `m` is
 /// `data[m·rows·cols .. (m+1)·rows·cols]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Jet<T> {
     /// Examples in the batch.
     pub rows: usize,
@@ -29,6 +28,15 @@ impl<T: Float> Jet<T> {
             coeffs,
             data: vec![T::zero(); coeffs * rows * cols],
         }
+    }
+
+    /// Reshapes to `coeffs × rows × cols`, reusing the buffer (it only grows, so a jet reused
+    /// across passes of the same shapes allocates once). Contents are unspecified afterwards.
+    pub fn reset(&mut self, coeffs: usize, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.coeffs = coeffs;
+        self.data.resize(coeffs * rows * cols, T::zero());
     }
 
     /// Elements per coefficient matrix.
@@ -98,68 +106,5 @@ impl<'a, T> JetRef<'a, T> {
     /// Number of stored coefficient rows stacked: `coeffs · rows`.
     pub fn stacked_rows(&self) -> usize {
         self.coeffs * self.rows
-    }
-}
-
-/// Elements handled per parallel task in elementwise kernels.
-const CHUNK: usize = 4096;
-
-/// Runs `kernel(a_e, b_e, scratch, out_e)` for every element `e`, where `a_e`, `b_e`, `out_e`
-/// hold that element's coefficients (gathered from and scattered to the coefficient-major
-/// buffers; inputs with fewer stored coefficients than `out` are zero-padded) and `scratch` is a
-/// work buffer of `out.coeffs` values. `b` may be [`no_input`] when the kernel needs one input. Work is split across
-/// rayon threads in chunks of elements; the gather buffers are allocated once per chunk.
-pub(crate) fn map_elements<T, F>(a: JetRef<'_, T>, b: JetRef<'_, T>, out: &mut Jet<T>, kernel: F)
-where
-    T: Float,
-    F: Fn(&[T], &[T], &mut [T], &mut [T]) + Sync,
-{
-    let size = out.size();
-    let m_out = out.coeffs;
-    debug_assert!(a.coeffs == 0 || a.rows * a.cols == size);
-    debug_assert!(b.coeffs == 0 || b.rows * b.cols == size);
-    if size == 0 || m_out == 0 {
-        return;
-    }
-    let chunks = size.div_ceil(CHUNK);
-    let mut per_chunk: Vec<Vec<&mut [T]>> =
-        (0..chunks).map(|_| Vec::with_capacity(m_out)).collect();
-    for coeff in out.data.chunks_mut(size) {
-        for (ci, part) in coeff.chunks_mut(CHUNK).enumerate() {
-            per_chunk[ci].push(part);
-        }
-    }
-    per_chunk
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(ci, mut outs)| {
-            let start = ci * CHUNK;
-            let len = outs[0].len();
-            let mut ga = vec![T::zero(); a.coeffs.max(m_out)];
-            let mut gb = vec![T::zero(); b.coeffs.max(m_out)];
-            let mut scratch = vec![T::zero(); m_out];
-            let mut res = vec![T::zero(); m_out];
-            for e in 0..len {
-                for (m, v) in ga.iter_mut().take(a.coeffs).enumerate() {
-                    *v = a.data[m * size + start + e];
-                }
-                for (m, v) in gb.iter_mut().take(b.coeffs).enumerate() {
-                    *v = b.data[m * size + start + e];
-                }
-                kernel(&ga, &gb, &mut scratch, &mut res);
-                for (o, r) in outs.iter_mut().zip(&res) {
-                    o[e] = *r;
-                }
-            }
-        });
-}
-
-/// An empty jet, for [`map_elements`] kernels with one input.
-pub(crate) fn no_input<'a, T>() -> JetRef<'a, T> {
-    JetRef {
-        rows: 0,
-        cols: 0,
-        coeffs: 0,
-        data: &[],
     }
 }

@@ -22,6 +22,9 @@ pub mod matmul;
 pub mod model;
 pub mod model_specs;
 pub mod objective;
+pub mod par;
+pub mod simd;
+pub mod vec_math;
 pub mod workload;
 
 pub use algebra::Algebra;

@@ -10,7 +10,7 @@
 use crate::algebra::Algebra;
 use crate::float::Float;
 use crate::jet::Jet;
-use rayon::prelude::*;
+use crate::par::{for_each_range, ordered_sum, tasks_for, DisjointCoeffs};
 
 /// A loss function over network outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +31,17 @@ impl Loss {
         }
     }
 
-    /// The loss value at the primal outputs `f` (`n × k`, row-major), accumulated in `f64`.
+    /// The loss value at the primal outputs `f` (`n × k`, row-major), accumulated in `f64`
+    /// with a reduction whose rounding depends on `n` only ([`ordered_sum`]): bitwise the same
+    /// for every thread count and run.
     pub fn value<T: Float>(self, f: &[T], y: &[T], k: usize) -> f64 {
         let n = f.len() / k.max(1);
         if n == 0 {
             return 0.0;
         }
-        let total: f64 = f
-            .par_chunks(k)
-            .zip(y.par_chunks(k))
-            .map(|(fr, yr)| match self {
+        let row = |r: usize| -> f64 {
+            let (fr, yr) = (&f[r * k..(r + 1) * k], &y[r * k..(r + 1) * k]);
+            match self {
                 Loss::Mse => {
                     0.5 * fr
                         .iter()
@@ -55,16 +56,18 @@ impl Loss {
                         .map(|(a, b)| b.as_f64() * (lse - a.as_f64()))
                         .sum::<f64>()
                 }
-            })
-            .sum();
-        total / n as f64
+            }
+        };
+        ordered_sum(n, |rows| rows.map(row).sum()) / n as f64
     }
 
-    /// Cotangent jet `∂L/∂f` evaluated in the algebra, for output jet `f` and targets `y`.
-    pub fn cotangent<T: Float>(self, alg: &Algebra, f: &Jet<T>, y: &[T]) -> Jet<T> {
+    /// Writes the cotangent jet `∂L/∂f` into `g` (reshaped like `f`), evaluated in the algebra
+    /// for output jet `f` and targets `y`. Allocation-free for algebras of up to
+    /// [`STACK_COEFFS`] monomials.
+    pub fn cotangent<T: Float>(self, alg: &Algebra, f: &Jet<T>, y: &[T], g: &mut Jet<T>) {
         let (n, k) = (f.rows, f.cols);
         let inv_n = T::from_f64(1.0 / n.max(1) as f64);
-        let mut g = Jet::zeros(f.coeffs, n, k);
+        g.reset(f.coeffs, n, k);
         match self {
             Loss::Mse => {
                 for (gv, (fv, yv)) in g.coeff_mut(0).iter_mut().zip(f.coeff(0).iter().zip(y)) {
@@ -76,22 +79,73 @@ impl Loss {
                 }
             }
             Loss::CrossEntropy => {
-                let m = f.coeffs;
-                let size = f.size();
-                // Per row: [coefficient][class] block, then scattered into the jet.
-                let mut rows = vec![T::zero(); n * m * k];
-                rows.par_chunks_mut(m * k).enumerate().for_each(|(r, out)| {
-                    softmax_row_jet(alg, f, r, &y[r * k..(r + 1) * k], inv_n, out);
-                });
-                for r in 0..n {
-                    for mm in 0..m {
-                        let src = &rows[(r * m + mm) * k..(r * m + mm + 1) * k];
-                        g.data[mm * size + r * k..mm * size + (r + 1) * k].copy_from_slice(src);
+                let (m, size) = (f.coeffs, f.size());
+                let out = DisjointCoeffs::new(&mut g.data, m, size);
+                for_each_range(n, tasks_for(n * k * m * 8), 1, |rows| {
+                    let mut scratch = Scratch::new(m);
+                    for r in rows {
+                        // SAFETY: rows are split between tasks, so the elements
+                        // `r·k .. (r+1)·k` of every coefficient belong to this task alone;
+                        // `softmax_row_jet` uses each slice it takes before taking the next.
+                        let mut g_row = |mm: usize| unsafe { out.range(mm, r * k..(r + 1) * k) };
+                        softmax_row_jet(
+                            alg,
+                            f,
+                            r,
+                            &y[r * k..(r + 1) * k],
+                            inv_n,
+                            &mut scratch,
+                            &mut g_row,
+                        );
                     }
-                }
+                });
             }
         }
-        g
+    }
+}
+
+/// Most monomials for which the per-row softmax jets live on the stack.
+pub const STACK_COEFFS: usize = 32;
+
+/// Five per-row work vectors of one coefficient each per monomial (on the stack for small
+/// algebras).
+struct Scratch<T> {
+    stack: [[T; STACK_COEFFS]; 5],
+    heap: Vec<T>,
+    m: usize,
+}
+
+impl<T: Float> Scratch<T> {
+    fn new(m: usize) -> Self {
+        Self {
+            stack: [[T::zero(); STACK_COEFFS]; 5],
+            heap: if m > STACK_COEFFS {
+                vec![T::zero(); 5 * m]
+            } else {
+                Vec::new()
+            },
+            m,
+        }
+    }
+
+    fn parts(&mut self) -> [&mut [T]; 5] {
+        let m = self.m;
+        if m <= STACK_COEFFS {
+            let [a, b, c, d, e] = &mut self.stack;
+            [
+                &mut a[..m],
+                &mut b[..m],
+                &mut c[..m],
+                &mut d[..m],
+                &mut e[..m],
+            ]
+        } else {
+            let (a, rest) = self.heap.split_at_mut(m);
+            let (b, rest) = rest.split_at_mut(m);
+            let (c, rest) = rest.split_at_mut(m);
+            let (d, e) = rest.split_at_mut(m);
+            [a, b, c, d, e]
+        }
     }
 }
 
@@ -104,45 +158,46 @@ fn log_sum_exp<T: Float>(f: &[T]) -> f64 {
     mx + f.iter().map(|v| (v.as_f64() - mx).exp()).sum::<f64>().ln()
 }
 
-/// Writes `(softmax(f_r)·Σy − y)/n` for row `r` as `out[m·k + j]` (coefficient `m`, class `j`).
-fn softmax_row_jet<T: Float>(
+/// Writes `(softmax(f_r)·Σy − y)/n` for row `r`: coefficient `m` of class `j` goes to
+/// `g(m)[j]`. The exponentials are staged in `g` itself, so the only work space is `scratch`.
+fn softmax_row_jet<'a, T: Float>(
     alg: &Algebra,
     f: &Jet<T>,
     r: usize,
     y: &[T],
     inv_n: T,
-    out: &mut [T],
+    scratch: &mut Scratch<T>,
+    g: &mut impl FnMut(usize) -> &'a mut [T],
 ) {
-    let (m, k, size) = (f.coeffs, f.cols, f.size());
-    let coeffs = |j: usize| -> Vec<T> { (0..m).map(|mm| f.data[mm * size + r * k + j]).collect() };
+    let (k, size) = (f.cols, f.size());
+    let [z, ej, s, rs, p] = scratch.parts();
     let mx = (0..k)
         .map(|j| f.data[r * k + j])
         .fold(T::neg_infinity(), T::max);
-    let mut e = vec![vec![T::zero(); m]; k];
-    let mut s = vec![T::zero(); m];
-    for (j, ej) in e.iter_mut().enumerate() {
-        let z = coeffs(j);
+    s.fill(T::zero());
+    for j in 0..k {
+        for (mm, v) in z.iter_mut().enumerate() {
+            *v = f.data[mm * size + r * k + j];
+        }
         let v = (z[0] - mx).exp();
-        alg.compose([v, v, v], &z, ej);
-        for (sv, ev) in s.iter_mut().zip(ej.iter()) {
+        alg.compose([v, v, v], z, ej);
+        for (mm, (sv, ev)) in s.iter_mut().zip(ej.iter()).enumerate() {
             *sv = *sv + *ev;
+            g(mm)[j] = *ev;
         }
     }
     // 1/s: derivatives 1/s, −1/s², 2/s³.
     let inv = T::one() / s[0];
-    let mut rs = vec![T::zero(); m];
-    alg.compose(
-        [inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv],
-        &s,
-        &mut rs,
-    );
+    alg.compose([inv, -inv * inv, T::from_f64(2.0) * inv * inv * inv], s, rs);
     let ysum = y.iter().fold(T::zero(), |a, b| a + *b);
-    let mut p = vec![T::zero(); m];
-    for (j, ej) in e.iter().enumerate() {
-        alg.mul(ej, &rs, &mut p);
+    for (j, &yj) in y.iter().enumerate() {
+        for (mm, v) in ej.iter_mut().enumerate() {
+            *v = g(mm)[j];
+        }
+        alg.mul(ej, rs, p);
         for (mm, pv) in p.iter().enumerate() {
-            let target = if mm == 0 { y[j] } else { T::zero() };
-            out[mm * k + j] = (*pv * ysum - target) * inv_n;
+            let target = if mm == 0 { yj } else { T::zero() };
+            g(mm)[j] = (*pv * ysum - target) * inv_n;
         }
     }
 }
@@ -202,7 +257,8 @@ mod tests {
             coeffs: 1,
             data: f.clone(),
         };
-        let g = Loss::CrossEntropy.cotangent(&alg, &jet, &y);
+        let mut g = Jet::default();
+        Loss::CrossEntropy.cotangent(&alg, &jet, &y, &mut g);
         for i in 0..6 {
             let (mut fp, mut fm) = (f.clone(), f.clone());
             fp[i] += 1e-6;

@@ -44,13 +44,39 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// Problems smaller than this many multiply-adds run single-threaded (thread start-up would
-/// dominate).
-const PARALLEL_THRESHOLD: usize = 48 * 48 * 48;
+/// Products of fewer multiply-adds than this run on the calling thread: measured with
+/// `cargo run --release -p gdscope-nn --example gemm_threads` (docs/PERFORMANCE.md §"Threads"),
+/// two threads start to pay off between 0.5 and 1 million multiply-adds.
+pub const PARALLEL_THRESHOLD: usize = 1 << 20;
+
+/// Threads a product may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// The calling thread only.
+    One,
+    /// All rayon worker threads.
+    All,
+    /// [`One`](Threads::One) below [`PARALLEL_THRESHOLD`] multiply-adds, else
+    /// [`All`](Threads::All).
+    BySize,
+}
 
 /// `dst (m×n, row-major) ← [dst +] a·b` with `a: m×k`, `b: k×n`. `accumulate = false`
-/// overwrites `dst`. Uses all rayon worker threads for large products.
+/// overwrites `dst`. Threads chosen by size ([`Threads::BySize`]).
 pub fn gemm<T: Float>(dst: &mut [T], a: MatRef<'_, T>, b: MatRef<'_, T>, accumulate: bool) {
+    gemm_with(dst, a, b, accumulate, Threads::BySize);
+}
+
+/// [`gemm`] with an explicit thread choice. The result is bitwise the same for every choice:
+/// the `gemm` crate splits the output among threads and keeps each element's sum over `k` in
+/// one order.
+pub fn gemm_with<T: Float>(
+    dst: &mut [T],
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accumulate: bool,
+    threads: Threads,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: inner dimensions differ");
     assert_eq!(dst.len(), m * n, "gemm: destination has the wrong size");
@@ -63,7 +89,12 @@ pub fn gemm<T: Float>(dst: &mut [T], a: MatRef<'_, T>, b: MatRef<'_, T>, accumul
         }
         return;
     }
-    let par = if m * n * k >= PARALLEL_THRESHOLD {
+    let parallel = match threads {
+        Threads::One => false,
+        Threads::All => true,
+        Threads::BySize => m * n * k >= PARALLEL_THRESHOLD,
+    };
+    let par = if parallel && rayon::current_num_threads() > 1 {
         gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {
         gemm::Parallelism::None

@@ -87,12 +87,19 @@ impl<T: Float> Model<T> {
     /// Named views of every parameter tensor, in flat order.
     pub fn param_views(&self) -> Vec<ParamView> {
         let mut views = Vec::new();
-        for (l, layer) in self.layers.iter().enumerate() {
+        // Layers are numbered among those with parameters (activations are skipped), so the
+        // names run layer0, layer1, … without gaps.
+        let with_params = self
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, layer)| !layer.param_shapes().is_empty());
+        for (number, (l, layer)) in with_params.enumerate() {
             let mut offset = self.offsets[l];
             for s in layer.param_shapes() {
                 let len = s.len();
                 views.push(ParamView {
-                    name: format!("layer{l}.{}", s.name),
+                    name: format!("layer{number}.{}", s.name),
                     offset,
                     shape: s.shape,
                 });
@@ -127,7 +134,7 @@ impl<T: Float> Model<T> {
 /// Parses a model spec into layers.
 ///
 /// Supported: `mlp:IN-H1-…-OUT:ACT` — linear layers `IN→H1→…→OUT` with activation `ACT`
-/// (one of `identity, tanh, relu, gelu, gelu-tanh, softplus, elu`) after every layer but the
+/// (one of `identity, tanh, relu, gelu, gelu-tanh, softplus, elu, swish` — `silu` is accepted for `swish`) after every layer but the
 /// last; `cnn:…` and `vit:…` (grammar in [`crate::model_specs`]). New architectures add one
 /// arm here.
 pub fn parse_spec<T: Float>(spec: &str) -> Result<Vec<Box<dyn Layer<T>>>, NnError> {
@@ -200,8 +207,8 @@ mod tests {
             [
                 "layer0.weight",
                 "layer0.bias",
-                "layer2.weight",
-                "layer2.bias"
+                "layer1.weight",
+                "layer1.bias"
             ]
         );
         assert_eq!(v[2].offset, 20);
@@ -214,12 +221,24 @@ mod tests {
             ("mlp:3-5-2", "three parts"),
             ("mlp:3-x-2:tanh", "positive integers"),
             ("mlp:3:tanh", "at least"),
-            ("mlp:3-2:swish", "unknown activation `swish`"),
+            ("mlp:3-2:mish", "unknown activation `mish`"),
             ("rnn:3", "unknown model family"),
         ] {
             let e = Model::<f32>::from_spec(spec).err().unwrap().to_string();
             assert!(e.contains(needle), "{spec}: {e}");
         }
+    }
+
+    #[test]
+    fn swish_and_its_alias_silu_build_the_same_mlp() {
+        let a = Model::<f64>::from_spec("mlp:8-16-16-1:swish").unwrap();
+        let b = Model::<f64>::from_spec("mlp:8-16-16-1:silu").unwrap();
+        assert_eq!(
+            a.summary(),
+            "linear(8→16) → swish(16) → linear(16→16) → swish(16) → linear(16→1)"
+        );
+        assert_eq!(a.summary(), b.summary());
+        assert_eq!(a.num_params(), 8 * 16 + 16 + 16 * 16 + 16 + 16 + 1);
     }
 
     #[test]

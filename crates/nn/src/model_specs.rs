@@ -355,7 +355,7 @@ mod tests {
         for (spec, needle) in [
             ("cnn:3x32-10:relu", "CxHxW-K"),
             ("cnn:3x32x32-10", "cnn:CxHxW-K:ACT"),
-            ("cnn:3x32x32-10:swish", "unknown activation"),
+            ("cnn:3x32x32-10:mish", "unknown activation"),
             ("cnn:3x32x32-10:relu:pool=min", "avg or max"),
             ("cnn:3x32x32-10:relu:depth=3", "unknown option `depth`"),
             ("cnn:3x1x1-10:relu", "does not fit"),

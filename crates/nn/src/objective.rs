@@ -1,25 +1,32 @@
 //! [`NetworkObjective`]: a network, a dataset and a loss as a [`gdscope_core::Objective`].
 //!
-//! All methods take and return `f64`; with [`Dtype::F32`] parameters, directions and data are
-//! converted once at the boundary and every pass runs in `f32`.
+//! All methods take and return `f64`; with [`Dtype::F32`] the data are converted once at
+//! construction, parameters and directions once per call into reused buffers, and every pass
+//! runs in `f32` (docs/engine.md §"f32 / f64").
 //!
 //! | method | algebra | coefficients returned |
 //! |---|---|---|
 //! | `value_grad` | primal | `1` |
 //! | `hvp` / `block_hvp` | `tangents(K)` | `εᵢ` → `H uᵢ` (K ≤ 8 per pass) |
-//! | `grad_hvp_third` | `taylor2` | `1, ε, ε²` → `∇L, Hu, ½∇(uᵀHu)` |
 //! | `third_order` | `hyper_dual` | `ε₀ε₁` → `∇(uᵀHv)` |
-//! | `third_order_pairs` | `all_pairs(k)` (k ≤ 4), else hyper-dual per pair | `εᵢεⱼ`, `εᵢ²` |
+//! | `derivatives` with pairs | `all_pairs(k)` (k ≤ 4), else tangents + hyper-dual per pair | requested among `1`, `εᵢ`, `εᵢεⱼ` |
+//! | `derivatives` without pairs | `tangents(k)`, or primal | requested among `1`, `εᵢ` |
+//!
+//! Each pass runs in a [`Workspace`] taken from a small pool inside the objective (one per
+//! concurrent caller), so repeated calls of the same shapes allocate no jet buffers.
 
-use crate::algebra::Algebra;
-use crate::engine::{forward, jet_pass, Batch};
+use std::sync::Mutex;
+
+use crate::algebra::{Algebra, Pair};
+use crate::engine::{Batch, Workspace};
 use crate::error::NnError;
 use crate::float::Float;
 use crate::jet::JetRef;
 use crate::layer::Init;
 use crate::loss::{accuracy, Loss};
 use crate::model::{Model, ParamView};
-use gdscope_core::objective::GradHvpThird;
+use crate::par;
+use gdscope_core::objective::{pair_index, Derivatives, Request};
 use gdscope_core::{Block, Objective};
 
 /// Floating-point type the network computes in.
@@ -44,92 +51,191 @@ impl Dtype {
 
 /// Most directions pushed through one block-HVP pass (bounds memory: activations grow with K).
 const MAX_BLOCK: usize = 8;
-/// Largest set for which `third_order_pairs` uses one joint all-pairs jet.
+/// Largest set for which `derivatives` computes the pair vectors in one all-pairs jet.
 const MAX_JOINT_PAIRS: usize = 4;
+/// Most gradient coefficients one pass returns (all pairs of 4 directions with gradient and
+/// HVPs: 1 + 4 + 10).
+const MAX_WANT: usize = 1 + MAX_JOINT_PAIRS + MAX_JOINT_PAIRS * (MAX_JOINT_PAIRS + 1) / 2;
+
+/// The algebras the objective's passes use, built once.
+struct Algebras {
+    primal: Algebra,
+    /// `tangents[k − 1]` for `k = 1 … MAX_BLOCK`.
+    tangents: Vec<Algebra>,
+    hyper_dual: Algebra,
+    /// `all_pairs[k − 1]` for `k = 1 … MAX_JOINT_PAIRS`.
+    all_pairs: Vec<Algebra>,
+}
+
+impl Algebras {
+    fn new() -> Self {
+        Self {
+            primal: Algebra::primal(),
+            tangents: (1..=MAX_BLOCK).map(Algebra::tangents).collect(),
+            hyper_dual: Algebra::hyper_dual(),
+            all_pairs: (1..=MAX_JOINT_PAIRS).map(Algebra::all_pairs).collect(),
+        }
+    }
+}
+
+/// The directions of a pass, in `f64`.
+#[derive(Clone, Copy)]
+enum Dirs<'a> {
+    /// `K` directions back to back (a column-major block).
+    Flat(&'a [f64]),
+    /// Two separate directions (`third_order(u, v)`).
+    Two(&'a [f64], &'a [f64]),
+}
+
+/// Where the requested coefficients of a pass go, in request order: the gradient, then `H·uᵢ`
+/// for consecutive columns, then pair vectors (×2 on squares: the Taylor factor).
+#[derive(Default)]
+struct Dest<'a> {
+    grad: Option<&'a mut [f64]>,
+    /// Column-major `P × k` buffer and the number of HVP columns this pass writes.
+    hvps: Option<(&'a mut [f64], usize)>,
+    /// Column-major buffer and the pairs `(i, j)` whose vectors this pass writes, in order.
+    pairs: Option<(&'a mut [f64], &'a [Pair])>,
+    outputs: Option<&'a mut Vec<f64>>,
+}
+
+/// A pass to run: algebra, point, directions, requested monomials, optional minibatch rows.
+struct Spec<'a> {
+    alg: &'a Algebra,
+    w: &'a [f64],
+    dirs: Dirs<'a>,
+    want: &'a [usize],
+    rows: Option<&'a [usize]>,
+}
+
+/// One caller's buffers: the engine workspace and the inputs in the compute type.
+#[derive(Default)]
+struct Scratch<T> {
+    ws: Workspace<T>,
+    w: Vec<T>,
+    dirs: Vec<T>,
+    xb: Vec<T>,
+    yb: Vec<T>,
+}
 
 struct Net<T> {
     model: Model<T>,
     x: Vec<T>,
     y: Vec<T>,
-}
-
-/// What one pass returns, converted to `f64`.
-struct Pass64 {
-    value: f64,
-    outputs: Vec<f64>,
-    grads: Vec<Vec<f64>>,
+    pool: Mutex<Vec<Scratch<T>>>,
 }
 
 impl<T: Float> Net<T> {
-    fn pass(
-        &self,
-        loss: Loss,
-        alg: &Algebra,
-        w: &[f64],
-        dirs: &[&[f64]],
-        want: &[usize],
-        rows: Option<&[usize]>,
-    ) -> Pass64 {
-        let w = T::slice_from_f64(w);
-        let dirs: Vec<_> = dirs.iter().map(|d| T::slice_from_f64(d)).collect();
-        let dir_refs: Vec<&[T]> = dirs.iter().map(|d| d.as_ref()).collect();
-        let (d, k) = (self.model.in_width(), self.model.out_width());
-        let gathered;
-        let batch = match rows {
-            None => Batch {
-                x: &self.x,
-                y: &self.y,
-                rows: self.x.len() / d,
-            },
-            Some(idx) => {
-                gathered = gather(&self.x, &self.y, d, k, idx);
-                Batch {
-                    x: &gathered.0,
-                    y: &gathered.1,
-                    rows: idx.len(),
-                }
-            }
-        };
-        let out = jet_pass(&self.model, loss, alg, &w, &dir_refs, batch, want);
-        Pass64 {
-            value: out.value,
-            outputs: out.outputs.iter().map(|v| v.as_f64()).collect(),
-            grads: out
-                .grads
-                .into_iter()
-                .map(|g| g.iter().map(|v| v.as_f64()).collect())
-                .collect(),
-        }
+    /// Runs `f` with a scratch set from the pool (a new one when every set is in use).
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch<T>) -> R) -> R {
+        let lock = || self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock().pop().unwrap_or_default();
+        let r = f(&mut s);
+        lock().push(s);
+        r
     }
 
-    /// Primal outputs on another input set.
-    fn outputs_on(&self, w: &[f64], x: &[f64]) -> Vec<f64> {
-        let w = T::slice_from_f64(w);
-        let x = T::slice_from_f64(x);
-        let rows = x.len() / self.model.in_width();
-        let outs = forward(
-            &self.model,
-            &Algebra::primal(),
-            &w,
-            &[],
-            JetRef::constant(&x, rows, self.model.in_width()),
-        );
-        outs.last()
-            .map(|o| o.coeff(0).iter().map(|v| v.as_f64()).collect())
-            .unwrap_or_default()
+    /// Runs one pass and writes its results into `dest`; returns the loss value.
+    fn pass(&self, loss: Loss, spec: Spec<'_>, dest: Dest<'_>) -> f64 {
+        self.with_scratch(|s| {
+            let Scratch {
+                ws,
+                w: wbuf,
+                dirs: dbuf,
+                xb,
+                yb,
+            } = s;
+            let w = T::load(spec.w, wbuf);
+            let dirs: &[T] = match spec.dirs {
+                Dirs::Flat(d) => T::load(d, dbuf),
+                Dirs::Two(u, v) => {
+                    dbuf.clear();
+                    dbuf.extend(u.iter().chain(v).map(|&a| T::from_f64(a)));
+                    dbuf
+                }
+            };
+            let (d, k) = (self.model.in_width(), self.model.out_width());
+            let batch = match spec.rows {
+                None => Batch {
+                    x: &self.x,
+                    y: &self.y,
+                    rows: self.x.len() / d,
+                },
+                Some(idx) => {
+                    gather(&self.x, d, idx, xb);
+                    gather(&self.y, k, idx, yb);
+                    Batch {
+                        x: xb,
+                        y: yb,
+                        rows: idx.len(),
+                    }
+                }
+            };
+            let model = &self.model;
+            par::on_pool(|| ws.pass(model, loss, spec.alg, w, dirs, batch, spec.want));
+            store(ws, dest);
+            ws.value()
+        })
+    }
+
+    /// Primal outputs on `x` (`rows × in_width`, converted once) and `f(outputs)`.
+    fn with_outputs<R>(&self, w: &[f64], x: Option<&[f64]>, f: impl FnOnce(&[T], &[T]) -> R) -> R {
+        self.with_scratch(|s| {
+            let Scratch {
+                ws, w: wbuf, xb, ..
+            } = s;
+            let w = T::load(w, wbuf);
+            let x = match x {
+                Some(x) => T::load(x, xb),
+                None => &self.x,
+            };
+            let rows = x.len() / self.model.in_width();
+            let alg = Algebra::primal();
+            let input = JetRef::constant(x, rows, self.model.in_width());
+            ws.forward(&self.model, &alg, w, &[], input);
+            f(ws.outputs(), &self.y)
+        })
     }
 }
 
-fn gather<T: Float>(x: &[T], y: &[T], d: usize, k: usize, idx: &[usize]) -> (Vec<T>, Vec<T>) {
-    let xs = idx
-        .iter()
-        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
-        .collect();
-    let ys = idx
-        .iter()
-        .flat_map(|&i| y[i * k..(i + 1) * k].iter().copied())
-        .collect();
-    (xs, ys)
+/// Writes the gradient coefficients of the last pass in `ws` into `dest` (request order).
+fn store<T: Float>(ws: &Workspace<T>, dest: Dest<'_>) {
+    let mut slot = 0;
+    if let Some(g) = dest.grad {
+        T::store(ws.grad(slot), g);
+        slot += 1;
+    }
+    if let Some((h, cols)) = dest.hvps {
+        let p = ws.grad(slot).len();
+        for c in 0..cols {
+            T::store(ws.grad(slot), &mut h[c * p..(c + 1) * p]);
+            slot += 1;
+        }
+    }
+    if let Some((buf, pairs)) = dest.pairs {
+        let p = ws.grad(slot).len();
+        for (c, &(i, j)) in pairs.iter().enumerate() {
+            let col = &mut buf[c * p..(c + 1) * p];
+            T::store(ws.grad(slot), col);
+            if i == j {
+                // Taylor convention: the εᵢ² coefficient is ½∇(uᵢᵀHuᵢ).
+                col.iter_mut().for_each(|v| *v *= 2.0);
+            }
+            slot += 1;
+        }
+    }
+    if let Some(out) = dest.outputs {
+        out.clear();
+        out.extend(ws.outputs().iter().map(|v| v.as_f64()));
+    }
+}
+
+/// `dst ← rows idx of src` (`width` values per row), reusing `dst`'s capacity.
+fn gather<T: Float>(src: &[T], width: usize, idx: &[usize], dst: &mut Vec<T>) {
+    dst.clear();
+    for &i in idx {
+        dst.extend_from_slice(&src[i * width..(i + 1) * width]);
+    }
 }
 
 enum Inner {
@@ -147,6 +253,7 @@ pub struct NetworkObjective {
     d: usize,
     k: usize,
     num_params: usize,
+    algebras: Algebras,
     inner: Inner,
 }
 
@@ -167,6 +274,7 @@ impl NetworkObjective {
                 model: Model::from_spec(spec)?,
                 x: T::slice_from_f64(x).into_owned(),
                 y: T::slice_from_f64(y).into_owned(),
+                pool: Mutex::new(Vec::new()),
             })
         }
         let probe = Model::<f64>::from_spec(spec)?;
@@ -184,6 +292,7 @@ impl NetworkObjective {
             d,
             k,
             num_params: probe.num_params(),
+            algebras: Algebras::new(),
             inner,
         })
     }
@@ -225,43 +334,67 @@ impl NetworkObjective {
         }
     }
 
-    fn pass(
-        &self,
-        alg: &Algebra,
-        w: &[f64],
-        dirs: &[&[f64]],
-        want: &[usize],
-        rows: Option<&[usize]>,
-    ) -> Pass64 {
+    /// Runs one pass (checking the lengths of the point and directions).
+    fn pass(&self, spec: Spec<'_>, dest: Dest<'_>) -> f64 {
         assert_eq!(
-            w.len(),
+            spec.w.len(),
             self.num_params,
             "parameter vector has the wrong length"
         );
-        for d in dirs {
-            assert_eq!(d.len(), self.num_params, "direction has the wrong length");
-        }
+        let dirs_len = match spec.dirs {
+            Dirs::Flat(d) => d.len(),
+            Dirs::Two(u, v) => {
+                assert_eq!(u.len(), v.len(), "direction has the wrong length");
+                u.len() + v.len()
+            }
+        };
+        assert_eq!(
+            dirs_len,
+            spec.alg.directions() * self.num_params,
+            "direction has the wrong length"
+        );
         match &self.inner {
-            Inner::F32(n) => n.pass(self.loss, alg, w, dirs, want, rows),
-            Inner::F64(n) => n.pass(self.loss, alg, w, dirs, want, rows),
+            Inner::F32(n) => n.pass(self.loss, spec, dest),
+            Inner::F64(n) => n.pass(self.loss, spec, dest),
         }
     }
 
     /// Network outputs on the training inputs (`n × k`).
     pub fn outputs(&self, w: &[f64]) -> Vec<f64> {
-        self.pass(&Algebra::primal(), w, &[], &[], None).outputs
+        let mut out = Vec::new();
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w,
+            dirs: Dirs::Flat(&[]),
+            want: &[],
+            rows: None,
+        };
+        self.pass(
+            spec,
+            Dest {
+                outputs: Some(&mut out),
+                ..Dest::default()
+            },
+        );
+        out
     }
 
     /// Fraction of training examples whose output argmax matches the target argmax.
     pub fn accuracy(&self, w: &[f64]) -> f64 {
-        accuracy(&self.outputs(w), &self.y_f64(), self.k)
+        self.check_params(w);
+        let k = self.k;
+        match &self.inner {
+            Inner::F32(n) => n.with_outputs(w, None, |f, y| accuracy(f, y, k)),
+            Inner::F64(n) => n.with_outputs(w, None, |f, y| accuracy(f, y, k)),
+        }
     }
 
-    fn y_f64(&self) -> Vec<f64> {
-        match &self.inner {
-            Inner::F32(n) => n.y.iter().map(|v| f64::from(*v)).collect(),
-            Inner::F64(n) => n.y.clone(),
-        }
+    fn check_params(&self, w: &[f64]) {
+        assert_eq!(
+            w.len(),
+            self.num_params,
+            "parameter vector has the wrong length"
+        );
     }
 
     /// `(loss, accuracy)` on another dataset (e.g. a test set): `x` is `rows × d`, `y` is
@@ -276,11 +409,46 @@ impl NetworkObjective {
                 self.num_params
             )));
         }
-        let f = match &self.inner {
-            Inner::F32(n) => n.outputs_on(w, x),
-            Inner::F64(n) => n.outputs_on(w, x),
+        let (loss, k) = (self.loss, self.k);
+        let score = |f: &[f64]| (loss.value(f, y, k), accuracy(f, y, k));
+        Ok(match &self.inner {
+            Inner::F32(n) => n.with_outputs(w, Some(x), |f, _| {
+                score(&f.iter().map(|v| f64::from(*v)).collect::<Vec<_>>())
+            }),
+            Inner::F64(n) => n.with_outputs(w, Some(x), |f, _| score(f)),
+        })
+    }
+
+    /// `H·U` for `kk ≤ MAX_BLOCK` columns `cols` of the flat column-major `us` into the same
+    /// columns of `hvps`, plus the gradient into `grad` when given; returns the loss value.
+    fn tangent_pass(
+        &self,
+        x: &[f64],
+        us: &[f64],
+        cols: std::ops::Range<usize>,
+        hvps: &mut [f64],
+        grad: Option<&mut [f64]>,
+    ) -> f64 {
+        let (p, kk) = (self.num_params, cols.len());
+        let alg = &self.algebras.tangents[kk - 1];
+        let mut want = [0usize; MAX_WANT];
+        let first = usize::from(grad.is_some());
+        for i in 0..kk {
+            want[first + i] = alg.dir(i);
+        }
+        let spec = Spec {
+            alg,
+            w: x,
+            dirs: Dirs::Flat(&us[cols.start * p..cols.end * p]),
+            want: &want[..first + kk],
+            rows: None,
         };
-        Ok((self.loss.value(&f, y, self.k), accuracy(&f, y, self.k)))
+        let dest = Dest {
+            grad,
+            hvps: Some((&mut hvps[cols.start * p..cols.end * p], kk)),
+            ..Dest::default()
+        };
+        self.pass(spec, dest)
     }
 }
 
@@ -306,90 +474,149 @@ impl Objective for NetworkObjective {
     }
 
     fn value(&self, x: &[f64]) -> f64 {
-        self.pass(&Algebra::primal(), x, &[], &[], None).value
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[],
+            rows: None,
+        };
+        self.pass(spec, Dest::default())
     }
 
     fn value_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let p = self.pass(&Algebra::primal(), x, &[], &[0], None);
-        grad.copy_from_slice(&p.grads[0]);
-        p.value
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[0],
+            rows: None,
+        };
+        self.pass(
+            spec,
+            Dest {
+                grad: Some(grad),
+                ..Dest::default()
+            },
+        )
     }
 
     fn hvp(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
-        let alg = Algebra::tangents(1);
-        let p = self.pass(&alg, x, &[v], &[alg.dir(0)], None);
-        out.copy_from_slice(&p.grads[0]);
+        self.tangent_pass(x, v, 0..1, out, None);
     }
 
     fn block_hvp(&self, x: &[f64], vs: &Block) -> Block {
         let mut out = Block::zeros(self.num_params, vs.ncols());
         let mut start = 0;
         while start < vs.ncols() {
-            let kk = (vs.ncols() - start).min(MAX_BLOCK);
-            let alg = Algebra::tangents(kk);
-            let dirs: Vec<&[f64]> = (start..start + kk).map(|j| column(vs, j)).collect();
-            let want: Vec<usize> = (0..kk).map(|i| alg.dir(i)).collect();
-            let p = self.pass(&alg, x, &dirs, &want, None);
-            for (i, g) in p.grads.iter().enumerate() {
-                out.column_mut(start + i).copy_from_slice(g);
-            }
-            start += kk;
+            let end = (start + MAX_BLOCK).min(vs.ncols());
+            self.tangent_pass(x, vs.as_slice(), start..end, out.as_mut_slice(), None);
+            start = end;
         }
         out
     }
 
     fn third_order(&self, x: &[f64], u: &[f64], v: &[f64], out: &mut [f64]) {
-        let alg = Algebra::hyper_dual();
+        let alg = &self.algebras.hyper_dual;
         let m = alg.pair(0, 1).expect("hyper-dual has ε₀ε₁");
-        let p = self.pass(&alg, x, &[u, v], &[m], None);
-        out.copy_from_slice(&p.grads[0]);
+        let spec = Spec {
+            alg,
+            w: x,
+            dirs: Dirs::Two(u, v),
+            want: &[m],
+            rows: None,
+        };
+        let dest = Dest {
+            pairs: Some((out, alg.pairs())),
+            ..Dest::default()
+        };
+        self.pass(spec, dest);
     }
 
-    fn grad_hvp_third(&self, x: &[f64], u: &[f64]) -> GradHvpThird {
-        let alg = Algebra::taylor2();
-        let sq = alg.pair(0, 0).expect("taylor2 has ε²");
-        let mut p = self.pass(&alg, x, &[u], &[0, alg.dir(0), sq], None);
-        // Taylor convention: the ε² coefficient of ∇L(w + εu) is ½∇(uᵀHu).
-        let mut d3 = p.grads.pop().expect("three coefficients");
-        d3.iter_mut().for_each(|v| *v *= 2.0);
-        let hu = p.grads.pop().expect("three coefficients");
-        let grad = p.grads.pop().expect("three coefficients");
-        GradHvpThird {
-            value: p.value,
-            grad,
-            hu,
-            d3,
+    /// One jet pass when pairs are requested for `k ≤ 4` directions: the all-pairs algebra
+    /// gives `∇L` (coefficient `1`), `H·uᵢ` (`εᵢ`) and `∇(uᵢᵀHuⱼ)` (`εᵢεⱼ`, ×2 on squares)
+    /// together, and only the requested ones get parameter-gradient GEMMs. Without pairs, a
+    /// tangent pass (`H·U` and the gradient, 8 directions per pass) or the plain gradient pass.
+    /// For `k > 4`, pairs come from one hyper-dual pass each. Allocation-free in steady state
+    /// when `out` is reused.
+    fn derivatives(&self, x: &[f64], us: &Block, request: Request, out: &mut Derivatives) {
+        let (p, k) = (self.num_params, us.ncols());
+        assert_eq!(us.nrows(), p, "direction has the wrong length");
+        let npairs = k * (k + 1) / 2;
+        if request.value_grad {
+            out.grad.resize(p, 0.0);
         }
-    }
-
-    fn third_order_pairs(&self, x: &[f64], us: &Block) -> Block {
-        let kk = us.ncols();
-        let npairs = kk * (kk + 1) / 2;
-        let mut out = Block::zeros(self.num_params, npairs);
-        if kk > MAX_JOINT_PAIRS {
-            let mut c = 0;
-            for i in 0..kk {
-                for j in i..kk {
-                    let mut d = vec![0.0; self.num_params];
-                    self.third_order(x, column(us, i), column(us, j), &mut d);
-                    out.column_mut(c).copy_from_slice(&d);
-                    c += 1;
+        if request.hvps && out.hvps.shape() != (p, k) {
+            out.hvps = Block::zeros(p, k);
+        }
+        if request.pairs && out.pairs.shape() != (p, npairs) {
+            out.pairs = Block::zeros(p, npairs);
+        }
+        let (hvps, pairs) = (request.hvps && k > 0, request.pairs && k > 0);
+        if pairs && k <= MAX_JOINT_PAIRS {
+            let alg = &self.algebras.all_pairs[k - 1];
+            let mut want = [0usize; MAX_WANT];
+            let mut len = 0;
+            let mut push = |m: usize| {
+                want[len] = m;
+                len += 1;
+            };
+            if request.value_grad {
+                push(0);
+            }
+            if hvps {
+                (0..k).for_each(|i| push(alg.dir(i)));
+            }
+            // all_pairs lists (i, j), i ≤ j, in exactly the order of `pair_index`.
+            (0..npairs).for_each(|c| push(1 + k + c));
+            let spec = Spec {
+                alg,
+                w: x,
+                dirs: Dirs::Flat(us.as_slice()),
+                want: &want[..len],
+                rows: None,
+            };
+            let dest = Dest {
+                grad: request.value_grad.then_some(out.grad.as_mut_slice()),
+                hvps: hvps.then(|| (out.hvps.as_mut_slice(), k)),
+                pairs: Some((out.pairs.as_mut_slice(), alg.pairs())),
+                outputs: None,
+            };
+            let value = self.pass(spec, dest);
+            if request.value_grad {
+                out.value = value;
+            }
+            return;
+        }
+        if hvps {
+            let mut start = 0;
+            while start < k {
+                let end = (start + MAX_BLOCK).min(k);
+                let grad = (request.value_grad && start == 0).then_some(out.grad.as_mut_slice());
+                let value =
+                    self.tangent_pass(x, us.as_slice(), start..end, out.hvps.as_mut_slice(), grad);
+                if request.value_grad && start == 0 {
+                    out.value = value;
+                }
+                start = end;
+            }
+        } else if request.value_grad {
+            out.value = self.value_grad(x, &mut out.grad);
+        }
+        if pairs {
+            let us = us.as_slice();
+            for i in 0..k {
+                for j in i..k {
+                    let c = pair_index(i, j, k);
+                    self.third_order(
+                        x,
+                        &us[i * p..(i + 1) * p],
+                        &us[j * p..(j + 1) * p],
+                        &mut out.pairs.as_mut_slice()[c * p..(c + 1) * p],
+                    );
                 }
             }
-            return out;
         }
-        let alg = Algebra::all_pairs(kk);
-        let dirs: Vec<&[f64]> = (0..kk).map(|j| column(us, j)).collect();
-        // all_pairs lists (i, j), i ≤ j, in exactly the trait's output order.
-        let want: Vec<usize> = (0..npairs).map(|p| 1 + kk + p).collect();
-        let p = self.pass(&alg, x, &dirs, &want, None);
-        for (c, (g, &(i, j))) in p.grads.iter().zip(alg.pairs()).enumerate() {
-            let scale = if i == j { 2.0 } else { 1.0 };
-            for (o, v) in out.column_mut(c).iter_mut().zip(g) {
-                *o = scale * v;
-            }
-        }
-        out
     }
 
     fn num_examples(&self) -> Option<usize> {
@@ -401,9 +628,20 @@ impl Objective for NetworkObjective {
             indices.iter().all(|&i| i < self.n),
             "example index out of range"
         );
-        let p = self.pass(&Algebra::primal(), x, &[], &[0], Some(indices));
-        grad.copy_from_slice(&p.grads[0]);
-        p.value
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[0],
+            rows: Some(indices),
+        };
+        self.pass(
+            spec,
+            Dest {
+                grad: Some(grad),
+                ..Dest::default()
+            },
+        )
     }
 
     fn value_subset(&self, x: &[f64], indices: &[usize]) -> f64 {
@@ -424,9 +662,4 @@ impl Objective for NetworkObjective {
         let p = self.pass(&alg, x, &[v], &[alg.dir(0)], Some(indices));
         out.copy_from_slice(&p.grads[0]);
     }
-}
-
-fn column(b: &Block, j: usize) -> &[f64] {
-    let n = b.nrows();
-    &b.as_slice()[j * n..(j + 1) * n]
 }

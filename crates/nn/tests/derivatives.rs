@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use gdscope_core::linalg::dot;
-use gdscope_core::{Block, Objective};
+use gdscope_core::{Block, Derivatives, Objective, Request};
 use gdscope_nn::{Dtype, Init, Loss};
 
-const ACTS: [&str; 7] = [
+const ACTS: [&str; 8] = [
     "identity",
     "tanh",
     "relu",
@@ -16,6 +16,7 @@ const ACTS: [&str; 7] = [
     "gelu-tanh",
     "softplus",
     "elu",
+    "swish",
 ];
 
 fn for_each_case(mut f: impl FnMut(&str, Loss)) {
@@ -40,8 +41,12 @@ fn gradient_hvp_and_third_order_match_finite_differences_with_eps_squared_error(
         let v = randn(obj.dim(), 22);
         let what = format!("{spec} {loss:?}");
         // relu and elu have kinks (in f′ and f″ at 0): keep the steps small enough not to cross one.
+        // swish's gradient at this point is small next to its third derivative: a shorter step
+        // keeps the O(h²) difference error below the 1e-4 relative bound.
         let h = if spec.ends_with(":relu") || spec.ends_with(":elu") {
             5e-5
+        } else if spec.ends_with(":swish") {
+            2e-4
         } else {
             1e-3
         };
@@ -70,8 +75,9 @@ fn gradient_hvp_and_third_order_match_finite_differences_with_eps_squared_error(
         obj.third_order(&w, &u, &v, &mut t);
         assert_eps_squared(&format!("{what} third order"), &hvp_v, &w, &u, &t, h);
 
-        // Fused one-pass (taylor2) results agree with the separate paths, Taylor factor included.
-        let fused = obj.grad_hvp_third(&w, &v);
+        // Fused one-pass results (the all-pairs jet of one direction, `1, ε, ε²`) agree with
+        // the separate paths, Taylor factor included.
+        let fused = fused(&obj, &w, &v);
         let mut hvv = vec![0.0; obj.dim()];
         obj.third_order(&w, &v, &v, &mut hvv);
         assert!((fused.value - value).abs() <= 1e-14 * value.abs());
@@ -141,14 +147,20 @@ fn block_hvp_equals_single_hvps_including_chunked_blocks() {
 }
 
 #[test]
-fn third_order_pairs_match_pairwise_third_order_joint_and_fallback() {
+fn derivative_pairs_match_pairwise_third_order_joint_and_fallback() {
     let obj = problem("mlp:3-5-2:tanh", Loss::CrossEntropy, 6, Dtype::F64, 4);
     let w = obj.init(Init::He, 5);
     for k in [3usize, 5] {
         let us = Block::from_fn(obj.dim(), k, |i, j| {
             ((i * 13 + j * 29 + 1) as f64 * 0.71).cos()
         });
-        let pairs = obj.third_order_pairs(&w, &us);
+        let mut d = Derivatives::default();
+        let request = Request {
+            pairs: true,
+            ..Request::default()
+        };
+        obj.derivatives(&w, &us, request, &mut d);
+        let pairs = d.pairs;
         assert_eq!(pairs.ncols(), k * (k + 1) / 2);
         let mut c = 0;
         for i in 0..k {
@@ -168,6 +180,79 @@ fn third_order_pairs_match_pairwise_third_order_joint_and_fallback() {
     }
 }
 
+/// `derivatives` equals the separate calls for every request, with one joint jet (k ≤ 4), the
+/// fallback (k = 5) and chunked tangent passes (k = 9); parts not requested stay untouched,
+/// and one `Derivatives` is reused across shapes.
+#[test]
+fn derivatives_equal_separate_calls_for_every_request_and_block_size() {
+    let obj = problem(
+        "mlp:3-6-4-3:gelu-tanh",
+        Loss::CrossEntropy,
+        7,
+        Dtype::F64,
+        12,
+    );
+    let w = obj.init(Init::LeCun, 4);
+    let p = obj.dim();
+    let mut g = vec![0.0; p];
+    let value = obj.value_grad(&w, &mut g);
+    let mut d = Derivatives::default();
+    for k in [1usize, 2, 4, 5, 9] {
+        let us = Block::from_fn(p, k, |i, j| ((i * 7 + j * 13 + 3) as f64 * 0.41).sin());
+        let hvps = obj.block_hvp(&w, &us);
+        for bits in 1..8u8 {
+            let request = Request {
+                value_grad: bits & 1 != 0,
+                hvps: bits & 2 != 0,
+                pairs: bits & 4 != 0,
+            };
+            let mut fresh = Derivatives::default();
+            for out in [&mut d, &mut fresh] {
+                out.value = f64::NAN;
+                obj.derivatives(&w, &us, request, out);
+                if request.value_grad {
+                    assert!(
+                        (out.value - value).abs() <= 1e-14 * value.abs(),
+                        "k={k} {request:?}"
+                    );
+                    assert!(
+                        dist(&out.grad, &g) <= 1e-13 * common_scale(&g),
+                        "k={k} {request:?}"
+                    );
+                }
+                if request.hvps {
+                    let err = (&out.hvps - &hvps).abs().max();
+                    assert!(err <= 1e-13 * hvps.abs().max(), "k={k} {request:?}");
+                }
+                if request.pairs {
+                    assert_eq!(out.pairs.ncols(), k * (k + 1) / 2);
+                    for i in 0..k {
+                        for j in i..k {
+                            let (ui, uj) = (us.column(i), us.column(j));
+                            let mut t = vec![0.0; p];
+                            obj.third_order(&w, ui.as_slice(), uj.as_slice(), &mut t);
+                            let col = out.pairs.column(gdscope_core::pair_index(i, j, k));
+                            assert!(
+                                dist(col.as_slice(), &t) <= 1e-12 * common_scale(&t),
+                                "k={k} {request:?} pair ({i},{j})"
+                            );
+                        }
+                    }
+                }
+            }
+            if !request.value_grad {
+                assert!(fresh.value.is_nan() && fresh.grad.is_empty(), "{request:?}");
+            }
+            if !request.hvps {
+                assert!(fresh.hvps.is_empty(), "{request:?}");
+            }
+            if !request.pairs {
+                assert!(fresh.pairs.is_empty(), "{request:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn f32_and_f64_agree() {
     for loss in [Loss::Mse, Loss::CrossEntropy] {
@@ -178,7 +263,7 @@ fn f32_and_f64_agree() {
         let u = randn(a.dim(), 3);
         let v = randn(a.dim(), 4);
         let rel = |x: &[f64], y: &[f64]| dist(x, y) / common_scale(x);
-        let (fa, fb) = (a.grad_hvp_third(&w, &u), b.grad_hvp_third(&w, &u));
+        let (fa, fb) = (fused(&a, &w, &u), fused(&b, &w, &u));
         assert!((fa.value - fb.value).abs() < 1e-6 * fa.value.abs());
         assert!(rel(&fa.grad, &fb.grad) < 1e-5, "{loss:?} grad");
         assert!(rel(&fa.hu, &fb.hu) < 1e-5, "{loss:?} hu");

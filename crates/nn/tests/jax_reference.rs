@@ -2,22 +2,26 @@
 //! HVPs and third-order vectors on small MLPs, stored in `fixtures/jax_reference.npz` by
 //! `fixtures/make_jax_reference.py`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::fused;
 use gdscope_core::linalg::norm;
 use gdscope_core::Objective;
 use gdscope_io::npy::{read_npz, NdArray};
 use gdscope_nn::{Dtype, Loss, NetworkObjective};
 
 /// Same order as CASES in the script.
-const CASES: [(&str, Loss); 6] = [
+const CASES: [(&str, Loss); 7] = [
     ("mlp:5-7-6-3:gelu-tanh", Loss::Mse),
     ("mlp:5-7-3:tanh", Loss::CrossEntropy),
     ("mlp:4-6-6-2:gelu", Loss::Mse),
     ("mlp:4-8-3:elu", Loss::CrossEntropy),
     ("mlp:4-8-3:softplus", Loss::Mse),
     ("mlp:3-5-2:relu", Loss::CrossEntropy),
+    ("mlp:8-16-16-1:swish", Loss::Mse),
 ];
 
 fn get<'a>(f: &'a BTreeMap<String, NdArray>, case: usize, name: &str) -> &'a [f64] {
@@ -57,7 +61,7 @@ fn matches_jax_float64_to_1e_10() {
             "{spec}: d3_uv {}",
             rel(&t, get(&f, c, "d3_uv"))
         );
-        let fused = obj.grad_hvp_third(w, v);
+        let fused = fused(&obj, w, v);
         assert!(rel(&fused.hu, get(&f, c, "hvp_v")) < 1e-10, "{spec}: hvp_v");
         let mut tuu = vec![0.0; obj.dim()];
         obj.third_order(w, u, u, &mut tuu);

@@ -31,6 +31,22 @@ impl Axis {
         }
     }
 
+    /// A given range `(lo, hi)`; it must be finite with `lo < hi` (and `lo > 0` on a log axis).
+    pub fn fixed((lo, hi): (f64, f64), log: bool) -> anyhow::Result<Axis> {
+        let axis = Axis { lo, hi, log };
+        if !(axis.admits(lo) && axis.admits(hi) && lo < hi) {
+            anyhow::bail!(
+                "axis range ({lo}, {hi}) must be finite with low < high{}",
+                if log {
+                    " and low > 0 on a log axis"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(axis)
+    }
+
     /// A range covering `values` (those the axis admits) and `extra`, padded by 5% of the
     /// span (of the decades on a log axis); a sensible default when nothing is admissible.
     pub fn fit(values: impl IntoIterator<Item = f64>, log: bool) -> Axis {

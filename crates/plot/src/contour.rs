@@ -1,13 +1,15 @@
 //! Contour plots: level bands (a bilinear interpolation of the grid, painted per pixel),
-//! iso-lines from [`crate::marching`], then trajectories and markers.
+//! iso-lines from [`crate::marching`], then trajectories and markers, with a colour bar of
+//! the bands on the right and, optionally, equal scales on both axes.
 
 use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::axes::{Axis, Frame};
+use crate::colorbar;
 use crate::font::FAMILY;
-use crate::line::{build, check_series, draw_series, legend, mesh};
+use crate::line::{build, check_series, draw_series, equal_aspect, legend, mesh, titled};
 use crate::marching::{levels, Grid};
 use crate::raster::paint;
 use crate::render::de;
@@ -76,14 +78,32 @@ pub(crate) fn draw<DB: DrawingBackend>(
             log: false,
         },
     };
-    let mut chart = build(area, &plot.title, x0..x1, y0..y1)?;
     let bands = lv.len().max(1) as f64;
+    let colour = |band: usize| lighten(viridis(band as f64 / bands), 0.3);
+    // Title across the panel, then the chart and, on its right, the colour bar.
+    let inner = titled(area, &plot.title)?;
+    let width = inner.dim_in_pixel().0;
+    let (main, bar) = inner.split_horizontally(width.saturating_sub(colorbar::WIDTH));
+    let main = if plot.equal_aspect {
+        equal_aspect(&main, x1 - x0, y1 - y0)
+    } else {
+        main
+    };
+    let mut chart = build(&main, "", x0..x1, y0..y1)?;
+    // Axes first, then the bands over the plotting area: the iso-lines, not a grid, guide
+    // the eye (as in matplotlib's contourf).
+    mesh(&mut chart, &plot.x_label, &plot.y_label, (false, false))?;
     paint(&chart.plotting_area().strip_coord_spec(), |u, v| {
         let value = interpolate(&grid, x0 + u * (x1 - x0), y1 - v * (y1 - y0))?;
-        let band = lv.partition_point(|&l| l <= value) as f64;
-        Some(lighten(viridis(band / bands), 0.3))
+        Some(colour(lv.partition_point(|&l| l <= value)))
     })?;
-    mesh(&mut chart, &plot.x_label, &plot.y_label)?;
+    let (lo, hi) = finite_range(&plot.values, plot.log_levels);
+    colorbar::draw(
+        &bar,
+        &colorbar::bands(lo, hi, &lv, colour),
+        plot.log_levels,
+        &plot.value_label,
+    )?;
     let iso = BLACK.mix(0.45).stroke_width(1);
     for &level in &lv {
         for line in grid.contour_lines(level) {
@@ -104,6 +124,17 @@ pub(crate) fn draw<DB: DrawingBackend>(
         legend(&mut chart, corner)?;
     }
     Ok(())
+}
+
+/// The finite (positive, when `log`) range of `values`.
+fn finite_range(values: &[f64], log: bool) -> (f64, f64) {
+    values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && (!log || *v > 0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        })
 }
 
 /// Bilinear interpolation of the grid at `(x, y)`; `None` next to a non-finite sample.

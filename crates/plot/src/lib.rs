@@ -5,13 +5,15 @@
 //! same everywhere and the build needs nothing but cargo.
 //!
 //! A [`Figure`] is a line plot ([`LinePlot`]: metrics against step, spectra, densities),
-//! a contour plot with trajectories on top ([`ContourPlot`]), a categorical image
-//! ([`CategoryMap`]: basins of attraction) or a grid of those. [`save`] renders it to
+//! a contour plot with trajectories on top and a colour bar ([`ContourPlot`]), a
+//! categorical image ([`CategoryMap`]: basins of attraction), categories against a
+//! parameter ([`CategoryStrips`]: regimes of a learning-rate sweep) or a grid of those. [`save`] renders it to
 //! `stem.png` and/or `stem.svg`, each written atomically. The figures are described in
 //! `docs/outputs.md`.
 
 mod axes;
 mod categories;
+mod colorbar;
 mod contour;
 mod font;
 mod line;
@@ -19,6 +21,7 @@ mod log_axis;
 pub mod marching;
 mod raster;
 mod render;
+mod strips;
 mod style;
 
 pub use render::{render_png, render_svg, save, save_sized, PANEL_SIZE};
@@ -33,6 +36,9 @@ pub enum SeriesKind {
     Points,
     /// A polyline with a marker per point.
     LinePoints,
+    /// A dashed polyline in the series colour (e.g. each run's stability threshold next to
+    /// its sharpness, in the same colour).
+    Dashed,
 }
 
 /// One curve or point set. Points with a non-finite coordinate (and, on a log axis, a
@@ -64,6 +70,9 @@ pub struct LinePlot {
     pub y_label: String,
     pub log_x: bool,
     pub log_y: bool,
+    /// A fixed y range `(lo, hi)` (points outside are clipped), e.g. to share one range
+    /// between panels or to floor a log axis; `None` fits the data.
+    pub y_range: Option<(f64, f64)>,
     pub series: Vec<Series>,
     /// Horizontal lines at `y = value`.
     pub hlines: Vec<RefLine>,
@@ -89,6 +98,11 @@ pub struct ContourPlot {
     /// (geometrically over the positive values when `log_levels`).
     pub levels: usize,
     pub log_levels: bool,
+    /// Description of the field for the colour bar, e.g. `f(x, y)`.
+    pub value_label: String,
+    /// Draw one unit of x as long as one unit of y (for axes in the same units, such as
+    /// the two coordinates of a parameter space); the plot box shrinks to fit.
+    pub equal_aspect: bool,
     /// Trajectories drawn over the field.
     pub paths: Vec<Series>,
     /// `(x, y, label)` points marked with a cross and their label (e.g. the minimum x*).
@@ -111,6 +125,27 @@ pub struct CategoryMap {
     pub cells: Vec<u8>,
     /// `(name, RGB colour)` per category, in legend order.
     pub categories: Vec<(String, [u8; 3])>,
+    /// Draw one unit of x as long as one unit of y (see [`ContourPlot::equal_aspect`]).
+    pub equal_aspect: bool,
+}
+
+/// Categories against a numeric x, one strip per row: e.g. the predicted regime, the
+/// observed regime and the verdict of a learning-rate sweep. Each x is painted in its
+/// category's colour from the midpoint with its left neighbour to the one with its right
+/// neighbour; categories and labelled reference lines are listed under the chart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CategoryStrips {
+    pub title: String,
+    pub x_label: String,
+    pub log_x: bool,
+    /// Strictly increasing x values.
+    pub x: Vec<f64>,
+    /// `(row name, category index per x)`, drawn top to bottom.
+    pub rows: Vec<(String, Vec<u8>)>,
+    /// `(name, RGB colour)` per category; the legend shows those that occur.
+    pub categories: Vec<(String, [u8; 3])>,
+    /// Vertical reference lines (e.g. thresholds).
+    pub vlines: Vec<RefLine>,
 }
 
 /// Anything [`save`] can draw.
@@ -119,6 +154,7 @@ pub enum Figure {
     Line(LinePlot),
     Contour(ContourPlot),
     Categories(CategoryMap),
+    Strips(CategoryStrips),
     /// Panels laid out row by row, `cols` per row, each panel at full panel size.
     Grid {
         cols: usize,
@@ -138,10 +174,23 @@ impl From<ContourPlot> for Figure {
     }
 }
 
+impl From<CategoryStrips> for Figure {
+    fn from(s: CategoryStrips) -> Self {
+        Figure::Strips(s)
+    }
+}
+
 impl From<CategoryMap> for Figure {
     fn from(p: CategoryMap) -> Self {
         Figure::Categories(p)
     }
+}
+
+/// A number as figures label it (ticks, legend entries): at most six significant digits,
+/// plain within `[1e-3, 1e5)`, else exponent notation (`190.00000000000003` → `190`,
+/// `2.5e7`).
+pub fn short_number(v: f64) -> String {
+    style::tick(&v)
 }
 
 /// Output file formats.

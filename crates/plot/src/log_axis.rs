@@ -44,9 +44,10 @@ pub(crate) fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     }
     let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let within = |v: &f64| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12);
+    // Thinned powers of ten are the multiples of `every` (10⁰ among them when in range).
     let decades = |mults: &[f64], every: i32| -> Vec<f64> {
         (d0..=d1)
-            .filter(|d| (d - d0) % every == 0)
+            .filter(|d| d.rem_euclid(every) == 0)
             .flat_map(|d| mults.iter().map(move |m| m * 10f64.powi(d)))
             .filter(within)
             .collect()
@@ -107,6 +108,12 @@ mod tests {
         assert_eq!(ticks(15.0, 25.0, 4), [15.0, 20.0, 25.0]);
         let many = ticks(1e-300, 1e300, 10);
         assert!(many.len() <= 10 && many.len() >= 5, "{many:?}");
+        // Thinned decades are multiples of the step, so 10⁰ is a tick.
+        let exponents: Vec<i32> = ticks(3e-34, 2e3, 10)
+            .iter()
+            .map(|v| v.log10().round() as i32)
+            .collect();
+        assert_eq!(exponents, [-32, -28, -24, -20, -16, -12, -8, -4, 0]);
         assert!(ticks(0.0, 1.0, 10).is_empty());
         assert!(ticks(2.0, 1.0, 10).is_empty());
     }

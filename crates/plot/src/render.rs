@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::{categories, contour, font, line, Figure, Format};
+use crate::{categories, contour, font, line, strips, Figure, Format};
 
 /// Size of one panel in pixels (width, height).
 pub const PANEL_SIZE: (u32, u32) = (900, 600);
@@ -111,6 +111,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
         Figure::Line(p) => line::draw(area, p),
         Figure::Contour(p) => contour::draw(area, p),
         Figure::Categories(m) => categories::draw(area, m),
+        Figure::Strips(s) => strips::draw(area, s),
         Figure::Grid { cols, panels } => {
             let (cols, rows) = layout(*cols, panels.len())?;
             for (k, (cell, panel)) in area

@@ -21,6 +21,13 @@ pub(crate) fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Whether palette colour `i` repeats one of the first ten (an odd pass through the cycle):
+/// such series are drawn dashed, their markers hollow, so that no two entries of a legend of
+/// up to twenty read alike.
+pub(crate) fn repeats_colour(i: usize) -> bool {
+    (i / PALETTE.len()) % 2 == 1
+}
+
 /// Colours of reference lines: dark red, then grey and purple.
 pub(crate) fn reference(i: usize) -> RGBColor {
     const REF: [RGBColor; 3] = [

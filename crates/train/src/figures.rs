@@ -11,8 +11,15 @@ use gdscope_core::optimizer::OptimizerConfig;
 use gdscope_io::Table;
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 
-/// `(file stem, figure)` for every figure the metrics support.
-pub fn training_plots(metrics: &Table, optimizer: &OptimizerConfig) -> Vec<(&'static str, Figure)> {
+/// `(file stem, figure)` for every figure the metrics support; `preconditioned` says the
+/// tracked eigenvalues are those of the preconditioned Hessian `P^(−1/2) H P^(−1/2)`
+/// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name; `optimizer`
+/// gives the momentum reference lines of the step-curvature figure.
+pub fn training_plots(
+    metrics: &Table,
+    optimizer: &OptimizerConfig,
+    preconditioned: bool,
+) -> Vec<(&'static str, Figure)> {
     let steps: Vec<f64> = metrics
         .column("step")
         .and_then(|c| c.as_i64())
@@ -74,10 +81,21 @@ pub fn training_plots(metrics: &Table, optimizer: &OptimizerConfig) -> Vec<(&'st
         .filter(|n| has(n))
         .collect();
     if !eigs.is_empty() || !others.is_empty() {
+        let (title, y_label) = if preconditioned {
+            (
+                "Top preconditioned-Hessian eigenvalues and the stability threshold",
+                "eigenvalue of P^(−1/2) H P^(−1/2)",
+            )
+        } else {
+            (
+                "Top Hessian eigenvalues and the stability threshold",
+                "eigenvalue",
+            )
+        };
         let mut sharp = LinePlot {
-            title: "Top Hessian eigenvalues and the stability threshold".into(),
+            title: title.into(),
             x_label: "step".into(),
-            y_label: "eigenvalue".into(),
+            y_label: y_label.into(),
             ..LinePlot::default()
         };
         for (i, name) in eigs.iter().enumerate() {
@@ -292,7 +310,7 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
             plot.hlines.push(RefLine {
                 value: t0,
-                label: format!("threshold {t0:.4}"),
+                label: format!("threshold = {}", gdscope_plot::short_number(t0)),
             });
         }
         Some(_) => plot.series.push(Series {
@@ -311,9 +329,10 @@ pub fn training_figures(
     metrics: &Table,
     dir: &Path,
     optimizer: &OptimizerConfig,
+    preconditioned: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, figure) in training_plots(metrics, optimizer) {
+    for (stem, figure) in training_plots(metrics, optimizer, preconditioned) {
         files.extend(gdscope_plot::save(
             &figure,
             &dir.join(stem),
@@ -321,4 +340,33 @@ pub fn training_figures(
         )?);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sharpness figure names the matrix whose eigenvalues it shows and the threshold.
+    #[test]
+    fn sharpness_labels_name_the_tracked_matrix() {
+        let mut metrics = Table::new();
+        metrics.push_i64("step", vec![0, 1]).unwrap();
+        metrics.push_f64("eig_1", vec![30.0, 31.0]).unwrap();
+        metrics.push_f64("threshold", vec![40.0, 40.0]).unwrap();
+        let labels = |preconditioned| {
+            training_plots(&metrics, &OptimizerConfig::gd(0.05), preconditioned)
+                .into_iter()
+                .find_map(|(stem, f)| match (stem, f) {
+                    ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label, p.hlines)),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let (t, y, _) = labels(true);
+        assert!(t.contains("preconditioned-Hessian") && y.contains("P^(−1/2) H P^(−1/2)"));
+        let (t, _, thresholds) = labels(false);
+        assert!(t.starts_with("Top Hessian"), "{t}");
+        // The threshold as logged, without trailing zeros or rounding residue.
+        assert_eq!(thresholds[0].label, "threshold = 40");
+    }
 }

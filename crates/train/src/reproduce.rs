@@ -142,6 +142,29 @@ pub struct Fig3Outcome {
     pub figures: Vec<PathBuf>,
 }
 
+/// Gives every cosine panel (the odd ones) one y range, from the lowest cosine of any
+/// optimizer to 1, so the rows compare at a glance.
+fn share_cosine_range(panels: &mut [Figure]) {
+    let lowest = panels
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter_map(|f| match f {
+            Figure::Line(p) => Some(p.series.iter().flat_map(|s| s.y.iter().copied())),
+            _ => None,
+        })
+        .flatten()
+        .filter(|c| c.is_finite())
+        .fold(1.0_f64, f64::min)
+        .max(-1.0);
+    let pad = 0.05 * (1.0 - lowest).max(0.02);
+    for f in panels.iter_mut().skip(1).step_by(2) {
+        if let Figure::Line(p) = f {
+            p.y_range = Some((lowest - pad, 1.0 + pad));
+        }
+    }
+}
+
 /// Runs the three Figure 3 optimizers into `out/<name>` and draws `out/fig3.{png,svg}`
 /// (a row per optimizer: loss, cosine of consecutive updates). Returns the reports and the
 /// figure files.
@@ -192,6 +215,7 @@ pub fn reproduce_fig3(
         }));
         reports.push((name, report));
     }
+    share_cosine_range(&mut panels);
     let summary: Vec<_> = reports
         .iter()
         .map(|(name, r)| serde_json::json!({ "optimizer": name, "dir": r.dir, "summary": r.summary }))
@@ -206,4 +230,37 @@ pub fn reproduce_fig3(
         runs: reports,
         figures: files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_panels_share_one_range() {
+        let panel = |y: Vec<f64>| {
+            Figure::Line(LinePlot {
+                series: vec![Series {
+                    x: (0..y.len()).map(|i| i as f64).collect(),
+                    y,
+                    ..Series::default()
+                }],
+                ..LinePlot::default()
+            })
+        };
+        let mut panels = vec![
+            panel(vec![3.0, 2.0]),
+            panel(vec![f64::NAN, 0.9, 1.0]),
+            panel(vec![3.0, 2.0]),
+            panel(vec![f64::NAN, -0.5, 0.8]),
+        ];
+        share_cosine_range(&mut panels);
+        let range = |f: &Figure| match f {
+            Figure::Line(p) => p.y_range,
+            _ => None,
+        };
+        assert_eq!(range(&panels[0]), None, "loss panels keep their own range");
+        assert_eq!(range(&panels[1]), Some((-0.575, 1.075)));
+        assert_eq!(range(&panels[1]), range(&panels[3]));
+    }
 }

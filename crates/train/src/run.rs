@@ -213,6 +213,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Whether the tracked eigenvalues are the preconditioned Hessian's: an adaptive rule
+    /// (one whose tracking preconditioner is not the identity) with `effective_hessian`.
+    fn tracks_preconditioned_hessian(&self) -> bool {
+        use gdscope_core::rules::{Preconditioning, RuleState};
+        let rule = self.config.optimizer.rule();
+        let state = RuleState::zeros(rule, 1);
+        self.config.tracking.effective_hessian
+            && rule.tracking_preconditioner(&state, &mut Vec::new()) != Preconditioning::Identity
+    }
+
     /// Syncs the log and writes the checkpoint atomically (log first, so the checkpoint
     /// never points past what is on disk).
     fn checkpoint(&mut self) -> anyhow::Result<()> {
@@ -302,6 +312,7 @@ impl Run<'_> {
             &table,
             self.dir,
             &self.config.optimizer,
+            self.tracks_preconditioned_hessian(),
         )?);
         let names: Vec<String> = files
             .iter()

@@ -5,7 +5,9 @@
 use crate::analysis_args::OutputArgs;
 
 use anyhow::{bail, Result};
-use gdscope_direction::basin::{basin_map, BasinClass, BasinMap, BasinSpec, BatchGradient};
+use gdscope_direction::basin::{
+    basin_map_with_progress, BasinClass, BasinMap, BasinSpec, BatchGradient,
+};
 use gdscope_direction::{examine_point, find_minimum, predict, Tolerances};
 use gdscope_expr::{GradientKernel, KernelScratch};
 use gdscope_io::Table;
@@ -14,6 +16,7 @@ use serde::Serialize;
 
 use super::direction::run_dir;
 use crate::objective_args::ObjectiveArgs;
+use crate::progress::Progress;
 
 /// Arguments of `gdscope basin`.
 #[derive(clap::Args)]
@@ -24,10 +27,10 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Range of the first variable, `a,b`.
-    #[arg(long, value_name = "a,b", value_delimiter = ',', allow_hyphen_values = true, default_values_t = [-0.5, 0.5])]
+    #[arg(long, value_name = "a,b", value_delimiter = ',', default_values_t = [-0.5, 0.5])]
     x_range: Vec<f64>,
     /// Range of the second variable, `c,d`.
-    #[arg(long, value_name = "c,d", value_delimiter = ',', allow_hyphen_values = true, default_values_t = [-0.5, 0.5])]
+    #[arg(long, value_name = "c,d", value_delimiter = ',', default_values_t = [-0.5, 0.5])]
     y_range: Vec<f64>,
     /// Starts per axis (N × N starts, NumPy linspace on both axes).
     #[arg(long, default_value_t = 200)]
@@ -39,12 +42,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     steps: usize,
     /// The minimum x* (default: the known minimum, else damped Newton from the box centre).
-    #[arg(
-        long,
-        value_name = "a,b",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "a,b", value_delimiter = ',')]
     minimum: Option<Vec<f64>>,
     #[command(flatten)]
     output: OutputArgs,
@@ -119,7 +117,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let prediction = predict(&min, args.lr, &tol);
-    let map = basin_map(&ExprBatch(obj.gradient_kernel()), &min, &spec, &tol)?;
+    let progress = Progress::new(
+        "basin",
+        (spec.resolution * spec.resolution) as u64,
+        "starts",
+    );
+    let map =
+        basin_map_with_progress(&ExprBatch(obj.gradient_kernel()), &min, &spec, &tol, &|n| {
+            progress.advance(n as u64)
+        })?;
+    progress.finish();
     let summary = Summary {
         objective: &resolved.name,
         expr: &resolved.expr,
@@ -244,7 +251,8 @@ fn image(map: &BasinMap, title: String) -> CategoryMap {
         cells,
         categories: BasinClass::ALL
             .iter()
-            .map(|&c| (c.as_str().to_string(), colour(c)))
+            .map(|&c| (c.describe().to_string(), colour(c)))
             .collect(),
+        equal_aspect: true,
     }
 }

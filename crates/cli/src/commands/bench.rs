@@ -1,13 +1,16 @@
-//! `gdscope bench`: times the network engine on reference workload A (MLP 3072→256→256→4,
-//! GELU-tanh, MSE, LeCun init; see `shared/bench/README.md`): loss+gradient, one HVP, a block of
-//! three HVPs, one third-order vector, in f32 and/or f64. Reports medians, achieved GEMM
-//! GFLOP/s and the ratio to the GEMM floor (the same flops at the speed of one large GEMM).
+//! `gdscope bench`: times the network engine on a reference workload — A (MLP 3072→256→256→4)
+//! or the edge-of-stability demo network (MLP 20→256→256→4), both GELU-tanh, MSE, LeCun init
+//! (`gdscope_nn::workload`): loss+gradient, one HVP, a block of three HVPs, one third-order
+//! vector and one GD step `w − η∇L`, in f32 and/or f64. Reports medians, achieved GEMM GFLOP/s
+//! and the ratio to the GEMM floor (the same flops at the speed of the workload's largest
+//! product).
 
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
 use gdscope_nn::matmul::{gemm, MatRef};
-use gdscope_nn::workload::{Op, WorkloadA, SIZES};
+use gdscope_nn::simd::Level;
+use gdscope_nn::workload::{Op, Workload};
 use gdscope_nn::{Dtype, Float};
 use serde_json::{json, Map, Value};
 
@@ -22,17 +25,33 @@ pub enum DtypeChoice {
     Both,
 }
 
+/// Which workload to time.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadChoice {
+    /// Workload A: MLP 3072-256-256-4 gelu-tanh.
+    A,
+    /// The edge-of-stability demo network: MLP 20-256-256-4 gelu-tanh.
+    Eos,
+}
+
 /// Arguments of `gdscope bench`.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  gdscope bench\n  gdscope bench --dtype f64 --json")]
+#[command(
+    after_help = "Examples:\n  gdscope bench\n  gdscope bench --dtype f64 --json\n  gdscope bench --workload eos --repeats 9"
+)]
 pub struct Args {
-    /// Print one JSON object `{operation: {dtype: median seconds}}` instead of a table.
+    /// Print one JSON object instead of a table: `seconds`, `gflops` and `floor_ratio` keyed by
+    /// `"<dtype>.<operation>"` (e.g. `"f32.hvp"`), `gemm_floor_gflops` keyed by dtype, plus the
+    /// workload, n, repeats, SIMD level and thread count.
     #[arg(long)]
     json: bool,
     /// Precision(s) to time.
     #[arg(long, value_enum, default_value_t = DtypeChoice::Both)]
     dtype: DtypeChoice,
-    /// Number of examples (workload A uses 1000).
+    /// Workload: A (3072 inputs) or the edge-of-stability network (20 inputs).
+    #[arg(long, value_enum, default_value_t = WorkloadChoice::A)]
+    workload: WorkloadChoice,
+    /// Number of examples (both reference workloads use 1000).
     #[arg(long, default_value_t = 1000)]
     n: usize,
     /// Timed repetitions per operation (after one warm-up call); the median is reported.
@@ -54,9 +73,8 @@ fn median_time(repeats: usize, mut f: impl FnMut()) -> f64 {
     ts[ts.len() / 2]
 }
 
-/// GFLOP/s of one large GEMM shaped like workload A's first layer (`n×3072 · 3072×256`).
-fn gemm_peak<T: Float>(n: usize, repeats: usize) -> f64 {
-    let (k, m) = (SIZES[0], SIZES[1]);
+/// GFLOP/s of one `n×k · k×m` product (the workload's largest).
+fn gemm_peak<T: Float>((n, k, m): (usize, usize, usize), repeats: usize) -> f64 {
     let a: Vec<T> = (0..n * k)
         .map(|i| T::from_f64(((i % 17) as f64) * 0.01))
         .collect();
@@ -87,18 +105,24 @@ pub fn run(args: Args) -> Result<()> {
         DtypeChoice::F64 => vec![(Dtype::F64, "f64")],
         DtypeChoice::Both => vec![(Dtype::F32, "f32"), (Dtype::F64, "f64")],
     };
+    let build = |dtype| match args.workload {
+        WorkloadChoice::A => Workload::a(args.n, dtype),
+        WorkloadChoice::Eos => Workload::eos(args.n, dtype),
+    };
     let mut rows = Vec::new();
     let mut peaks = Vec::new();
+    let mut info = None;
     for (dtype, name) in dtypes {
+        let work = build(dtype);
+        let shape = work.floor_shape();
         let peak = match dtype {
-            Dtype::F32 => gemm_peak::<f32>(args.n, args.repeats),
-            Dtype::F64 => gemm_peak::<f64>(args.n, args.repeats),
+            Dtype::F32 => gemm_peak::<f32>(shape, args.repeats),
+            Dtype::F64 => gemm_peak::<f64>(shape, args.repeats),
         };
         peaks.push((name, peak));
-        let work = WorkloadA::new(args.n, dtype);
         for op in Op::ALL {
             let median = median_time(args.repeats, || work.run(op));
-            let gflops = op.gemm_flops(args.n) / median / 1e9;
+            let gflops = work.gemm_flops(op) / median / 1e9;
             rows.push(Row {
                 op,
                 dtype: name,
@@ -107,27 +131,46 @@ pub fn run(args: Args) -> Result<()> {
                 floor_ratio: peak / gflops,
             });
         }
+        info = Some((work.name, work.spec, shape));
     }
+    let (workload, spec, (fm, fk, fn_)) = info.expect("at least one dtype");
     if args.json {
-        let mut obj = Map::new();
-        for r in &rows {
-            let entry = obj.entry(r.op.key()).or_insert_with(|| json!({}));
-            entry[r.dtype] = Value::from(r.median);
-        }
-        println!("{}", Value::Object(obj));
+        let keyed = |value: fn(&Row) -> f64| -> Value {
+            let map: Map<String, Value> = rows
+                .iter()
+                .map(|r| (format!("{}.{}", r.dtype, r.op.key()), Value::from(value(r))))
+                .collect();
+            Value::Object(map)
+        };
+        let floors: Map<String, Value> = peaks
+            .iter()
+            .map(|(name, peak)| (name.to_string(), Value::from(*peak)))
+            .collect();
+        let out = json!({
+            "workload": workload,
+            "spec": spec,
+            "gemm_floor_shape": [fm, fk, fn_],
+            "n": args.n,
+            "repeats": args.repeats,
+            "simd": Level::detect().name(),
+            "threads": gdscope_nn::par::threads(),
+            "seconds": keyed(|r| r.median),
+            "gflops": keyed(|r| r.gflops),
+            "floor_ratio": keyed(|r| r.floor_ratio),
+            "gemm_floor_gflops": Value::Object(floors),
+        });
+        println!("{out}");
         return Ok(());
     }
     println!(
-        "workload A: {} (n = {}), median of {} after one warm-up",
-        gdscope_nn::workload::SPEC,
+        "workload {workload}: {spec} (n = {}), median of {} after one warm-up; SIMD {}, {} threads",
         args.n,
-        args.repeats
+        args.repeats,
+        Level::detect().name(),
+        gdscope_nn::par::threads()
     );
     for (name, peak) in &peaks {
-        println!(
-            "GEMM floor ({name}): {peak:.1} GFLOP/s on one {}x{}x{} product",
-            args.n, SIZES[0], SIZES[1]
-        );
+        println!("GEMM floor ({name}): {peak:.1} GFLOP/s on one {fm}x{fk}x{fn_} product");
     }
     println!(
         "{:<12} {:>5} {:>11} {:>10} {:>14}",

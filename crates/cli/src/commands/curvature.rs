@@ -10,11 +10,13 @@ use gdscope_curvature::{
     hutch_plus_plus, hutchinson, smallest_eigenpairs, spectral_density, top_eigenpairs, EigOptions,
     EigResult, HessianOperator, LinearOperator, SlqOptions, SpectralDensity, TraceEstimate,
 };
+use gdscope_io::RunDir;
 use gdscope_nn::NetworkObjective;
-use gdscope_plot::{Format, LinePlot, Series};
+use gdscope_plot::{Format, LinePlot, RefLine, Series};
 use serde_json::{json, Value};
 
-use crate::network_args::NetworkArgs;
+use crate::network_args::{choice_name, DtypeArg, NetworkArgs};
+use crate::progress::Progress;
 
 /// Trace estimator choice.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +30,7 @@ pub enum TraceMethod {
 /// Arguments of `gdscope curvature`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
+    after_help = "Examples:\n  gdscope curvature --run runs/eos --top-k 3 --trace --density --out runs/eos-curvature\n  gdscope curvature --model mlp:20-256-256-4:gelu-tanh --data data.npz --params runs/eos/weights.npy --top-k 3 --json\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --smallest 2 --trace --density --out runs/curv\n  gdscope curvature --model mlp:20-64-4:tanh --data data.npz --params w.npy --top-k 1 --layer layer0.weight"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -63,9 +65,10 @@ pub struct Args {
     /// Restrict everything to one parameter tensor (`layer0.weight`) or one layer (`layer0`).
     #[arg(long, value_name = "NAME")]
     layer: Option<String>,
-    /// Eigen-solver tolerance on the relative residual ‖Hv − λv‖ / max(1, |λ|).
-    #[arg(long, default_value_t = 1e-8)]
-    tol: f64,
+    /// Eigen-solver tolerance on the relative residual ‖Hv − λv‖ / max(1, |λ|)
+    /// [default: 1e-8 in f64; 1e-6 in f32, whose rounding the residual cannot go far below].
+    #[arg(long)]
+    tol: Option<f64>,
     /// Eigen-solver iteration cap.
     #[arg(long, default_value_t = 1000)]
     max_iters: usize,
@@ -75,20 +78,30 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Directory for `curvature.json` and, with --density, `density.png` (log scale) and
-    /// `density.csv`.
+    /// Run directory: `config.toml`, `curvature.json` and, with --density, `density.csv`
+    /// and the figure `density.png`/`.svg` (log scale, top eigenvalues marked).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Allow --out to replace the files of an existing run.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// Runs the requested computations and reports them.
 pub fn run(args: Args) -> Result<()> {
-    ensure!(
-        args.tol.is_finite() && args.tol > 0.0,
-        "--tol must be a positive number, got {}",
-        args.tol
-    );
-    let (obj, w) = args.net.build()?;
+    if let Some(tol) = args.tol {
+        ensure!(
+            tol.is_finite() && tol > 0.0,
+            "--tol must be a positive number, got {tol}"
+        );
+    }
+    let (obj, w, net) = args.net.build()?;
+    let tol = args.tol.unwrap_or(default_tol(net.dtype));
+    // Refuse an occupied --out before any long computation.
+    let run_dir = match &args.out {
+        Some(dir) => Some(RunDir::create(dir, args.overwrite)?),
+        None => None,
+    };
     let subset = match &args.layer {
         Some(name) => Some(layer_indices(&obj, name)?),
         None => None,
@@ -110,16 +123,19 @@ pub fn run(args: Args) -> Result<()> {
     );
     let opts = |k| EigOptions {
         k,
-        tol: args.tol,
+        tol,
         max_iters: args.max_iters,
         seed: args.seed,
     };
+    let progress = Progress::phase(&format!("top {} eigenvalues", args.top_k));
     let top = top_eigenpairs(&op, None, &opts(args.top_k)).context("top eigenvalues")?;
+    progress.finish();
     let mut report = json!({
-        "model": args.net.model,
+        "model": net.model,
+        "run": net.run,
         "dim": n,
         "layer": args.layer,
-        "tol": args.tol,
+        "tol": tol,
         "top": top.values,
         "residuals": top.residuals,
         "converged": top.converged,
@@ -132,18 +148,23 @@ pub fn run(args: Args) -> Result<()> {
             k >= 1 && k <= n,
             "--smallest must be between 1 and {n}, got {k}"
         );
+        let progress = Progress::phase(&format!("smallest {k} eigenvalues"));
         let s = smallest_eigenpairs(&op, None, &opts(k)).context("smallest eigenvalues")?;
+        progress.finish();
         warnings.extend(not_converged("smallest", &s));
         report["smallest"] = json!(s.values);
         report["smallest_residuals"] = json!(s.residuals);
         report["hvps_smallest"] = json!(s.hvps);
     }
     if args.trace {
+        let progress = Progress::phase("trace");
         let t = estimate_trace(&op, &args)?;
+        progress.finish();
         report["trace"] = json!({ "value": t.value, "std_error": t.std_error, "hvps": t.hvps,
-                                  "method": format!("{:?}", args.trace_method).to_lowercase() });
+                                  "method": choice_name(&args.trace_method) });
     }
     let density = if args.density {
+        let progress = Progress::phase("spectral density");
         let d = spectral_density(
             &op,
             &SlqOptions {
@@ -153,6 +174,7 @@ pub fn run(args: Args) -> Result<()> {
             },
         )
         .context("spectral density")?;
+        progress.finish();
         let (grid, phi, sigma) = smoothed(&d, &args)?;
         report["density"] = json!({ "sigma": sigma, "grid": grid, "values": phi, "hvps": d.hvps,
                                     "runs": d.runs, "moment1": d.moment(1), "moment2": d.moment(2) });
@@ -161,8 +183,20 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
     report["hvps"] = json!(op.hvps());
-    if let Some(dir) = &args.out {
-        write_outputs(dir, &report, density.as_ref())?;
+    if let Some(run) = &run_dir {
+        run.write_toml(
+            "config.toml",
+            &json!({"command": "curvature", "network": &net, "top_k": args.top_k,
+                    "smallest": args.smallest, "trace": args.trace,
+                    "trace_method": choice_name(&args.trace_method), "trace_hvps": args.trace_hvps,
+                    "density": args.density, "density_runs": args.density_runs,
+                    "density_steps": args.density_steps, "sigma": args.sigma, "layer": &args.layer,
+                    "tol": tol, "max_iters": args.max_iters, "seed": args.seed}),
+        )?;
+        write_outputs(run, &report, density.as_ref(), &top.values)?;
+        if !args.json {
+            println!("run written to {}", run.path.display());
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -218,6 +252,16 @@ fn smoothed(d: &SpectralDensity, args: &Args) -> Result<(Vec<f64>, Vec<f64>, f64
     Ok((grid, phi, sigma))
 }
 
+/// The eigen-solver tolerance when `--tol` is not given: 1e-8 in f64; in f32 the HVPs carry
+/// rounding of order 1e-7 relative, so the residual stalls near it and 1e-6 (the training
+/// tracker's default) is what can be reached.
+fn default_tol(dtype: DtypeArg) -> f64 {
+    match dtype {
+        DtypeArg::F64 => 1e-8,
+        DtypeArg::F32 => 1e-6,
+    }
+}
+
 fn not_converged(what: &str, r: &EigResult) -> Vec<String> {
     if r.converged {
         return Vec::new();
@@ -231,37 +275,62 @@ fn not_converged(what: &str, r: &EigResult) -> Vec<String> {
 }
 
 fn write_outputs(
-    dir: &std::path::Path,
+    run: &RunDir,
     report: &Value,
     density: Option<&(Vec<f64>, Vec<f64>)>,
+    top: &[f64],
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("curvature.json");
-    gdscope_io::write_atomic(&path, serde_json::to_string_pretty(report)?.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
+    run.write_json("curvature.json", report)?;
     if let Some((grid, phi)) = density {
         let mut csv = String::from("eigenvalue,density\n");
         for (x, y) in grid.iter().zip(phi) {
             csv.push_str(&format!("{x},{y}\n"));
         }
-        let path = dir.join("density.csv");
-        gdscope_io::write_atomic(&path, csv.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-        let plot = LinePlot {
-            title: "Hessian spectral density (SLQ)".into(),
-            x_label: "eigenvalue".into(),
-            y_label: "density".into(),
-            log_y: true,
-            series: vec![Series {
-                x: grid.clone(),
-                y: phi.clone(),
-                ..Series::default()
-            }],
-            ..LinePlot::default()
-        };
-        gdscope_plot::save(&plot.into(), &dir.join("density"), &[Format::Png])?;
+        run.write_bytes("density.csv", csv.as_bytes())?;
+        gdscope_plot::save(
+            &density_plot(grid, phi, top).into(),
+            &run.file("density"),
+            &[Format::Png, Format::Svg],
+        )?;
     }
     Ok(())
+}
+
+/// Below this fraction of its peak the smoothed density is Gaussian tails of the
+/// smoothing, not spectrum: the log axis stops there (PyHessian's plots add a floor too).
+const DENSITY_FLOOR: f64 = 1e-6;
+
+/// The density on a log axis floored at [`DENSITY_FLOOR`] × peak, with the top eigenvalues
+/// (the outliers of the spectrum, computed exactly by LOBPCG) marked.
+fn density_plot(grid: &[f64], phi: &[f64], top: &[f64]) -> LinePlot {
+    let peak = phi
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let y_range = (peak > 0.0).then(|| (DENSITY_FLOOR * peak, 2.0 * peak));
+    LinePlot {
+        title: "Hessian spectral density (SLQ)".into(),
+        x_label: "eigenvalue".into(),
+        y_label: "density".into(),
+        log_y: true,
+        y_range,
+        series: vec![Series {
+            label: "density".into(),
+            x: grid.to_vec(),
+            y: phi.to_vec(),
+            ..Series::default()
+        }],
+        vlines: top
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| RefLine {
+                value: v,
+                label: format!("λ{} = {v:.4} (LOBPCG)", i + 1),
+            })
+            .collect(),
+        ..LinePlot::default()
+    }
 }
 
 fn print_text(r: &Value) {

@@ -19,6 +19,9 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Action {
     /// Print n, d, k, class counts and input statistics of a data set.
+    #[command(
+        after_help = "Examples:\n  gdscope data describe synthetic-linear:n=1000,d=20,k=4,seed=0\n  gdscope data describe cifar10:/data/cifar-10-batches-bin:n=1000,classes=4 --json\n  gdscope data describe npz:data.npz"
+    )]
     Describe {
         /// Data spec, e.g. `synthetic-linear:n=1000,d=20,k=4,seed=0`, `cifar10:/data/cifar:n=1000,classes=4`,
         /// `npz:data.npz` (see docs/data.md).
@@ -27,6 +30,9 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
+    #[command(
+        after_help = "Examples:\n  gdscope data export synthetic-linear:n=1000,d=20,k=4 --out data.npz\n  gdscope data export synthetic-images:n=512,k=4,channels=3,size=16 --out images.npz --overwrite"
+    )]
     /// Write a data set as an .npz (`x`, `y`, `labels`, `x_test`, `y_test`, `labels_test`) for NumPy or `gdscope probe`.
     Export {
         /// Data spec (as for `describe`).
@@ -34,6 +40,9 @@ enum Action {
         /// Output file, e.g. `data.npz`.
         #[arg(long)]
         out: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -60,7 +69,12 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
-        Action::Export { spec, out } => {
+        Action::Export {
+            spec,
+            out,
+            overwrite,
+        } => {
+            crate::output_file::check_new(&out, overwrite)?;
             let spec = parse_data_spec(&spec)?;
             let split = load(&spec)?;
             export_npz(&split, &out)?;

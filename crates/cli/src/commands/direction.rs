@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
         run.write_json("summary.json", &summary_with_details(&report)?)?;
         let fig = Figure::Grid {
             cols: 2,
-            panels: panels(&resolved.objective, &report, &resolved.name),
+            panels: panels(&resolved.objective, &report, &resolved.name, &resolved.expr),
         };
         gdscope_plot::save(&fig, &run.file("direction"), &[Format::Png, Format::Svg])?;
         if !args.output.json {
@@ -139,39 +139,71 @@ pub(crate) fn summary_with_details(r: &DirectionReport) -> Result<serde_json::Va
 /// Per-step metrics: step, f, ‖x_k − x*‖, sharpness, cos of consecutive updates, angle,
 /// and one column per coordinate (`x0`, `x1`, …).
 pub(crate) fn metrics_table(r: &DirectionReport) -> Result<Table> {
-    let s = &r.observation.series;
-    let n = s.value.len();
+    trajectories_table(&[(None, r)])
+}
+
+/// The per-step metrics of several runs of the same dimension in one table, each row
+/// labelled with its run's name in a first column `panel` when one is given.
+pub(crate) fn trajectories_table(runs: &[(Option<&str>, &DirectionReport)]) -> Result<Table> {
+    let col = |f: &dyn Fn(&DirectionReport) -> Vec<f64>| -> Vec<f64> {
+        runs.iter().flat_map(|(_, r)| f(r)).collect()
+    };
+    let opt = |v: &[Option<f64>]| -> Vec<f64> { v.iter().map(|c| c.unwrap_or(f64::NAN)).collect() };
     let mut t = Table::new();
-    t.push_i64("step", (0..n as i64).collect())?;
-    t.push_f64("value", s.value.clone())?;
-    t.push_f64("distance", s.distance.clone())?;
-    t.push_f64("sharpness", s.sharpness.clone())?;
-    t.push_f64(
-        "cos_updates",
-        s.cos_updates
-            .iter()
-            .map(|c| c.unwrap_or(f64::NAN))
+    if runs.iter().any(|(name, _)| name.is_some()) {
+        t.push_str(
+            "panel",
+            runs.iter()
+                .flat_map(|(name, r)| {
+                    std::iter::repeat_n(
+                        name.unwrap_or("").to_string(),
+                        r.observation.series.value.len(),
+                    )
+                })
+                .collect(),
+        )?;
+    }
+    t.push_i64(
+        "step",
+        runs.iter()
+            .flat_map(|(_, r)| 0..r.observation.series.value.len() as i64)
             .collect(),
     )?;
+    t.push_f64("value", col(&|r| r.observation.series.value.clone()))?;
+    t.push_f64("distance", col(&|r| r.observation.series.distance.clone()))?;
     t.push_f64(
-        "angle_deg",
-        s.angle_deg.iter().map(|c| c.unwrap_or(f64::NAN)).collect(),
+        "sharpness",
+        col(&|r| r.observation.series.sharpness.clone()),
     )?;
-    for i in 0..r.x0.len() {
-        t.push_f64(&format!("x{i}"), s.x.iter().map(|x| x[i]).collect())?;
+    t.push_f64(
+        "cos_updates",
+        col(&|r| opt(&r.observation.series.cos_updates)),
+    )?;
+    t.push_f64("angle_deg", col(&|r| opt(&r.observation.series.angle_deg)))?;
+    let dim = runs.first().map_or(0, |(_, r)| r.x0.len());
+    for i in 0..dim {
+        t.push_f64(
+            &format!("x{i}"),
+            col(&|r| r.observation.series.x.iter().map(|x| x[i]).collect()),
+        )?;
     }
     Ok(t)
 }
 
 /// Figure panels: contour with the trajectory (2-D only), sharpness with 2/η, angle to
 /// the prediction (log scale), cosine of consecutive updates.
-pub(crate) fn panels(obj: &dyn Objective, r: &DirectionReport, name: &str) -> Vec<Figure> {
+pub(crate) fn panels(
+    obj: &dyn Objective,
+    r: &DirectionReport,
+    name: &str,
+    expr: &str,
+) -> Vec<Figure> {
     let s = &r.observation.series;
     let steps: Vec<f64> = (0..s.value.len()).map(|k| k as f64).collect();
     let title = format!("{name}, η = {} ({})", r.lr, r.prediction.regime.as_str());
     let mut out = Vec::new();
     if r.x0.len() == 2 {
-        out.push(contour(obj, r, &title).into());
+        out.push(contour(obj, r, expr, &title).into());
     }
     out.push(
         LinePlot {
@@ -237,8 +269,9 @@ fn line(label: &str, x: &[f64], y: &[f64]) -> Series {
     }
 }
 
-/// Contour of f over the trajectory's bounding box (with margin), trajectory on top.
-fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot {
+/// Contour of f (formula `expr`) over the trajectory's bounding box (with margin, widened
+/// to the panel's shape), trajectory on top, equal scales on both axes.
+fn contour(obj: &dyn Objective, r: &DirectionReport, expr: &str, title: &str) -> ContourPlot {
     let s = &r.observation.series;
     let finite: Vec<&Vec<f64>> =
         s.x.iter()
@@ -253,7 +286,7 @@ fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot
         let pad = 0.15 * (hi - lo).max(1e-3);
         (lo - pad, hi + pad)
     };
-    let (xr, yr) = (bound(0), bound(1));
+    let (xr, yr) = widen_to_aspect(bound(0), bound(1), CONTOUR_ASPECT);
     let n = 120;
     let mut values = vec![0.0; n * n];
     for j in 0..n {
@@ -271,7 +304,7 @@ fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot
         color: Some(3),
     };
     ContourPlot {
-        title: format!("trajectory, {title}"),
+        title: format!("f = {expr}, {title}"),
         x_label: "x".into(),
         y_label: "y".into(),
         x_range: xr,
@@ -283,6 +316,26 @@ fn contour(obj: &dyn Objective, r: &DirectionReport, title: &str) -> ContourPlot
         log_levels: false,
         paths: vec![path],
         markers: vec![(r.minimum.x[0], r.minimum.x[1], "x*".into())],
+        value_label: "f(x, y)".into(),
+        equal_aspect: true,
+    }
+}
+
+/// Width / height of the contour's plot box in a panel (so that equal scales fill it).
+const CONTOUR_ASPECT: f64 = 1.4;
+
+/// Widens the shorter of the two ranges (about its centre) so that their spans have the
+/// ratio `aspect`: the contour then fills its panel at equal scales on both axes.
+fn widen_to_aspect(x: (f64, f64), y: (f64, f64), aspect: f64) -> ((f64, f64), (f64, f64)) {
+    let (dx, dy) = (x.1 - x.0, y.1 - y.0);
+    let widen = |(lo, hi): (f64, f64), span: f64| {
+        let c = 0.5 * (lo + hi);
+        (c - 0.5 * span, c + 0.5 * span)
+    };
+    if dx < aspect * dy {
+        (widen(x, aspect * dy), y)
+    } else {
+        (x, widen(y, dx / aspect))
     }
 }
 
@@ -314,7 +367,7 @@ fn print_human(r: &DirectionReport) {
         println!("predicted limit   {}", fmt_vec(p));
     }
     println!(
-        "trajectory        {:?} after {} steps, final ‖x − x*‖ = {:.3e}{}",
+        "trajectory        {} after {} steps, final ‖x − x*‖ = {:.3e}{}",
         o.status,
         o.steps,
         o.final_distance,
@@ -330,7 +383,7 @@ fn print_human(r: &DirectionReport) {
             "v_k"
         };
         println!(
-            "observed          {what} = {} at step {k} (‖x_k − x*‖ = {:.2e}), {:?} mode",
+            "observed          {what} = {} at step {k} (‖x_k − x*‖ = {:.2e}), {} mode",
             fmt_vec(d),
             o.series.distance[k],
             mode
@@ -348,7 +401,7 @@ fn print_human(r: &DirectionReport) {
         println!("cos of updates    {c:+.6} (last before rounding)");
     }
     println!(
-        "sharpness         max {:.6} at step {} (2/η = {:.6}, above it at {} steps), final {:.6}, pattern {:?}",
+        "sharpness         max {:.6} at step {} (2/η = {:.6}, above it at {} steps), final {:.6}, pattern {}",
         o.sharpness_max,
         o.sharpness_max_step,
         2.0 / r.lr,

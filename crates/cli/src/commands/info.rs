@@ -2,6 +2,7 @@
 
 /// Arguments of `gdscope info`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  gdscope info\n  gdscope info --json")]
 pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]

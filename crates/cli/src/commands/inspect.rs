@@ -8,13 +8,20 @@ use gdscope_io::npy::{read_npy, read_npz, NdArray};
 use gdscope_io::{read_parquet, write_csv, Column, Table};
 use serde_json::{json, Value};
 
+/// Arguments of `gdscope inspect`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope inspect runs/eos/metrics.parquet\n  gdscope inspect runs/eos/metrics.parquet --csv metrics.csv\n  gdscope inspect data.npz --json\n  gdscope inspect runs/eos/weights.npy"
+)]
 pub struct Args {
     /// A .parquet table, .npy array or .npz archive.
     pub file: PathBuf,
     /// Also write a Parquet table as CSV to this path.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Replace the CSV file if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -32,6 +39,9 @@ pub fn run(args: Args) -> Result<()> {
             "--csv converts Parquet tables only; {} is not a .parquet file",
             args.file.display()
         );
+    }
+    if let Some(csv) = &args.csv {
+        crate::output_file::check_new(csv, args.overwrite)?;
     }
     let report = match ext.as_str() {
         "parquet" => {

@@ -12,5 +12,6 @@ pub mod plot;
 pub mod probe;
 pub mod reproduce;
 pub mod reproduce_train;
+pub mod sweep;
 pub mod sweep_lr;
 pub mod train;

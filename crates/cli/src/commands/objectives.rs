@@ -21,12 +21,7 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Point to evaluate at, comma-separated (default: the built-in's start x0).
-    #[arg(
-        long,
-        value_name = "a,b,..",
-        value_delimiter = ',',
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     at: Option<Vec<f64>>,
     /// Print one JSON object instead of text.
     #[arg(long)]

@@ -6,16 +6,24 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use gdscope_io::{read_parquet, Column, Table};
-use gdscope_plot::{Format, LinePlot, RefLine, Series};
+use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series};
 
+/// Panels per row when every column gets its own panel.
+const GRID_COLUMNS: usize = 3;
+
+/// Arguments of `gdscope plot`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  gdscope plot runs/eos/metrics.parquet --y sharpness --hline 20=2/η\n  gdscope plot runs/eos/metrics.parquet --y loss,train_loss --log-y --out runs/eos/loss-only\n  gdscope plot runs/sweep/sweep.parquet --x lr --y angle_deg --log-y --format svg"
+)]
 pub struct Args {
     /// Metrics table (.parquet), e.g. runs/eos/metrics.parquet.
     pub table: PathBuf,
     /// Column for the x axis [default: `step` when present, else the row number].
     #[arg(long)]
     pub x: Option<String>,
-    /// Columns to plot, comma separated [default: every other numeric column].
+    /// Columns to plot in one panel, comma separated [default: every other numeric column,
+    /// each in its own panel].
     #[arg(long, value_delimiter = ',')]
     pub y: Vec<String>,
     /// Logarithmic x axis (non-positive values are skipped).
@@ -30,7 +38,7 @@ pub struct Args {
     /// Vertical reference line VALUE or VALUE=LABEL, repeatable.
     #[arg(long)]
     pub vline: Vec<String>,
-    /// Figure title [default: the table's file name].
+    /// Figure title [default: the table's file name; without --y, each panel's column].
     #[arg(long)]
     pub title: Option<String>,
     /// Output path without extension [default: next to the table, named after the y columns].
@@ -72,67 +80,120 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     // NaN marks "not measured" in gdscope tables: such rows are dropped per column, so
-    // a quantity measured every k steps is drawn as one line through its measurements.
-    let series = y_names
-        .iter()
-        .map(|name| {
-            let y = numeric(&table, name)?;
-            let (xs, ys) = x.iter().zip(&y).filter(|(_, v)| !v.is_nan()).unzip();
-            Ok(Series {
-                label: name.clone(),
-                x: xs,
-                y: ys,
-                ..Default::default()
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // a quantity measured every k steps is drawn as one line through its measurements, and
+    // a column never measured is left out (with a note), legend included.
+    let mut series = Vec::new();
+    let mut empty = Vec::new();
+    for name in &y_names {
+        let y = numeric(&table, name)?;
+        let (xs, ys): (Vec<f64>, Vec<f64>) = x.iter().zip(&y).filter(|(_, v)| !v.is_nan()).unzip();
+        if ys.is_empty() {
+            empty.push(name.as_str());
+            continue;
+        }
+        series.push(Series {
+            label: name.clone(),
+            x: xs,
+            y: ys,
+            // Keep each column's colour whatever is left out before it.
+            color: Some(series.len() + empty.len()),
+            ..Default::default()
+        });
+    }
+    if series.is_empty() {
+        bail!(
+            "nothing to plot: {} holds only NaN (not measured) in {}",
+            args.table.display(),
+            empty.join(", ")
+        );
+    }
+    if !empty.is_empty() {
+        eprintln!("note: left out (no measured values): {}", empty.join(", "));
+    }
+    let plotted: Vec<String> = series.iter().map(|s| s.label.clone()).collect();
     let file_name = args
         .table
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    let plot = LinePlot {
-        title: args.title.clone().unwrap_or(file_name),
-        x_label: x_name.unwrap_or_else(|| "row".into()),
-        y_label: if y_names.len() == 1 {
-            y_names[0].clone()
-        } else {
-            String::new()
-        },
+    let x_label = x_name.unwrap_or_else(|| "row".into());
+    let hlines: Vec<RefLine> = args
+        .hline
+        .iter()
+        .map(|s| ref_line(s, "--hline"))
+        .collect::<Result<_>>()?;
+    let vlines: Vec<RefLine> = args
+        .vline
+        .iter()
+        .map(|s| ref_line(s, "--vline"))
+        .collect::<Result<_>>()?;
+    let panel = |title: String, y_label: String, series: Vec<Series>| LinePlot {
+        title,
+        x_label: x_label.clone(),
+        y_label,
         log_x: args.log_x,
         log_y: args.log_y,
+        y_range: None,
         series,
-        hlines: args
-            .hline
-            .iter()
-            .map(|s| ref_line(s, "--hline"))
-            .collect::<Result<_>>()?,
-        vlines: args
-            .vline
-            .iter()
-            .map(|s| ref_line(s, "--vline"))
-            .collect::<Result<_>>()?,
+        hlines: hlines.clone(),
+        vlines: vlines.clone(),
     };
-    let stem = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.table.with_file_name(y_names.join("-")));
-    if !args.overwrite {
-        for f in &args.format {
-            let mut name = stem.clone().into_os_string();
-            name.push(format!(".{}", f.extension()));
-            let path = PathBuf::from(name);
-            if path.exists() {
-                bail!(
-                    "{} already exists; pass --overwrite or choose another --out",
-                    path.display()
-                );
-            }
+    let figure: Figure = if args.y.is_empty() && series.len() > 1 {
+        // Every column at once: one panel each (small multiples), since columns of a
+        // metrics table live on unrelated scales (a loss, a step count, a cosine).
+        let panels = series
+            .into_iter()
+            .map(|s| {
+                let title = match &args.title {
+                    Some(t) => format!("{t}: {}", s.label),
+                    None => s.label.clone(),
+                };
+                let one = Series {
+                    label: String::new(),
+                    color: None,
+                    ..s
+                };
+                panel(title, String::new(), vec![one]).into()
+            })
+            .collect::<Vec<Figure>>();
+        Figure::Grid {
+            cols: panels.len().min(GRID_COLUMNS),
+            panels,
         }
+    } else {
+        let y_label = if plotted.len() == 1 {
+            plotted[0].clone()
+        } else {
+            String::new()
+        };
+        panel(args.title.clone().unwrap_or(file_name), y_label, series).into()
+    };
+    let stem = args.out.clone().unwrap_or_else(|| {
+        args.table
+            .with_file_name(default_name(&args.table, &plotted))
+    });
+    for f in &args.format {
+        let mut name = stem.clone().into_os_string();
+        name.push(format!(".{}", f.extension()));
+        crate::output_file::check_new(&PathBuf::from(name), args.overwrite)?;
     }
-    for path in gdscope_plot::save(&plot.into(), &stem, &args.format)? {
+    for path in gdscope_plot::save(&figure, &stem, &args.format)? {
         println!("{}", path.display());
     }
     Ok(())
+}
+
+/// The default figure name: the plotted columns joined by `-` when that is short, else
+/// `<table>-<n>-columns` (e.g. `metrics-12-columns`).
+fn default_name(table: &std::path::Path, columns: &[String]) -> String {
+    let joined = columns.join("-");
+    if joined.chars().count() <= 40 {
+        joined
+    } else {
+        let stem = table
+            .file_stem()
+            .map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
+        format!("{stem}-{}-columns", columns.len())
+    }
 }
 
 /// A column as f64 values (integers are converted), or an error naming the choices.

@@ -9,7 +9,7 @@ use gdscope_core::linalg::norm;
 use gdscope_core::{Block, Objective};
 use gdscope_io::npy::{write_npz, NdArray};
 
-use crate::network_args::{read_vector, NetworkArgs};
+use crate::network_args::{choice_name, read_vector, NetworkArgs};
 
 /// Arguments of `gdscope probe`.
 #[derive(clap::Args)]
@@ -28,11 +28,15 @@ pub struct Args {
     /// Output .npz (float64 arrays `loss`, `grad`, and `hvp_u`, `hvp_v`, `d3_uv` when requested).
     #[arg(long, value_name = "OUT.npz")]
     out: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// Computes the requested derivatives, writes them and prints their norms.
 pub fn run(args: Args) -> Result<()> {
-    let (obj, w) = args.net.build()?;
+    crate::output_file::check_new(&args.out, args.overwrite)?;
+    let (obj, w, net) = args.net.build()?;
     let p = obj.dim();
     let u = args
         .u
@@ -75,12 +79,12 @@ pub fn run(args: Args) -> Result<()> {
     write_npz(&args.out, &refs)?;
 
     println!(
-        "model {} ({} parameters), {} examples, loss {:?}, dtype {:?}",
+        "model {} ({} parameters), {} examples, loss {}, dtype {}",
         obj.spec(),
         p,
         obj.num_examples().unwrap_or(0),
-        obj.loss(),
-        obj.dtype()
+        choice_name(&net.loss),
+        choice_name(&net.dtype)
     );
     println!("loss     {loss:.17e}");
     for (name, a) in results.iter().skip(1) {

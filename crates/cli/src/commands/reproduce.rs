@@ -9,7 +9,7 @@ use gdscope_direction::{report::analyze, Tolerances, Verdict};
 use gdscope_expr::{builtin, BuiltinParams};
 use gdscope_plot::{Figure, Format};
 
-use super::direction::{panels, run_dir, summary_with_details};
+use super::direction::{panels, run_dir, summary_with_details, trajectories_table};
 
 /// What to reproduce.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -47,6 +47,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     cifar10: Option<PathBuf>,
 }
+
+/// Maximum GD steps per panel (every panel reaches the rounding floor long before).
+const STEPS: usize = 100_000;
 
 /// One panel row: a built-in objective, a learning rate and a start.
 struct Case {
@@ -124,16 +127,17 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     let tol = Tolerances::default();
     let mut summaries = Vec::new();
+    let mut reports = Vec::new();
     let mut all_agree = true;
     for (i, case) in cases.iter().enumerate() {
         let b = builtin(case.objective, &BuiltinParams::default())?;
         let obj = gdscope_expr::ExprObjective::new(&b.expr, Some(&b.vars))?;
         let start = b.minimum.clone().unwrap_or_else(|| case.x0.to_vec());
-        let report = analyze(&obj, &case.x0, case.lr, 100_000, None, &start, &tol)?;
+        let report = analyze(&obj, &case.x0, case.lr, STEPS, None, &start, &tol)?;
         let stem = format!("panel{}-{}-lr{}", i + 1, case.objective, case.lr);
         let fig = Figure::Grid {
             cols: 2,
-            panels: panels(&obj, &report, case.objective),
+            panels: panels(&obj, &report, case.objective, &b.expr),
         };
         gdscope_plot::save(&fig, &run.file(&stem), &[Format::Png, Format::Svg])?;
         all_agree &= report.verdict == Verdict::Agrees;
@@ -151,7 +155,25 @@ pub fn run(args: Args) -> Result<()> {
         s["panel"] = serde_json::json!(stem);
         s["objective"] = serde_json::json!(case.objective);
         summaries.push(s);
+        reports.push((stem, b.expr, report));
     }
+    run.write_toml(
+        "config.toml",
+        &serde_json::json!({
+            "command": "reproduce",
+            "figure": kind,
+            "tolerances": &tol,
+            "panels": cases.iter().zip(&reports).map(|(c, (stem, expr, _))| serde_json::json!({
+                "panel": stem, "objective": c.objective, "expr": expr, "lr": c.lr,
+                "x0": c.x0, "steps": STEPS,
+            })).collect::<Vec<_>>(),
+        }),
+    )?;
+    let named: Vec<(Option<&str>, &gdscope_direction::DirectionReport)> = reports
+        .iter()
+        .map(|(stem, _, r)| (Some(stem.as_str()), r))
+        .collect();
+    run.write_metrics("metrics", &trajectories_table(&named)?, false)?;
     run.write_json(
         "summary.json",
         &serde_json::json!({"figure": kind, "all_agree": all_agree, "panels": summaries}),

@@ -4,13 +4,14 @@
 use crate::analysis_args::{OutputArgs, StartArgs};
 
 use anyhow::{bail, Result};
-use gdscope_direction::sweep::{lr_grid, sweep, ObservedRegime, SweepRow};
-use gdscope_direction::{examine_point, find_minimum, predict, Regime, Tolerances};
+use gdscope_direction::sweep::{lr_grid, sweep, SweepRow};
+use gdscope_direction::{examine_point, find_minimum, predict, Tolerances, Verdict};
 use gdscope_io::Table;
-use gdscope_plot::{Format, LinePlot, RefLine, Series, SeriesKind};
+use gdscope_plot::{CategoryStrips, Format, RefLine};
 
 use super::direction::{run_dir, start_point};
 use crate::objective_args::ObjectiveArgs;
+use crate::progress::Progress;
 
 /// Arguments of `gdscope sweep-lr`.
 #[derive(clap::Args)]
@@ -21,12 +22,7 @@ pub struct Args {
     #[command(flatten)]
     objective: ObjectiveArgs,
     /// Learning-rate range `lo,hi` (default: 0.05·2/λn to 1.2·2/λn).
-    #[arg(
-        long,
-        value_name = "lo,hi",
-        value_delimiter = ',',
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "lo,hi", value_delimiter = ',')]
     lr_range: Option<Vec<f64>>,
     /// Number of learning rates.
     #[arg(long, default_value_t = 40)]
@@ -41,24 +37,6 @@ pub struct Args {
     steps: usize,
     #[command(flatten)]
     output: OutputArgs,
-}
-
-fn regime_code(r: Regime) -> f64 {
-    match r {
-        Regime::Fixed => 0.0,
-        Regime::Alternating => 1.0,
-        Regime::Unstable => 2.0,
-        Regime::Boundary | Regime::NotCovered => 3.0,
-    }
-}
-
-fn observed_code(o: ObservedRegime) -> f64 {
-    match o {
-        ObservedRegime::Fixed => 0.0,
-        ObservedRegime::Alternating => 1.0,
-        ObservedRegime::Diverged => 2.0,
-        ObservedRegime::NotConverged => 3.0,
-    }
 }
 
 /// Runs `gdscope sweep-lr`.
@@ -89,7 +67,11 @@ pub fn run(args: Args) -> Result<()> {
         ),
     };
     let lrs = lr_grid(lo, hi, args.count, args.log)?;
-    let rows = sweep(obj, &min, &x0, &lrs, args.steps, &tol)?;
+    let progress = Progress::new("sweep-lr", lrs.len() as u64, "learning rates");
+    let rows = sweep(obj, &min, &x0, &lrs, args.steps, &tol, &|| {
+        progress.advance(1)
+    })?;
+    progress.finish();
     if let Some(out) = &args.output.out {
         let run = run_dir(Some(out), "sweep-lr", args.output.overwrite)?;
         run.write_toml(
@@ -100,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
         run.write_metrics("sweep", &table(&rows)?, args.output.csv)?;
         run.write_json("summary.json", &serde_json::json!({"thresholds": thresholds, "minimum": &min.x, "eigenvalues": &min.eigenvalues, "rows": &rows}))?;
         gdscope_plot::save(
-            &figure(&rows, &resolved.name, thresholds).into(),
+            &figure(&rows, &resolved.name, thresholds, args.log).into(),
             &run.file("sweep"),
             &[Format::Png, Format::Svg],
         )?;
@@ -122,18 +104,28 @@ pub fn run(args: Args) -> Result<()> {
             "{:>12}  {:>12}  {:>14}  {:>11}  verdict",
             "η", "predicted", "observed", "angle (°)"
         );
+        // Rows whose verdict is not `agrees` get a numbered note with the reason.
+        let mut notes = Vec::new();
         for r in &rows {
             let angle = r
                 .angle_deg
                 .map_or_else(|| "-".to_string(), |a| format!("{a:.2e}"));
+            let note = if r.verdict == Verdict::Agrees {
+                String::new()
+            } else {
+                notes.push(format!(
+                    "η = {:.6}: {}: {}",
+                    r.lr, r.verdict, r.verdict_reason
+                ));
+                format!(" [{}]", notes.len())
+            };
             println!(
-                "{:>12.6}  {:>12}  {:>14}  {:>11}  {}",
-                r.lr,
-                r.predicted.as_str(),
-                format!("{:?}", r.observed).to_lowercase(),
-                angle,
-                r.verdict.as_str()
+                "{:>12.6}  {:>12}  {:>14}  {:>11}  {}{note}",
+                r.lr, r.predicted, r.observed, angle, r.verdict
             );
+        }
+        for (i, n) in notes.iter().enumerate() {
+            println!("[{}] {n}", i + 1);
         }
     }
     Ok(())
@@ -151,7 +143,7 @@ fn table(rows: &[SweepRow]) -> Result<Table> {
     t.push_str(
         "observed",
         rows.iter()
-            .map(|r| format!("{:?}", r.observed).to_lowercase())
+            .map(|r| r.observed.as_str().to_string())
             .collect(),
     )?;
     t.push_f64(
@@ -176,38 +168,64 @@ fn table(rows: &[SweepRow]) -> Result<Table> {
             .map(|r| r.verdict.as_str().to_string())
             .collect(),
     )?;
+    t.push_str(
+        "verdict_reason",
+        rows.iter().map(|r| r.verdict_reason.clone()).collect(),
+    )?;
     Ok(t)
 }
 
-fn figure(rows: &[SweepRow], name: &str, t: gdscope_direction::Thresholds) -> LinePlot {
-    let lr: Vec<f64> = rows.iter().map(|r| r.lr).collect();
-    let series = |label: &str, y: Vec<f64>, kind, color| Series {
-        label: label.into(),
-        x: lr.clone(),
-        y,
-        kind,
-        color: Some(color),
+/// Category names and colours of the sweep figure (regimes, observations and verdicts that
+/// share a name share a colour).
+const CATEGORIES: [(&str, [u8; 3]); 11] = [
+    ("fixed", [31, 119, 180]),
+    ("alternating", [44, 160, 44]),
+    ("unstable", [214, 39, 40]),
+    ("diverged", [255, 152, 150]),
+    ("boundary", [148, 103, 189]),
+    ("not_converged", [140, 86, 75]),
+    ("not_covered", [199, 199, 199]),
+    ("agrees", [152, 223, 138]),
+    ("disagrees", [227, 119, 194]),
+    ("inconclusive", [255, 187, 120]),
+    ("other", [127, 127, 127]),
+];
+
+fn category(name: &str) -> u8 {
+    let last = CATEGORIES.len() - 1;
+    CATEGORIES
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap_or(last) as u8
+}
+
+/// Predicted regime, observed regime and verdict against η, thresholds marked.
+fn figure(
+    rows: &[SweepRow],
+    name: &str,
+    t: gdscope_direction::Thresholds,
+    log: bool,
+) -> CategoryStrips {
+    let row = |label: &str, f: &dyn Fn(&SweepRow) -> &'static str| {
+        (
+            label.to_string(),
+            rows.iter().map(|r| category(f(r))).collect(),
+        )
     };
-    LinePlot {
-        title: format!(
-            "{name}: regime vs η (0 fixed, 1 alternating, 2 unstable/diverged, 3 other)"
-        ),
+    CategoryStrips {
+        title: format!("{name}: Theorem 1 regime vs learning rate"),
         x_label: "learning rate η".into(),
-        y_label: "regime".into(),
-        series: vec![
-            series(
-                "predicted",
-                rows.iter().map(|r| regime_code(r.predicted)).collect(),
-                SeriesKind::Line,
-                0,
-            ),
-            series(
-                "observed",
-                rows.iter().map(|r| observed_code(r.observed)).collect(),
-                SeriesKind::Points,
-                3,
-            ),
+        log_x: log,
+        x: rows.iter().map(|r| r.lr).collect(),
+        rows: vec![
+            row("predicted", &|r| r.predicted.as_str()),
+            row("observed", &|r| r.observed.as_str()),
+            row("verdict", &|r| r.verdict.as_str()),
         ],
+        categories: CATEGORIES
+            .iter()
+            .map(|(n, c)| (n.to_string(), *c))
+            .collect(),
         vlines: vec![
             RefLine {
                 value: t.fixed_below,
@@ -218,6 +236,5 @@ fn figure(rows: &[SweepRow], name: &str, t: gdscope_direction::Thresholds) -> Li
                 label: "2/λn".into(),
             },
         ],
-        ..LinePlot::default()
     }
 }

@@ -5,6 +5,10 @@
 //! float targets (n×k, or 1-D → n×1); optional `labels` (integer, n) next to float `y` marks a
 //! classification set whose `y` must be its one-hot rows; optional `x_test`, `y_test`,
 //! `labels_test` with the same rules. This is exactly what [`export_npz`] writes.
+//!
+//! A 1-D float `y` whose values are all whole numbers ≥ 0 (at least two distinct) is refused:
+//! it is almost always class labels saved as floats, and reading it as regression would
+//! silently train a different task. The error says how to save either meaning unambiguously.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -119,6 +123,14 @@ fn to_dataset(
         let labels = labels_of(y, "y")?;
         return Dataset::classification(name, x.data.clone(), input_shape, labels, k_labels);
     }
+    if y.ndim() == 1 && labels.is_none() && looks_like_labels(&y.data) {
+        bail!(
+            "`y` is a 1-D float array of whole numbers ({}), which reads as class labels saved as \
+             floats, but float `y` means regression targets. Save class labels as integers \
+             (`y.astype(np.int64)`), or regression targets as an n×1 array (`y.reshape(-1, 1)`)",
+            distinct_preview(&y.data)
+        );
+    }
     let k = match y.shape[..] {
         [_] => 1,
         [_, k] => k,
@@ -129,6 +141,29 @@ fn to_dataset(
     };
     let labels = labels.map(|l| labels_of(l, "labels")).transpose()?;
     Dataset::new(name, x.data.clone(), input_shape, y.data.clone(), k, labels)
+}
+
+/// Whether float values look like class labels: all whole numbers ≥ 0 with at least two
+/// distinct values (a 1-D float `y` like that is ambiguous, see [`load_npz`]).
+fn looks_like_labels(values: &[f64]) -> bool {
+    let whole = values
+        .iter()
+        .all(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0);
+    whole && values.iter().any(|&v| v != values[0])
+}
+
+/// The first few distinct values, for messages (`0, 1, 2, …`).
+fn distinct_preview(values: &[f64]) -> String {
+    let mut seen: Vec<f64> = Vec::new();
+    for &v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.sort_by(f64::total_cmp);
+    let shown: Vec<String> = seen.iter().take(4).map(|v| format!("{v}")).collect();
+    let more = if seen.len() > 4 { ", …" } else { "" };
+    format!("values {}{more}", shown.join(", "))
 }
 
 /// The arrays [`export_npz`] writes: `x` with shape `[n, input_shape…]`, `y` (float64 n×k),
@@ -253,5 +288,33 @@ mod tests {
         let y = NdArray::from_f64(vec![2], vec![0.5, f64::NAN]).unwrap();
         save(&path, &[("x", x), ("y", y)]);
         assert!(err(&path).contains("not finite"));
+    }
+
+    #[test]
+    fn float_class_labels_are_refused_with_both_fixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.npz");
+        let x = NdArray::from_f64(vec![3, 1], vec![0.0, 1.0, 2.0]).unwrap();
+        let y = NdArray::from_f64(vec![3], vec![0.0, 2.0, 1.0]).unwrap();
+        save(&path, &[("x", x.clone()), ("y", y)]);
+        let e = format!("{:#}", load_npz(&path).unwrap_err());
+        assert!(
+            e.contains("astype(np.int64)") && e.contains("reshape(-1, 1)"),
+            "{e}"
+        );
+        assert!(e.contains("values 0, 1, 2"), "{e}");
+        // The two unambiguous spellings load as classification and regression.
+        save(&path, &[("x", x.clone()), ("y", int(&[0.0, 2.0, 1.0]))]);
+        assert_eq!(load_npz(&path).unwrap().train.k, 3);
+        let y = NdArray::from_f64(vec![3, 1], vec![0.0, 2.0, 1.0]).unwrap();
+        save(&path, &[("x", x.clone()), ("y", y)]);
+        let s = load_npz(&path).unwrap();
+        assert!(!s.train.is_classification() && s.train.k == 1);
+        // Non-integer or constant float targets are plain regression.
+        for values in [[0.5, 2.0, 1.0], [3.0, 3.0, 3.0]] {
+            let y = NdArray::from_f64(vec![3], values.to_vec()).unwrap();
+            save(&path, &[("x", x.clone()), ("y", y)]);
+            assert!(!load_npz(&path).unwrap().train.is_classification());
+        }
     }
 }

@@ -8,8 +8,8 @@ use crate::rng::{stream_rng, Stream};
 use crate::{Dataset, Split};
 
 /// `synthetic-linear`: `X ~ N(0,1)^{n×d}` (train stream), teacher `T ~ N(0,1)^{d×k}` (problem
-/// stream), labels `argmax_j (X·T)_{ij}`, one-hot targets. The default EoS setting of issue 4
-/// is `n=1000, d=20, k=4`.
+/// stream), labels `argmax_j (X·T)_{ij}`, one-hot targets. The default edge-of-stability
+/// setting (`gdscope reproduce eos`) is `n=1000, d=20, k=4`.
 pub fn synthetic_linear(n: usize, d: usize, k: usize, test_n: usize, seed: u64) -> Result<Split> {
     check_classes("synthetic-linear", k)?;
     check_size("synthetic-linear", "d", d, k)?;

@@ -155,15 +155,13 @@ impl<T: Float> Layer<T> for Attention {
         }
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (wqkv, wout) = self.weights(alg, p);
-        let mut y = Jet::zeros(alg.len(), x.rows, self.dim);
-        map_blocks(&mut y, self.tokens, |rows| {
+        map_blocks(y, self.tokens, |rows| {
             let xe = JMat::rows_of(alg, x, rows, (self.tokens, self.dim));
             let s = self.attend(alg, &xe, &wqkv);
             JMat::matmul(alg, &s.o, false, &wout, false)
         });
-        y
     }
 
     fn backward(
@@ -178,7 +176,7 @@ impl<T: Float> Layer<T> for Attention {
     ) {
         let (d, i, t, dh) = (self.dim, self.inner(), self.tokens, self.dim_head);
         let (wqkv, wout) = self.weights(alg, p);
-        let want: Vec<usize> = grads.slots.iter().map(|(m, _)| *m).collect();
+        let want = grads.monomials();
         let need_gx = gx.is_some();
         let acc = backward_blocks(x.rows, t, gx, &vec![4 * d * i; want.len()], |rows, acc| {
             let xe = JMat::rows_of(alg, x, rows.clone(), (t, d));
@@ -202,15 +200,15 @@ impl<T: Float> Layer<T> for Attention {
                 gqkv.set_cols(i + h * dh, &JMat::matmul(alg, &gs, true, &q, false));
                 gqkv.set_cols(2 * i + h * dh, &JMat::matmul(alg, a, true, &goh, false));
             }
-            for (a, &m) in acc.iter_mut().zip(&want) {
+            for (a, &m) in acc.iter_mut().zip(want) {
                 let (aq, ao) = a.split_at_mut(3 * d * i);
                 JMat::matmul_coeff_into(alg, &xe, true, &gqkv, false, m, aq);
                 JMat::matmul_coeff_into(alg, &s.o, true, &g, false, m, ao);
             }
             need_gx.then(|| JMat::matmul(alg, &gqkv, false, &wqkv, true))
         });
-        for ((_, slot), a) in grads.slots.iter_mut().zip(acc) {
-            slot.copy_from_slice(&a);
+        for (s, a) in acc.iter().enumerate() {
+            grads.slot(s).1.copy_from_slice(a);
         }
     }
 }

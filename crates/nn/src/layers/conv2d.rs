@@ -242,14 +242,13 @@ impl<T: Float> Layer<T> for Conv2d {
         b.fill(0.0);
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (k, o) = (self.patch(), self.out_channels);
         let w = JMat::param(alg, p, 0..k * o, k, o);
         let b = self
             .bias
             .then(|| JMat::param(alg, p, k * o..k * o + o, o, 1));
-        let mut y = Jet::zeros(alg.len(), x.rows, self.out_len());
-        map_blocks(&mut y, self.chunk(), |rows| {
+        map_blocks(y, self.chunk(), |rows| {
             let n = rows.len();
             let col = self.im2col(&JMat::rows_of(alg, x, rows, (n, self.in_w())));
             let mut out = JMat::matmul(alg, &w, true, &col, false);
@@ -258,7 +257,6 @@ impl<T: Float> Layer<T> for Conv2d {
             }
             self.regroup(&out, n, true)
         });
-        y
     }
 
     fn backward(
@@ -273,7 +271,7 @@ impl<T: Float> Layer<T> for Conv2d {
     ) {
         let (k, o, px) = (self.patch(), self.out_channels, self.pixels());
         let w = JMat::param(alg, p, 0..k * o, k, o);
-        let want: Vec<usize> = grads.slots.iter().map(|(m, _)| *m).collect();
+        let want = grads.monomials();
         let plen = k * o + if self.bias { o } else { 0 };
         let need_gx = gx.is_some();
         let acc = backward_blocks(
@@ -290,7 +288,7 @@ impl<T: Float> Layer<T> for Conv2d {
                 );
                 if !want.is_empty() {
                     let col = self.im2col(&JMat::rows_of(alg, x, rows, (n, self.in_w())));
-                    for (a, &m) in acc.iter_mut().zip(&want) {
+                    for (a, &m) in acc.iter_mut().zip(want) {
                         let (aw, ab) = a.split_at_mut(k * o);
                         JMat::matmul_coeff_into(alg, &col, false, &g, true, m, aw);
                         if let (true, Some(gm)) = (self.bias, g.c[m].as_deref()) {
@@ -303,8 +301,8 @@ impl<T: Float> Layer<T> for Conv2d {
                 need_gx.then(|| self.col2im(&JMat::matmul(alg, &w, false, &g, false), n))
             },
         );
-        for ((_, slot), a) in grads.slots.iter_mut().zip(acc) {
-            slot.copy_from_slice(&a);
+        for (s, a) in acc.iter().enumerate() {
+            grads.slot(s).1.copy_from_slice(a);
         }
     }
 }

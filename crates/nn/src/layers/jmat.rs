@@ -63,8 +63,8 @@ impl<T: Float> JMat<T> {
     ) -> Self {
         debug_assert_eq!(range.len(), rows * cols);
         let mut m = Self::zero(alg.len(), rows, cols);
-        m.c[0] = Some(p.primal[range.clone()].to_vec());
-        for (i, d) in p.dirs.iter().enumerate() {
+        m.c[0] = Some(p.primal()[range.clone()].to_vec());
+        for (i, d) in p.dirs().enumerate() {
             m.c[alg.dir(i)] = Some(d[range.clone()].to_vec());
         }
         m
@@ -338,10 +338,20 @@ where
         });
 }
 
+/// A block's row range and its slice of every coefficient of the input cotangent.
+type BlockSlots<'a, T> = (Range<usize>, Vec<&'a mut [T]>);
+
+/// Most groups [`backward_blocks`] sums separately (one accumulator set each).
+const ACC_GROUPS: usize = 16;
+
 /// Reverse pass block by block, in parallel. `f(rows, acc)` adds this block's parameter-gradient
 /// contributions into `acc` (one buffer per entry of `acc_lens`) and returns the input cotangent
 /// of those rows (written into `gx` when it is given). Returns the accumulators summed over
 /// blocks.
+///
+/// The sum is **deterministic**: blocks are cut into at most [`ACC_GROUPS`] contiguous groups
+/// fixed by the number of blocks alone, each group accumulates its blocks in order, and the
+/// group sums are added in order — the same rounding for every thread count and schedule.
 pub fn backward_blocks<T, F>(
     rows: usize,
     block_rows: usize,
@@ -365,20 +375,36 @@ where
             .map(|b| (b * block_rows..((b + 1) * block_rows).min(rows), Vec::new()))
             .collect(),
     };
-    work.into_par_iter()
-        .fold(zeros, |mut acc, (rows, slots)| {
-            let g = f(rows, &mut acc);
-            if let Some(g) = g.filter(|_| !slots.is_empty()) {
-                write_block(slots, &g);
+    let per_group = work.len().div_ceil(ACC_GROUPS).max(1);
+    let mut groups: Vec<Vec<BlockSlots<'_, T>>> = Vec::new();
+    let mut work = work.into_iter();
+    loop {
+        let group: Vec<_> = work.by_ref().take(per_group).collect();
+        if group.is_empty() {
+            break;
+        }
+        groups.push(group);
+    }
+    let sums: Vec<Vec<Vec<T>>> = groups
+        .into_par_iter()
+        .map(|group| {
+            let mut acc = zeros();
+            for (rows, slots) in group {
+                let g = f(rows, &mut acc);
+                if let Some(g) = g.filter(|_| !slots.is_empty()) {
+                    write_block(slots, &g);
+                }
             }
             acc
         })
-        .reduce(zeros, |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                x.iter_mut().zip(y).for_each(|(p, q)| *p = *p + q);
-            }
-            a
-        })
+        .collect();
+    let mut total = zeros();
+    for group in sums {
+        for (x, y) in total.iter_mut().zip(group) {
+            x.iter_mut().zip(y).for_each(|(p, q)| *p = *p + q);
+        }
+    }
+    total
 }
 
 #[cfg(test)]

@@ -106,18 +106,16 @@ impl<T: Float> Layer<T> for LayerNorm {
         b.fill(0.0);
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let d = self.width;
         let gamma = JMat::param(alg, p, 0..d, 1, d);
         let beta = JMat::param(alg, p, d..2 * d, 1, d);
-        let mut y = Jet::zeros(alg.len(), x.rows, d);
-        map_blocks(&mut y, self.block_rows(), |rows| {
+        map_blocks(y, self.block_rows(), |rows| {
             let n = self.normalize(alg, x, rows);
             let mut out = JMat::mul(alg, &n.xhat, &gamma);
             out.add_scaled(T::one(), &beta);
             out
         });
-        y
     }
 
     fn backward(
@@ -133,7 +131,7 @@ impl<T: Float> Layer<T> for LayerNorm {
         let d = self.width;
         let inv_d = c::<T>(1.0 / d as f64);
         let gamma = JMat::param(alg, p, 0..d, 1, d);
-        let want: Vec<usize> = grads.slots.iter().map(|(m, _)| *m).collect();
+        let want = grads.monomials();
         let need_gx = gx.is_some();
         let acc = backward_blocks(
             x.rows,
@@ -145,7 +143,7 @@ impl<T: Float> Layer<T> for LayerNorm {
                 let g = JMat::rows_of(alg, gy.view(), rows.clone(), (rows.len(), d));
                 let gg = JMat::mul(alg, &g, &n.xhat).col_sums();
                 let gb = g.col_sums();
-                for (a, &m) in acc.iter_mut().zip(&want) {
+                for (a, &m) in acc.iter_mut().zip(want) {
                     let (ag, ab) = a.split_at_mut(d);
                     for (dst, src) in [(ag, &gg.c[m]), (ab, &gb.c[m])] {
                         if let Some(src) = src {
@@ -166,8 +164,8 @@ impl<T: Float> Layer<T> for LayerNorm {
                 Some(JMat::mul(alg, &inner, &n.r))
             },
         );
-        for ((_, slot), a) in grads.slots.iter_mut().zip(acc) {
-            slot.copy_from_slice(&a);
+        for (s, a) in acc.iter().enumerate() {
+            grads.slot(s).1.copy_from_slice(a);
         }
     }
 }

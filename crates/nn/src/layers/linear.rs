@@ -11,7 +11,7 @@ use crate::algebra::Algebra;
 use crate::float::Float;
 use crate::jet::{Jet, JetRef};
 use crate::layer::{Init, Layer, ParamGrads, ParamJet, ParamShape};
-use crate::matmul::{gemm, MatRef};
+use crate::matmul::{gemm, gemm_with, MatRef, Threads, PARALLEL_THRESHOLD};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -81,10 +81,9 @@ impl<T: Float> Layer<T> for Linear {
         b.fill(0.0);
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (fi, fo, n) = (self.fan_in, self.fan_out, x.rows);
-        let (w, b) = self.split(p.primal);
-        let mut y = Jet::zeros(alg.len(), n, fo);
+        let (w, b) = self.split(p.primal());
         let stacked = x.stacked_rows();
         gemm(
             &mut y.data[..stacked * fo],
@@ -92,22 +91,30 @@ impl<T: Float> Layer<T> for Linear {
             MatRef::new(w, fi, fo),
             false,
         );
-        for (i, dir) in p.dirs.iter().enumerate() {
-            let (u, c) = self.split(dir);
-            for (a, m) in alg.times_dir(i) {
+        // Coefficients the input does not store start at zero: the first direction term
+        // overwrites them, later ones accumulate, untouched ones are cleared at the end.
+        let mut written = Written::new(x.coeffs, alg.len());
+        for i in 0..p.num_dirs() {
+            let (u, c) = self.split(p.dir(i));
+            for &(a, m) in alg.times_dir(i) {
                 if let Some(xa) = x.coeff(a) {
+                    let accumulate = written.mark(m);
                     gemm(
                         y.coeff_mut(m),
                         MatRef::new(xa, n, fi),
                         MatRef::new(u, fi, fo),
-                        true,
+                        accumulate,
                     );
                 }
             }
             add_rows(y.coeff_mut(alg.dir(i)), c);
         }
+        for m in x.coeffs..alg.len() {
+            if !written.mark(m) {
+                y.coeff_mut(m).fill(T::zero());
+            }
+        }
         add_rows(y.coeff_mut(0), b);
-        y
     }
 
     fn backward(
@@ -120,17 +127,53 @@ impl<T: Float> Layer<T> for Linear {
         gx: Option<&mut Jet<T>>,
         grads: &mut ParamGrads<'_, T>,
     ) {
+        let unit = x.rows * self.fan_in * self.fan_out;
+        match gx {
+            // The parameter gradient and the input cotangent are independent: on several
+            // threads, compute them side by side. Each product may still split into tasks,
+            // so an idle thread steals from the longer side (a third-order pass has twice as
+            // many cotangent products as gradient products).
+            Some(gx)
+                if !grads.is_empty() && unit >= PARALLEL_THRESHOLD && crate::par::threads() > 1 =>
+            {
+                rayon::join(
+                    || self.param_grads(alg, x, gy, grads, Threads::BySize),
+                    || self.input_cotangent(alg, p, x.rows, gy, gx, Threads::BySize),
+                );
+            }
+            gx => {
+                self.param_grads(alg, x, gy, grads, Threads::BySize);
+                if let Some(gx) = gx {
+                    self.input_cotangent(alg, p, x.rows, gy, gx, Threads::BySize);
+                }
+            }
+        }
+    }
+}
+
+impl Linear {
+    /// `Ḡ_W,m = Σ_{a·b=m} X_aᵀ Ḡ_b` and `Ḡ_b,m = Σ_rows Ḡ_m` for every requested `m`.
+    fn param_grads<T: Float>(
+        &self,
+        alg: &Algebra,
+        x: JetRef<'_, T>,
+        gy: &Jet<T>,
+        grads: &mut ParamGrads<'_, T>,
+        threads: Threads,
+    ) {
         let (fi, fo, n) = (self.fan_in, self.fan_out, x.rows);
-        for (m, slot) in grads.slots.iter_mut() {
+        for s in 0..grads.len() {
+            let (m, slot) = grads.slot(s);
             let (gw, gb) = slot.split_at_mut(fi * fo);
             let mut first = true;
-            for &(a, bm) in alg.terms(*m) {
+            for &(a, bm) in alg.terms(m) {
                 if let Some(xa) = x.coeff(a) {
-                    gemm(
+                    gemm_with(
                         gw,
                         MatRef::new(xa, n, fi).t(),
                         MatRef::new(gy.coeff(bm), n, fo),
                         !first,
+                        threads,
                     );
                     first = false;
                 }
@@ -138,28 +181,72 @@ impl<T: Float> Layer<T> for Linear {
             if first {
                 gw.fill(T::zero());
             }
-            column_sums(gy.coeff(*m), gb);
+            column_sums(gy.coeff(m), gb);
         }
-        if let Some(gx) = gx {
-            let (w, _) = self.split(p.primal);
-            let rows = gy.coeffs * n;
-            gemm(
-                &mut gx.data,
-                MatRef::new(&gy.data, rows, fo),
-                MatRef::new(w, fi, fo).t(),
-                false,
-            );
-            for (i, dir) in p.dirs.iter().enumerate() {
-                let (u, _) = self.split(dir);
-                for (a, m) in alg.times_dir(i) {
-                    gemm(
-                        gx.coeff_mut(m),
-                        MatRef::new(gy.coeff(a), n, fo),
-                        MatRef::new(u, fi, fo).t(),
-                        true,
-                    );
-                }
+    }
+
+    /// `Ḡ_X,m = Ḡ_m Wᵀ + Σ_{a·εᵢ = m} Ḡ_a Uᵢᵀ` for every coefficient.
+    fn input_cotangent<T: Float>(
+        &self,
+        alg: &Algebra,
+        p: &ParamJet<'_, T>,
+        n: usize,
+        gy: &Jet<T>,
+        gx: &mut Jet<T>,
+        threads: Threads,
+    ) {
+        let (fi, fo) = (self.fan_in, self.fan_out);
+        let (w, _) = self.split(p.primal());
+        let rows = gy.coeffs * n;
+        gemm_with(
+            &mut gx.data,
+            MatRef::new(&gy.data, rows, fo),
+            MatRef::new(w, fi, fo).t(),
+            false,
+            threads,
+        );
+        for i in 0..p.num_dirs() {
+            let (u, _) = self.split(p.dir(i));
+            for &(a, m) in alg.times_dir(i) {
+                gemm_with(
+                    gx.coeff_mut(m),
+                    MatRef::new(gy.coeff(a), n, fo),
+                    MatRef::new(u, fi, fo).t(),
+                    true,
+                    threads,
+                );
             }
         }
+    }
+}
+
+/// Which output coefficients beyond the stored input ones hold a value already (a bit set on
+/// the stack: algebras have at most [`Written::MAX`] monomials beyond the stored ones).
+struct Written {
+    from: usize,
+    bits: [u64; 4],
+}
+
+impl Written {
+    const MAX: usize = 256;
+
+    fn new(from: usize, monomials: usize) -> Self {
+        assert!(
+            monomials.saturating_sub(from) <= Self::MAX,
+            "a jet algebra with {monomials} monomials is beyond the engine's limit"
+        );
+        Self { from, bits: [0; 4] }
+    }
+
+    /// Marks coefficient `m` written; returns whether it was written before (coefficients the
+    /// input stores always were: the stacked GEMM wrote them).
+    fn mark(&mut self, m: usize) -> bool {
+        if m < self.from {
+            return true;
+        }
+        let (word, bit) = ((m - self.from) / 64, (m - self.from) % 64);
+        let before = self.bits[word] >> bit & 1 == 1;
+        self.bits[word] |= 1 << bit;
+        before
     }
 }

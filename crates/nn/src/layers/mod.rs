@@ -1,6 +1,7 @@
 //! Layer implementations, one per file.
 
 pub mod activation;
+pub mod activation_jet;
 pub mod attention;
 pub mod conv2d;
 pub(crate) mod jmat;

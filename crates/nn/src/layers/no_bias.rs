@@ -22,26 +22,19 @@ impl NoBias {
         self.0.fan_in * self.0.fan_out
     }
 
-    /// `v` followed by a zero bias.
-    fn padded<T: Float>(&self, v: &[T]) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.weights() + self.0.fan_out);
-        out.extend_from_slice(v);
-        out.resize(self.weights() + self.0.fan_out, T::zero());
-        out
-    }
-
-    /// Calls `f` with `p` extended by zero biases.
-    fn with_padded<T: Float, R>(
-        &self,
-        p: &ParamJet<'_, T>,
-        f: impl FnOnce(&ParamJet<'_, T>) -> R,
-    ) -> R {
-        let primal = self.padded(p.primal);
-        let dirs: Vec<Vec<T>> = p.dirs.iter().map(|d| self.padded(d)).collect();
-        f(&ParamJet {
-            primal: &primal,
-            dirs: dirs.iter().map(Vec::as_slice).collect(),
-        })
+    /// `p` (weights and directions) with a zero bias after the weights: `(primal, dirs)`.
+    fn padded<T: Float>(&self, p: &ParamJet<'_, T>) -> (Vec<T>, Vec<T>) {
+        let len = self.weights() + self.0.fan_out;
+        let pad = |v: &[T], out: &mut Vec<T>| {
+            out.extend_from_slice(v);
+            out.resize(out.len() + self.0.fan_out, T::zero());
+        };
+        let (mut primal, mut dirs) = (Vec::with_capacity(len), Vec::new());
+        pad(p.primal(), &mut primal);
+        for d in p.dirs() {
+            pad(d, &mut dirs);
+        }
+        (primal, dirs)
     }
 }
 
@@ -67,8 +60,9 @@ impl<T: Float> Layer<T> for NoBias {
         out.copy_from_slice(&full[..self.weights()]);
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
-        self.with_padded(p, |full| self.0.forward(alg, full, x))
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
+        let (primal, dirs) = self.padded(p);
+        self.0.forward(alg, &ParamJet::new(&primal, &dirs), x, y);
     }
 
     fn backward(
@@ -82,16 +76,20 @@ impl<T: Float> Layer<T> for NoBias {
         grads: &mut ParamGrads<'_, T>,
     ) {
         let len = self.weights() + self.0.fan_out;
-        let mut full: Vec<Vec<T>> = grads.slots.iter().map(|_| vec![T::zero(); len]).collect();
-        {
-            let wanted = grads.slots.iter().map(|(m, _)| *m);
-            let mut slots = ParamGrads {
-                slots: wanted.zip(full.iter_mut().map(Vec::as_mut_slice)).collect(),
-            };
-            self.with_padded(p, |pp| self.0.backward(alg, pp, x, y, gy, gx, &mut slots));
-        }
-        for ((_, slot), f) in grads.slots.iter_mut().zip(&full) {
-            slot.copy_from_slice(&f[..self.weights()]);
+        let mut full = vec![T::zero(); grads.len() * len];
+        let (primal, dirs) = self.padded(p);
+        let mut slots = ParamGrads::new(grads.monomials(), &mut full);
+        self.0.backward(
+            alg,
+            &ParamJet::new(&primal, &dirs),
+            x,
+            y,
+            gy,
+            gx,
+            &mut slots,
+        );
+        for (s, f) in full.chunks(len).enumerate() {
+            grads.slot(s).1.copy_from_slice(&f[..self.weights()]);
         }
     }
 }

@@ -111,17 +111,16 @@ impl<T: Float> Layer<T> for Patchify {
     }
     fn init(&self, _scheme: Init, _rng: &mut Xoshiro256PlusPlus, _out: &mut [f64]) {}
 
-    fn forward(&self, alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, _alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let w = self.perm.len();
-        let mut y = Jet::zeros(alg.len(), x.rows, w);
         let stored = x.coeffs * x.rows * w;
+        y.data[stored..].fill(T::zero());
         y.data[..stored]
             .par_chunks_mut(w)
             .zip(x.data.par_chunks(w))
             .for_each(|(yr, xr)| {
                 yr.iter_mut().zip(&self.perm).for_each(|(v, &i)| *v = xr[i]);
             });
-        y
     }
 
     fn backward(
@@ -241,23 +240,22 @@ impl<T: Float> Layer<T> for PosEmbed {
         }
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (t, d) = self.shape();
-        let mut y = Jet::zeros(alg.len(), x.rows, d);
         y.data[..x.data.len()].copy_from_slice(x.data);
+        y.data[x.data.len()..].fill(T::zero());
         match self {
             PosEmbed::SinCos { table, .. } => {
                 let e: Vec<T> = table.iter().map(|&v| c::<T>(v)).collect();
                 add_table(y.coeff_mut(0), &e, t * d);
             }
             PosEmbed::Learned { .. } => {
-                add_table(y.coeff_mut(0), p.primal, t * d);
-                for (i, u) in p.dirs.iter().enumerate() {
+                add_table(y.coeff_mut(0), p.primal(), t * d);
+                for (i, u) in p.dirs().enumerate() {
                     add_table(y.coeff_mut(alg.dir(i)), u, t * d);
                 }
             }
         }
-        y
     }
 
     fn backward(
@@ -271,9 +269,10 @@ impl<T: Float> Layer<T> for PosEmbed {
         grads: &mut ParamGrads<'_, T>,
     ) {
         let (t, d) = self.shape();
-        for (m, slot) in grads.slots.iter_mut() {
+        for s in 0..grads.len() {
+            let (m, slot) = grads.slot(s);
             slot.fill(T::zero());
-            for ex in gy.coeff(*m).chunks(t * d) {
+            for ex in gy.coeff(m).chunks(t * d) {
                 slot.iter_mut().zip(ex).for_each(|(a, b)| *a = *a + *b);
             }
         }

@@ -141,10 +141,10 @@ impl<T: Float> Layer<T> for Pool2d {
     }
     fn init(&self, _scheme: Init, _rng: &mut Xoshiro256PlusPlus, _out: &mut [f64]) {}
 
-    fn forward(&self, alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, _alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (iw, ow, rows) = (self.in_w(), self.out_w(), x.rows);
-        let mut y = Jet::zeros(alg.len(), rows, ow);
         let stored = x.coeffs * rows * ow;
+        y.data[stored..].fill(T::zero());
         let ys = y.data[..stored]
             .par_chunks_mut(ow)
             .zip(x.data.par_chunks(iw));
@@ -165,7 +165,6 @@ impl<T: Float> Layer<T> for Pool2d {
                 });
             }
         }
-        y
     }
 
     fn backward(
@@ -227,10 +226,10 @@ impl<T: Float> Layer<T> for MeanTokens {
     }
     fn init(&self, _scheme: Init, _rng: &mut Xoshiro256PlusPlus, _out: &mut [f64]) {}
 
-    fn forward(&self, alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
+    fn forward(&self, _alg: &Algebra, _p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
         let (d, t) = (self.dim, self.tokens);
         let inv = c::<T>(1.0 / t as f64);
-        let mut y = Jet::zeros(alg.len(), x.rows, d);
+        y.data.fill(T::zero());
         let stored = x.coeffs * x.rows * d;
         y.data[..stored]
             .par_chunks_mut(d)
@@ -241,7 +240,6 @@ impl<T: Float> Layer<T> for MeanTokens {
                 }
                 yr.iter_mut().for_each(|a| *a = *a * inv);
             });
-        y
     }
 
     fn backward(

@@ -59,10 +59,9 @@ impl<T: Float> Layer<T> for Residual<T> {
         self.branch.init(scheme, rng, out);
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
-        let mut y = self.branch.forward(alg, p, x);
-        add_into(&mut y, x);
-        y
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
+        self.branch.forward(alg, p, x, y);
+        add_into(y, x);
     }
 
     fn backward(

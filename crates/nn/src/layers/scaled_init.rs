@@ -33,8 +33,8 @@ impl<T: Float> Layer<T> for ScaledInit<T> {
         self.inner.init(scheme, rng, out);
         out.iter_mut().for_each(|v| *v *= self.scale);
     }
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
-        self.inner.forward(alg, p, x)
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
+        self.inner.forward(alg, p, x, y);
     }
     fn backward(
         &self,

@@ -66,11 +66,7 @@ impl<T: Float> Sequential<T> {
     }
 
     fn child_params<'a>(&self, l: usize, p: &ParamJet<'a, T>) -> ParamJet<'a, T> {
-        let r = self.range(l);
-        ParamJet {
-            primal: &p.primal[r.clone()],
-            dirs: p.dirs.iter().map(|d| &d[r.clone()]).collect(),
-        }
+        p.sub(self.range(l))
     }
 
     /// `x` seen in token space (`rows·T` rows).
@@ -82,12 +78,20 @@ impl<T: Float> Sequential<T> {
         }
     }
 
-    /// Outputs of every child on token-space input `x`.
-    fn forward_all(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Vec<Jet<T>> {
-        let mut outs: Vec<Jet<T>> = Vec::with_capacity(self.layers.len());
-        for (l, layer) in self.layers.iter().enumerate() {
+    /// Outputs of the first `count` children on token-space input `x`.
+    fn forward_first(
+        &self,
+        alg: &Algebra,
+        p: &ParamJet<'_, T>,
+        x: JetRef<'_, T>,
+        count: usize,
+    ) -> Vec<Jet<T>> {
+        let mut outs: Vec<Jet<T>> = Vec::with_capacity(count);
+        for (l, layer) in self.layers.iter().enumerate().take(count) {
             let input = if l == 0 { x } else { outs[l - 1].view() };
-            let y = layer.forward(alg, &self.child_params(l, p), input);
+            let mut y = Jet::default();
+            y.reset(alg.len(), x.rows, layer.out_width());
+            layer.forward(alg, &self.child_params(l, p), input, &mut y);
             outs.push(y);
         }
         outs
@@ -126,13 +130,14 @@ impl<T: Float> Layer<T> for Sequential<T> {
         }
     }
 
-    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>) -> Jet<T> {
-        let mut y = self
-            .forward_all(alg, p, self.to_tokens(x))
-            .pop()
-            .expect("at least one layer");
-        reshape(&mut y, x.rows, self.out_width());
-        y
+    fn forward(&self, alg: &Algebra, p: &ParamJet<'_, T>, x: JetRef<'_, T>, y: &mut Jet<T>) {
+        let xt = self.to_tokens(x);
+        let last = self.layers.len() - 1;
+        let outs = self.forward_first(alg, p, xt, last);
+        let input = if last == 0 { xt } else { outs[last - 1].view() };
+        reshape(y, xt.rows, self.layers[last].out_width());
+        self.layers[last].forward(alg, &self.child_params(last, p), input, y);
+        reshape(y, x.rows, self.out_width());
     }
 
     fn backward(
@@ -146,7 +151,7 @@ impl<T: Float> Layer<T> for Sequential<T> {
         grads: &mut ParamGrads<'_, T>,
     ) {
         let xt = self.to_tokens(x);
-        let mut outs = self.forward_all(alg, p, xt);
+        let mut outs = self.forward_first(alg, p, xt, self.layers.len());
         let mut g: Cow<'_, Jet<T>> = if self.tokens == 1 {
             Cow::Borrowed(gy)
         } else {
@@ -164,13 +169,7 @@ impl<T: Float> Layer<T> for Sequential<T> {
             let y = outs.pop().expect("one output per child");
             let input = if l == 0 { xt } else { outs[l - 1].view() };
             let r = self.range(l);
-            let mut slots = ParamGrads {
-                slots: grads
-                    .slots
-                    .iter_mut()
-                    .map(|(m, s)| (*m, &mut s[r.clone()]))
-                    .collect(),
-            };
+            let mut slots = grads.sub(r);
             let pl = self.child_params(l, p);
             if l == 0 {
                 if let Some(gx) = gx.as_deref_mut() {
@@ -181,7 +180,8 @@ impl<T: Float> Layer<T> for Sequential<T> {
                     layer.backward(alg, &pl, input, &y, &g, None, &mut slots);
                 }
             } else {
-                let mut gin = Jet::zeros(alg.len(), xt.rows, layer.in_width());
+                let mut gin = Jet::default();
+                gin.reset(alg.len(), xt.rows, layer.in_width());
                 layer.backward(alg, &pl, input, &y, &g, Some(&mut gin), &mut slots);
                 g = Cow::Owned(gin);
             }

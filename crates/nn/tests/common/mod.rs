@@ -75,3 +75,25 @@ pub fn assert_eps_squared(
         "{what}: FD errors {e1:e}, {e2:e} (ratio {ratio:.3}, want ≈ 4), |exact| = {scale:e}"
     );
 }
+
+/// `(f, ∇f, H u, ∇(uᵀHu))` at `w` from one [`gdscope_core::Objective::derivatives`] call (what
+/// `grad_hvp_third` returned before it was folded into `derivatives`).
+pub struct Fused {
+    pub value: f64,
+    pub grad: Vec<f64>,
+    pub hu: Vec<f64>,
+    pub d3: Vec<f64>,
+}
+
+/// [`Fused`] for one direction `u`.
+pub fn fused(obj: &dyn gdscope_core::Objective, w: &[f64], u: &[f64]) -> Fused {
+    let us = gdscope_core::Block::from_column_slice(u.len(), 1, u);
+    let mut d = gdscope_core::Derivatives::default();
+    obj.derivatives(w, &us, gdscope_core::Request::ALL, &mut d);
+    Fused {
+        value: d.value,
+        grad: d.grad,
+        hu: d.hvps.as_slice().to_vec(),
+        d3: d.pairs.as_slice().to_vec(),
+    }
+}

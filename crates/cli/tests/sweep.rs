@@ -1,0 +1,482 @@
+//! CLI tests of `gdscope sweep` with the local backend, `status`, `collect`, resuming after
+//! SIGKILL and SIGTERM, and the Slurm script of a dry run (no Slurm needed; the tests against
+//! a real Slurm are in `sweep_slurm.rs`).
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use gdscope_io::{read_parquet, Column};
+use predicates::str::contains;
+
+fn gdscope() -> Command {
+    Command::cargo_bin("gdscope").unwrap()
+}
+
+/// Tiny members: a 5-8-3 MLP on 40 examples, 30 steps, sharpness every 5 steps.
+const TINY: &str = r#"
+steps = 30
+dtype = "f64"
+[model]
+spec = "mlp:5-8-3:tanh"
+[data]
+kind = "synthetic-linear"
+n = 40
+d = 5
+k = 3
+[optimizer]
+kind = "gd"
+lr = 0.2
+[tracking]
+every = 5
+eval_every = 5
+[checkpoint]
+every = 10
+"#;
+
+fn write_config(dir: &Path, text: &str) -> String {
+    let p = dir.join("base.toml");
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    let out = gdscope()
+        .args(["sweep", "status", "--json", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn member_file(dir: &Path, id: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("runs").join(id).join("member.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Four members; the last has data of width 7 for a model of input width 5, so it fails.
+/// The other three complete, the table has their swept values, and a re-run touches only
+/// the failed member.
+#[test]
+fn local_sweep_of_four_with_one_failure_then_collect_and_rerun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), TINY);
+    let out = tmp.path().join("sw");
+    let out_s = out.to_str().unwrap();
+    gdscope()
+        .args([
+            "sweep",
+            "--config",
+            &config,
+            "--out",
+            out_s,
+            "--workers",
+            "2",
+        ])
+        .args([
+            "--zip",
+            "optimizer.lr=0.05,0.1,0.2,0.1",
+            "--zip",
+            "data.d=5,5,5,7",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("4 of 4 members to run"))
+        .stderr(contains("[4/4]"))
+        .stdout(contains("3 completed, 1 failed"))
+        .stdout(contains("sweep.parquet (4 rows)"));
+
+    let v = status_json(&out);
+    assert_eq!(v["counts"]["completed"], 3);
+    assert_eq!(v["counts"]["failed"], 1);
+    let failed = &v["members"][3];
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["id"], "003-lr0.1-d7");
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(reason.contains("expected n × d = 40 × 5"), "{reason}");
+
+    gdscope()
+        .args(["sweep", "collect", out_s, "--format", "png,svg"])
+        .assert()
+        .success()
+        .stdout(contains("sweep-sharpness.png"))
+        .stdout(contains("sweep-sharpness_final-vs-optimizer.lr.svg"));
+    let runs = read_parquet(&out.join("sweep.parquet")).unwrap();
+    assert_eq!(runs.nrows(), 4);
+    assert_eq!(
+        runs.column("optimizer.lr"),
+        Some(&Column::F64(vec![0.05, 0.1, 0.2, 0.1]))
+    );
+    assert_eq!(runs.column("data.d"), Some(&Column::I64(vec![5, 5, 5, 7])));
+    let status: Vec<&str> = runs
+        .column("status")
+        .and_then(Column::as_str)
+        .unwrap()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(status, ["completed", "completed", "completed", "failed"]);
+    let reasons = runs.column("reason").and_then(Column::as_str).unwrap();
+    assert!(reasons[3].contains("input width is 5"), "{}", reasons[3]);
+    let steps = runs.f64_column("steps_run").unwrap();
+    assert_eq!(&steps[..3], [30.0, 30.0, 30.0]);
+    assert!(steps[3].is_nan());
+    assert!(runs.f64_column("sharpness_final").unwrap()[0] > 0.0);
+
+    let long = read_parquet(&out.join("metrics.parquet")).unwrap();
+    assert_eq!(long.nrows(), 90, "three members of 30 steps");
+    let lr = long.f64_column("optimizer.lr").unwrap();
+    assert_eq!((lr[0], lr[30], lr[89]), (0.05, 0.1, 0.2));
+    let step = long.column("step").and_then(Column::as_i64).unwrap();
+    assert_eq!((step[0], step[29], step[30]), (0, 29, 0));
+    let member0 = read_parquet(&out.join("runs/000-lr0.05-d5/metrics.parquet")).unwrap();
+    assert_eq!(
+        &long.f64_column("loss").unwrap()[..30],
+        member0.f64_column("loss").unwrap()
+    );
+    for f in [
+        "sweep-sharpness.png",
+        "sweep-sharpness_final-vs-optimizer.lr.png",
+    ] {
+        assert!(
+            std::fs::metadata(out.join(f)).unwrap().len() > 10_000,
+            "{f}"
+        );
+    }
+
+    // Running the same command again continues the sweep: only the failed member runs.
+    gdscope()
+        .args(["sweep", "--config", &config, "--out", out_s])
+        .args([
+            "--zip",
+            "optimizer.lr=0.05,0.1,0.2,0.1",
+            "--zip",
+            "data.d=5,5,5,7",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("1 of 4 members to run"));
+    assert_eq!(member_file(&out, "000-lr0.05-d5")["attempt"], 1);
+    assert_eq!(member_file(&out, "003-lr0.1-d7")["attempt"], 2);
+    // A different sweep in the same directory is refused.
+    gdscope()
+        .args([
+            "sweep", "--config", &config, "--out", out_s, "--grid", "seed=0,1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("already holds a different sweep"));
+}
+
+#[test]
+fn grid_ranges_and_toml_axes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text =
+        format!("{TINY}\n[sweep]\nname = \"tiny-grid\"\n[sweep.grid]\nseed = \"range(0,2)\"\n");
+    let config = write_config(tmp.path(), &text);
+    let out = tmp.path().join("g");
+    gdscope()
+        .args(["sweep", "--config", &config, "--set", "steps=5"])
+        .args(["--grid", "optimizer.lr=logspace(0.01,1,3)", "--no-collect"])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(contains("6 completed"));
+    let manifest = std::fs::read_to_string(out.join("sweep.toml")).unwrap();
+    assert!(manifest.contains("name = \"tiny-grid\""), "{manifest}");
+    for id in [
+        "000-seed0-lr0.01",
+        "001-seed0-lr0.1",
+        "002-seed0-lr1",
+        "005-seed1-lr1",
+    ] {
+        let cfg = std::fs::read_to_string(out.join("runs").join(id).join("config.toml")).unwrap();
+        assert!(cfg.contains("steps = 5"), "{id}: {cfg}");
+    }
+    assert!(!out.join("sweep.parquet").exists(), "--no-collect");
+}
+
+#[test]
+fn bad_axes_and_options_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), TINY);
+    let out = tmp.path().join("x");
+    let out = out.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--grid", "optimizer.lr"], "path.to.field=VALUES"),
+        (vec!["--grid", "optimizer.lrr=0.1"], "lrr"),
+        (
+            vec!["--zip", "seed=0,1", "--zip", "optimizer.lr=0.1"],
+            "same number of values",
+        ),
+        (vec![], "at least one axis"),
+        (
+            vec!["--grid", "seed=0,1", "--partition", "a"],
+            "need --backend slurm",
+        ),
+        (
+            vec!["--grid", "seed=0,1", "--backend", "slurm", "--workers", "2"],
+            "apply to the local backend",
+        ),
+    ] {
+        gdscope()
+            .args(["sweep", "--config", &config, "--out", out])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(contains(needle));
+    }
+    gdscope()
+        .args(["sweep", "status", "/nonexistent/sweep"])
+        .assert()
+        .code(2)
+        .stderr(contains("gdscope sweep directory"));
+}
+
+/// The Slurm script of a dry run: array over the members, resources, the member command,
+/// logs in the member directories; nothing is submitted.
+#[test]
+fn slurm_dry_run_writes_the_array_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("{TINY}\n[slurm]\npartition = \"short\"\nextra = [\"--qos=low\"]\n");
+    let config = write_config(tmp.path(), &text);
+    let out = tmp.path().join("s");
+    gdscope()
+        .args(["sweep", "--config", &config, "--out", out.to_str().unwrap()])
+        .args([
+            "--grid",
+            "seed=range(0,5)",
+            "--backend",
+            "slurm",
+            "--dry-run",
+        ])
+        .args(["--time", "00:10:00", "--mem", "1G", "--cpus-per-task", "2"])
+        .args([
+            "--max-concurrent",
+            "2",
+            "--sbatch",
+            "--account=proj",
+            "--setup",
+            "echo ready",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("dry run: not submitted"));
+    let script = std::fs::read_to_string(out.join("slurm/submit-1.sh")).unwrap();
+    let dir = out.canonicalize().unwrap();
+    let dir = dir.display();
+    for line in [
+        "#SBATCH --array=0-4%2".to_string(),
+        "#SBATCH --partition=short".into(),
+        "#SBATCH --time=00:10:00".into(),
+        "#SBATCH --mem=1G".into(),
+        "#SBATCH --cpus-per-task=2".into(),
+        "#SBATCH --qos=low".into(),
+        "#SBATCH --account=proj".into(),
+        format!("#SBATCH --output={dir}/slurm/tasks/%a/slurm-%A_%a.log"),
+        "echo ready".into(),
+        format!("'sweep' 'run-member' '{dir}' \"$SLURM_ARRAY_TASK_ID\""),
+    ] {
+        assert!(script.contains(&line), "missing `{line}` in\n{script}");
+    }
+    let link = std::fs::read_link(out.join("slurm/tasks/3")).unwrap();
+    assert_eq!(link, Path::new("../../runs/003-seed3"));
+    let v = status_json(&out);
+    assert_eq!(v["counts"]["pending"], 5, "a dry run submits nothing");
+}
+
+/// `run-member` runs one member by index and reports it; an index out of range is an error.
+#[test]
+fn run_member_by_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), TINY);
+    let out = tmp.path().join("m");
+    let out_s = out.to_str().unwrap();
+    gdscope()
+        .args([
+            "sweep", "--config", &config, "--out", out_s, "--grid", "seed=0,1",
+        ])
+        .args(["--backend", "slurm", "--dry-run"])
+        .assert()
+        .success();
+    gdscope()
+        .args(["sweep", "run-member", out_s, "1", "--threads", "1"])
+        .assert()
+        .success()
+        .stdout(contains("member 1 (001-seed1): completed"));
+    gdscope()
+        .args(["sweep", "run-member", out_s, "7"])
+        .assert()
+        .code(2)
+        .stderr(contains("there is no member 7"));
+    let v = status_json(&out);
+    assert_eq!(v["members"][1]["state"], "completed");
+    assert_eq!(v["members"][0]["state"], "pending");
+}
+
+/// A member long enough to be interrupted: 6000 steps, checkpoint every 300.
+const SLOW: &str = r#"
+steps = 6000
+dtype = "f64"
+[model]
+spec = "mlp:10-32-3:tanh"
+[data]
+kind = "synthetic-linear"
+n = 200
+d = 10
+k = 3
+[optimizer]
+kind = "gd"
+lr = 0.1
+[tracking]
+every = 0
+eval_every = 0
+projection = false
+[checkpoint]
+every = 300
+"#;
+
+fn spawn_sweep(args: &[&str]) -> Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("gdscope"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the member has checkpointed past `after` steps; returns the step.
+fn wait_for_checkpoint(sweep: &Path, after: u64) -> u64 {
+    let start = Instant::now();
+    loop {
+        let out = gdscope()
+            .args(["sweep", "status", "--json", sweep.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let done = v["members"][0]["steps_done"].as_u64().unwrap_or(0);
+        if done > after {
+            return done;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint past step {after} within 120 s: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL leaves `running` in member.json; status sees the dead pid and says failed
+/// (interrupted). SIGTERM is recorded as cancelled. Each re-run resumes from the checkpoint,
+/// and the result equals an uninterrupted run bit for bit.
+#[test]
+fn interrupted_members_resume_from_their_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), SLOW);
+    let out = tmp.path().join("slow");
+    let out_s = out.to_str().unwrap();
+    let id = "000-seed3";
+    // One compute thread, here and in the uninterrupted reference: the engine's parallel loss
+    // reduction is reproducible to the last bit only for a fixed thread pool.
+    let create = [
+        "sweep",
+        "--config",
+        &config,
+        "--out",
+        out_s,
+        "--grid",
+        "seed=3",
+        "--no-collect",
+        "--threads-per-worker",
+        "1",
+    ];
+
+    let mut child = spawn_sweep(&create);
+    let first = wait_for_checkpoint(&out, 0);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let v = status_json(&out);
+    assert_eq!(v["members"][0]["state"], "failed", "{v}");
+    let reason = v["members"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("interrupted: process"), "{reason}");
+    assert!(
+        first < 6000,
+        "the member finished before it could be interrupted"
+    );
+
+    let resume = [
+        "sweep",
+        "--resume",
+        out_s,
+        "--no-collect",
+        "--threads-per-worker",
+        "1",
+    ];
+    let mut child = spawn_sweep(&resume);
+    let second = wait_for_checkpoint(&out, first);
+    sigterm(child.id());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "exit code after SIGTERM");
+    let v = status_json(&out);
+    assert_eq!(v["members"][0]["state"], "cancelled", "{v}");
+    assert!(v["members"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("SIGTERM"));
+    let m = member_file(&out, id);
+    assert_eq!(m["attempt"], 2);
+    assert!(m["resumed_from_step"].as_u64().unwrap() >= first);
+    assert!(second < 6000);
+
+    gdscope()
+        .args(resume)
+        .assert()
+        .success()
+        .stdout(contains("1 completed"));
+    let m = member_file(&out, id);
+    assert_eq!(
+        (m["attempt"].as_u64(), m["state"].as_str()),
+        (Some(3), Some("completed"))
+    );
+
+    // The same sweep run in one go, on the same single compute thread.
+    let reference = tmp.path().join("ref");
+    let mut once = create.to_vec();
+    once[4] = reference.to_str().unwrap();
+    gdscope().args(&once).assert().success();
+    let reference = reference.join("runs").join(id);
+    let a = read_parquet(&out.join("runs").join(id).join("metrics.parquet")).unwrap();
+    let b = read_parquet(&reference.join("metrics.parquet")).unwrap();
+    assert_eq!(a.nrows(), 6000);
+    for (name, column) in b.columns() {
+        let (Some(x), Some(y)) = (a.f64_column(name), column.as_f64()) else {
+            continue;
+        };
+        let first_difference = x
+            .iter()
+            .zip(y)
+            .position(|(p, q)| p.to_bits() != q.to_bits());
+        assert_eq!(
+            first_difference, None,
+            "resumed at steps {first} and {second}: `{name}` differs from the uninterrupted run"
+        );
+    }
+    assert_eq!(
+        std::fs::read(out.join("runs").join(id).join("weights.npy")).unwrap(),
+        std::fs::read(reference.join("weights.npy")).unwrap()
+    );
+}
+
+fn sigterm(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM {pid}");
+}
