@@ -649,8 +649,14 @@ impl Objective for NetworkObjective {
             indices.iter().all(|&i| i < self.n),
             "example index out of range"
         );
-        self.pass(&Algebra::primal(), x, &[], &[], Some(indices))
-            .value
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[],
+            rows: Some(indices),
+        };
+        self.pass(spec, Dest::default())
     }
 
     fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
@@ -658,8 +664,18 @@ impl Objective for NetworkObjective {
             indices.iter().all(|&i| i < self.n),
             "example index out of range"
         );
-        let alg = Algebra::tangents(1);
-        let p = self.pass(&alg, x, &[v], &[alg.dir(0)], Some(indices));
-        out.copy_from_slice(&p.grads[0]);
+        let alg = &self.algebras.tangents[0];
+        let spec = Spec {
+            alg,
+            w: x,
+            dirs: Dirs::Flat(v),
+            want: &[alg.dir(0)],
+            rows: Some(indices),
+        };
+        let dest = Dest {
+            hvps: Some((out, 1)),
+            ..Dest::default()
+        };
+        self.pass(spec, dest);
     }
 }

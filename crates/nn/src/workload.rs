@@ -247,7 +247,12 @@ impl Workload {
             Op::GdStep => {
                 let mut g = vec![0.0; p];
                 obj.value_grad(&self.w, &mut g);
-                let next: Vec<f64> = self.w.iter().zip(&g).map(|(w, g)| w - self.lr * g).collect();
+                let next: Vec<f64> = self
+                    .w
+                    .iter()
+                    .zip(&g)
+                    .map(|(w, g)| w - self.lr * g)
+                    .collect();
                 std::hint::black_box(next);
             }
         }

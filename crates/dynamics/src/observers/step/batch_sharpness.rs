@@ -10,7 +10,7 @@
 use gdscope_core::linalg::dot;
 use gdscope_core::Objective;
 
-use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling};
+use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling, Source};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo, RatioOfMeans};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -71,17 +71,11 @@ pub(crate) struct BatchSharpness {
 }
 
 impl BatchSharpness {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, cols: &mut Columns<'_>) -> Self {
         Self {
             mean_of_ratios: EstimateColumns::new(cols, "batch_sharpness"),
             ratio_of_means: EstimateColumns::new(cols, "batch_sharpness_rom"),
-            sampling: Sampling::new(process, every, draws, mc, cols, "batch_sharpness"),
+            sampling: Sampling::new(source, cols, "batch_sharpness"),
             g: Vec::new(),
             hg: Vec::new(),
         }

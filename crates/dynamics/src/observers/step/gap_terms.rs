@@ -20,7 +20,7 @@ use gdscope_core::linalg::dot;
 use gdscope_core::optimizer::{OptimizerConfig, Rule};
 use gdscope_core::Objective;
 
-use super::{full_gradient, value_grad_on, Draws, EstimateColumns, Sampling};
+use super::{full_gradient, value_grad_on, Draws, EstimateColumns, Sampling, Source};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -123,18 +123,12 @@ pub(crate) struct GapTermsObserver {
 }
 
 impl GapTermsObserver {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, cols: &mut Columns<'_>) -> Self {
         Self {
             alpha: cols.add("gap_alpha"),
             beta: cols.add("gap_beta"),
             sigma_u2: EstimateColumns::new(cols, "gap_sigma_u2"),
-            sampling: Sampling::new(process, every, draws, mc, cols, "gap_sigma_u2"),
+            sampling: Sampling::new(source, cols, "gap_sigma_u2"),
             top: Vec::new(),
             full: Vec::new(),
             buffers: Buffers::default(),

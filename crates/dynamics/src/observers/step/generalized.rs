@@ -13,7 +13,7 @@ use gdscope_core::linalg::dot;
 use gdscope_core::optimizer::{Rule, RuleState};
 use gdscope_core::Objective;
 
-use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling};
+use super::{hvp_on, value_grad_on, Draws, EstimateColumns, Sampling, Source};
 use crate::montecarlo::{Estimate, MonteCarlo, RatioOfMeans};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -70,16 +70,10 @@ pub(crate) struct Generalized {
 }
 
 impl Generalized {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, cols: &mut Columns<'_>) -> Self {
         Self {
             columns: EstimateColumns::new(cols, "generalized_sharpness"),
-            sampling: Sampling::new(process, every, draws, mc, cols, "generalized_sharpness"),
+            sampling: Sampling::new(source, cols, "generalized_sharpness"),
             buffers: Buffers::default(),
         }
     }

@@ -10,7 +10,7 @@
 use gdscope_core::linalg::dot;
 use gdscope_core::Objective;
 
-use super::{full_gradient, Draws, EstimateColumns, Sampling};
+use super::{full_gradient, Draws, EstimateColumns, Sampling, Source};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo};
 use crate::observers::{Columns, Observation, Observer};
 use crate::process::scratch;
@@ -58,16 +58,10 @@ pub(crate) struct Gni {
 }
 
 impl Gni {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, cols: &mut Columns<'_>) -> Self {
         Self {
             columns: EstimateColumns::new(cols, "gni"),
-            sampling: Sampling::new(process, every, draws, mc, cols, "gni"),
+            sampling: Sampling::new(source, cols, "gni"),
             full: Vec::new(),
             g: Vec::new(),
             hg: Vec::new(),

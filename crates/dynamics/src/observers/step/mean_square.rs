@@ -20,7 +20,7 @@ use gdscope_core::seeds::{derive, Stream};
 use gdscope_core::{Block, Objective};
 use gdscope_curvature::{top_eigenpairs, EigOptions, LinearOperator};
 
-use super::{hvp_on, Draws, EstimateColumns, Sampling};
+use super::{hvp_on, Draws, EstimateColumns, Sampling, Source};
 use crate::montecarlo::{Estimate, Mean, MonteCarlo};
 use crate::observers::{Columns, Memory, Observation, Observer};
 
@@ -143,17 +143,10 @@ pub(crate) struct MeanSquare {
 }
 
 impl MeanSquare {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        pilot_batches: usize,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, pilot_batches: usize, cols: &mut Columns<'_>) -> Self {
         Self {
             columns: EstimateColumns::new(cols, "mean_square"),
-            sampling: Sampling::new(process, every, draws, mc, cols, "mean_square"),
+            sampling: Sampling::new(source, cols, "mean_square"),
             pilot: cols.add("mean_square_pilot"),
             pilot_batches,
             direction: None,

@@ -132,8 +132,17 @@ impl EstimateColumns {
     }
 }
 
-/// What every Monte Carlo observer holds: its process and frequency, its batches, its
-/// stopping rule and its sample-count column `<name>_n`.
+/// Where a Monte Carlo observer samples: its process and frequency, its batches and its
+/// stopping rule.
+pub(crate) struct Source {
+    pub process: usize,
+    pub every: u64,
+    pub draws: Draws,
+    pub mc: MonteCarlo,
+}
+
+/// What every Monte Carlo observer holds: its [`Source`] and its sample-count column
+/// `<name>_n`.
 pub(crate) struct Sampling {
     process: usize,
     every: u64,
@@ -143,19 +152,12 @@ pub(crate) struct Sampling {
 }
 
 impl Sampling {
-    pub(crate) fn new(
-        process: usize,
-        every: u64,
-        draws: Draws,
-        mc: MonteCarlo,
-        cols: &mut Columns<'_>,
-        name: &str,
-    ) -> Self {
+    pub(crate) fn new(source: Source, cols: &mut Columns<'_>, name: &str) -> Self {
         Self {
-            process,
-            every,
-            draws,
-            mc,
+            process: source.process,
+            every: source.every,
+            draws: source.draws,
+            mc: source.mc,
             samples: cols.add(&format!("{name}_n")),
         }
     }
@@ -226,34 +228,24 @@ pub(crate) fn build(
     } else {
         run_batch
     };
-    let draws = || Draws::new(examples, batch_size);
-    let mc = config.monte_carlo;
-    if config.batch_sharpness_every > 0 {
-        out.push(Box::new(batch_sharpness::BatchSharpness::new(
+    let source = |every| -> anyhow::Result<Source> {
+        Ok(Source {
             process,
-            config.batch_sharpness_every,
-            draws()?,
-            mc,
-            cols,
-        )));
+            every,
+            draws: Draws::new(examples, batch_size)?,
+            mc: config.monte_carlo,
+        })
+    };
+    if config.batch_sharpness_every > 0 {
+        let source = source(config.batch_sharpness_every)?;
+        out.push(Box::new(batch_sharpness::BatchSharpness::new(source, cols)));
     }
     if config.gni_every > 0 {
-        out.push(Box::new(gni::Gni::new(
-            process,
-            config.gni_every,
-            draws()?,
-            mc,
-            cols,
-        )));
+        out.push(Box::new(gni::Gni::new(source(config.gni_every)?, cols)));
     }
     if config.generalized_every > 0 {
-        out.push(Box::new(generalized::Generalized::new(
-            process,
-            config.generalized_every,
-            draws()?,
-            mc,
-            cols,
-        )));
+        let source = source(config.generalized_every)?;
+        out.push(Box::new(generalized::Generalized::new(source, cols)));
     }
     if config.directional_every > 0 {
         out.push(Box::new(directional::Directional::new(
@@ -272,22 +264,14 @@ pub(crate) fn build(
     }
     if config.mean_square_every > 0 {
         out.push(Box::new(mean_square::MeanSquare::new(
-            process,
-            config.mean_square_every,
+            source(config.mean_square_every)?,
             config.mean_square_pilot_batches,
-            draws()?,
-            mc,
             cols,
         )));
     }
     if config.gap_terms_every > 0 {
-        out.push(Box::new(gap_terms::GapTermsObserver::new(
-            process,
-            config.gap_terms_every,
-            draws()?,
-            mc,
-            cols,
-        )));
+        let source = source(config.gap_terms_every)?;
+        out.push(Box::new(gap_terms::GapTermsObserver::new(source, cols)));
     }
     if config.realized_edge_every > 0 {
         out.push(Box::new(realized_edge::RealizedEdge::new(
