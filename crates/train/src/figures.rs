@@ -194,13 +194,7 @@ fn step_curvature_plot(
     optimizer: &OptimizerConfig,
 ) -> Option<Figure> {
     let measured = |name: &str, label: &str, kind: SeriesKind| -> Option<Series> {
-        let ys = metrics.f64_column(name)?;
-        let (x, y): (Vec<f64>, Vec<f64>) = steps
-            .iter()
-            .zip(ys)
-            .filter(|(_, y)| y.is_finite())
-            .map(|(x, y)| (*x, *y))
-            .unzip();
+        let (x, y) = finite_points(steps, metrics.f64_column(name)?);
         (!y.is_empty()).then(|| Series {
             label: label.into(),
             x,
@@ -340,6 +334,17 @@ pub fn training_figures(
         )?);
     }
     Ok(files)
+}
+
+/// The points `(step, value)` whose value is finite (measurements are `NaN` between their
+/// steps).
+pub(crate) fn finite_points(steps: &[f64], values: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    steps
+        .iter()
+        .zip(values)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .unzip()
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 use serde::Serialize;
 
 use crate::config::TrainConfig;
+use crate::figures::finite_points;
 use crate::run::{self, RunReport};
 
 /// The batch-size ladder of the full reproduction (0 = full batch).
@@ -415,16 +416,8 @@ fn sharpness_figure(summary: &GapSummary, runs: &[RunReport]) -> Figure {
         .zip(runs)
         .map(|(row, run)| {
             let steps = steps_of(&run.metrics);
-            let measured = |c: &str| {
-                let ys = run.metrics.f64_column(c).unwrap_or(&[]);
-                let (x, y): (Vec<f64>, Vec<f64>) = steps
-                    .iter()
-                    .zip(ys)
-                    .filter(|(_, y)| y.is_finite())
-                    .map(|(x, y)| (*x, *y))
-                    .unzip();
-                (x, y)
-            };
+            let measured =
+                |c: &str| finite_points(&steps, run.metrics.f64_column(c).unwrap_or(&[]));
             let (xl, yl) = measured("sharpness");
             let (xb, yb) = measured("batch_sharpness");
             Figure::Line(LinePlot {
