@@ -5,16 +5,19 @@ float64 network engine.
     run = gdscope.load_run("runs/eos")            # run.metrics (DataFrame), .config, .summary, .weights
     sw = gdscope.load_sweep("runs/lr")            # sw.runs (a row per member), sw.metrics (long form)
     gdscope.train({"steps": 200, "optimizer": {"lr": 0.04}}, out="runs/a")
+    gdscope.fork("runs/a", out="runs/a-kick", at_step=100, set={"optimizer.lr": 0.08})
     gdscope.sweep({"steps": 200}, grid={"optimizer.lr": [0.02, 0.04]}, out="runs/b")
+    gdscope.analyze("direction", {"objective": {"objective": "paper-fig2"}, "lr": 0.95})
     net = gdscope.Network("mlp:20-64-4:gelu-tanh", "synthetic-linear:n=200,d=20,k=4")
     w = net.init(seed=0); loss, g = net.value_grad(w); hv = net.hvp(w, g)
 
-The training and sweep functions call the same library entry points as the `gdscope`
+The training, sweep and analysis functions call the same library entry points as the `gdscope`
 command line, so their run directories are the same (docs/python.md).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -38,7 +41,9 @@ __all__ = [
     "Network",
     "Run",
     "SweepTables",
+    "analyze",
     "collect",
+    "fork",
     "load_run",
     "load_sweep",
     "run_member",
@@ -57,10 +62,15 @@ class Run:
 
     Attributes:
         dir: the run directory.
-        metrics: one row per step (`metrics.parquet`); NaN where a quantity was not measured.
-        config: the resolved configuration (`config.toml`, every default written out).
+        metrics: one row per step; NaN where a quantity was not measured. From
+            `metrics.parquet` once the run has ended (or was interrupted), else from the
+            live `metrics.csv` (a run still going, or killed) — see ``live``.
+        config: the resolved configuration (`config.toml`, every default written out); a
+            fork's has ``config["fork"]``: parent, step and the changed settings.
         summary: the summary (`summary.json`); empty while the run has not finished.
         weights: the final parameters (`weights.npy`), or None while the run has not finished.
+        live: True when ``metrics`` came from `metrics.csv` (the rows written so far; a
+            killed run's rows after its last checkpoint are recomputed when it resumes).
     """
 
     dir: Path
@@ -68,6 +78,7 @@ class Run:
     config: dict
     summary: dict
     weights: Optional[np.ndarray]
+    live: bool = False
 
 
 @dataclass
@@ -88,23 +99,41 @@ class SweepTables:
     manifest: dict = field(repr=False)
 
 
+def _read_log(path: Path) -> pd.DataFrame:
+    """`metrics.csv` up to its last complete line (a running or killed run may have half a row)."""
+    text = path.read_bytes()
+    text = text[: text.rfind(b"\n") + 1]
+    if not text:
+        return pd.DataFrame()
+    # pandas 3 parses floats exactly by default; older pandas needs the round-trip parser.
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(io.BytesIO(text), **exact)
+
+
 def load_run(dir: PathLike) -> Run:
     """Loads a run directory written by `gdscope train`, `gdscope reproduce eos`,
-    :func:`train` or a sweep member."""
+    :func:`train`, :func:`fork` or a sweep member — finished, still going, interrupted or
+    killed (the metrics then come from the live `metrics.csv`)."""
     d = Path(dir)
-    if not (d / "metrics.parquet").exists() and not (d / "config.toml").exists():
-        raise GdscopeError(f"{d} is not a gdscope run directory (no metrics.parquet or config.toml)")
-    metrics = pd.read_parquet(d / "metrics.parquet") if (d / "metrics.parquet").exists() else pd.DataFrame()
+    parquet, log = d / "metrics.parquet", d / "metrics.csv"
+    if not parquet.exists() and not log.exists() and not (d / "config.toml").exists():
+        raise GdscopeError(f"{d} is not a gdscope run directory (no metrics.parquet, metrics.csv or config.toml)")
+    live = log.exists() and (not parquet.exists() or log.stat().st_mtime_ns > parquet.stat().st_mtime_ns)
+    if live:
+        metrics = _read_log(log)
+    else:
+        metrics = pd.read_parquet(parquet) if parquet.exists() else pd.DataFrame()
     config = tomllib.loads((d / "config.toml").read_text()) if (d / "config.toml").exists() else {}
     summary = json.loads((d / "summary.json").read_text()) if (d / "summary.json").exists() else {}
     weights = np.load(d / "weights.npy") if (d / "weights.npy").exists() else None
-    return Run(dir=d, metrics=metrics, config=config, summary=summary, weights=weights)
+    return Run(dir=d, metrics=metrics, config=config, summary=summary, weights=weights, live=live)
 
 
 def load_sweep(dir: PathLike, collect: bool = True) -> SweepTables:
     """Loads a sweep directory. With ``collect`` (the default) the tables are first rewritten
     from the run directories (`gdscope sweep collect DIR` without figures), so they show
-    members that finished since the last collect."""
+    members that finished since the last collect and the rows running members have written
+    so far."""
     d = Path(dir)
     if collect:
         _native.collect_sweep(str(d), False)
@@ -150,6 +179,32 @@ def _axes(axes: Optional[Mapping[str, Any]]) -> list:
     return out
 
 
+def analyze(
+    command: str,
+    spec: Mapping[str, Any],
+    out: Optional[PathLike] = None,
+    *,
+    overwrite: bool = False,
+) -> dict:
+    """Runs one analysis, as ``gdscope COMMAND ... --json [--out OUT]`` does.
+
+    Args:
+        command: ``"direction"``, ``"sweep-lr"``, ``"basin"`` or ``"curvature"``.
+        spec: the run spec as a dict: the ``[spec]`` table a run of that command saves in its
+            ``config.toml`` (docs/direction.md, "Run specs"), e.g.
+            ``{"objective": {"objective": "paper-fig2"}, "lr": 0.95, "x0": [0.2, 0.2]}`` or,
+            for curvature, ``{"network": {"run": "runs/eos"}, "top_k": 3, "trace": True}``.
+            Missing keys take the command's defaults; unknown keys raise GdscopeError.
+        out: write the run directory here (config.toml with the spec, tables, figures).
+        overwrite: allow replacing the files of an existing run directory.
+
+    Returns:
+        What ``--json`` prints: the summary dict of the run (curvature adds ``warnings``).
+    """
+    text = _native.analyze(command, json.dumps(dict(spec)), None if out is None else str(out), overwrite)
+    return json.loads(text)
+
+
 def train(
     config: Union[Mapping[str, Any], PathLike, None] = None,
     out: PathLike = "runs/train",
@@ -176,10 +231,44 @@ def train(
     return load_run(d)
 
 
+def fork(
+    parent: PathLike,
+    out: PathLike,
+    *,
+    at_step: Optional[int] = None,
+    set: Optional[Mapping[str, Any]] = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Run:
+    """Forks a run, as `gdscope train --resume PARENT --fork OUT --at-step T --set K=V` does:
+    a new run that starts from the parent's state after ``at_step`` steps with the settings
+    in ``set`` changed (the parent is only read).
+
+    Args:
+        parent: the parent run directory.
+        out: the fork's run directory (must be new or empty unless ``overwrite``).
+        at_step: the parent's step to start from (default: its last checkpoint). A kept
+            checkpoint (``checkpoint.keep`` / ``checkpoint.keep_every``) starts at once;
+            another step is replayed from the nearest earlier one.
+        set: the changed settings by dotted path, e.g. ``{"optimizer.lr": 0.08}``; anything
+            but the model, the data, the processes and the eigen-solver's options.
+        overwrite: allow replacing the files of an existing run directory.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The finished fork, loaded: its metrics begin with the parent's rows before
+        ``at_step``; ``config["fork"]`` and ``summary["fork"]`` hold the lineage.
+    """
+    d = _native.fork(str(parent), str(out), at_step, _overrides(set), overwrite, progress)
+    return load_run(d)
+
+
 def sweep(
     config: Union[Mapping[str, Any], PathLike, None] = None,
     out: PathLike = "runs/sweep",
     *,
+    fork_from: Optional[PathLike] = None,
+    at_step: Optional[int] = None,
     grid: Optional[Mapping[str, Any]] = None,
     zip: Optional[Mapping[str, Any]] = None,
     set: Optional[Mapping[str, Any]] = None,
@@ -196,6 +285,10 @@ def sweep(
         config: the base training config (dict or TOML file; may hold ``sweep`` and
             ``slurm`` sections).
         out: the sweep directory; given again with the same sweep, it continues it.
+        fork_from: instead of ``config``: a run directory whose state after ``at_step`` steps
+            (default: its last checkpoint) every member starts from — a sweep of forks, the
+            axes being the interventions (`gdscope sweep --fork-from`).
+        at_step: with ``fork_from``: the parent's step.
         grid: axes crossed with each other, e.g. ``{"optimizer.lr": [0.01, 0.02],
             "seed": "range(0,4)"}`` (a string is a list or range as on the command line).
         zip: axes that advance together (all of one length).
@@ -211,6 +304,10 @@ def sweep(
     Returns:
         The sweep directory; load the tables with :func:`load_sweep`.
     """
+    if fork_from is not None and config is not None:
+        raise GdscopeError("give either config or fork_from (a sweep of forks takes the parent's config)")
+    if at_step is not None and fork_from is None:
+        raise GdscopeError("at_step needs fork_from")
     member_command = [sys.executable, "-m", "gdscope", "run-member"]
     d = _native.sweep(
         _config_json(config),
@@ -225,6 +322,8 @@ def sweep(
         dry_run,
         progress,
         member_command,
+        None if fork_from is None else str(fork_from),
+        at_step,
     )
     return Path(d)
 

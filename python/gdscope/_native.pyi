@@ -59,6 +59,9 @@ class Network:
         """∇_w(uᵀ∇²L(w)v)."""
 
 def train(config_json: str, out: str, overrides: list[str], overwrite: bool, progress: bool) -> str: ...
+def fork(
+    parent: str, out: str, at_step: Optional[int], overrides: list[str], overwrite: bool, progress: bool
+) -> str: ...
 def sweep(
     config_json: str,
     out: str,
@@ -72,6 +75,11 @@ def sweep(
     dry_run: bool,
     progress: bool,
     member_command: list[str],
+    fork_from: Optional[str] = None,
+    at_step: Optional[int] = None,
+) -> str: ...
+def analyze(
+    command: str, spec_json: str, out: Optional[str] = None, overwrite: bool = False
 ) -> str: ...
 def run_sweep_member(dir: str, index: int) -> str: ...
 def sweep_status_json(dir: str) -> str: ...

@@ -1,6 +1,6 @@
 //! `gdscope._native`: the Rust half of the Python package (docs/python.md). It calls the same
-//! library entry points as the CLI — `gdscope_train::run::start`, the `gdscope-sweep`
-//! functions — and wraps `gdscope_nn::NetworkObjective` through the `gdscope_core::Objective`
+//! library entry points as the CLI — `gdscope_train::run::start` and `fork_with`, the
+//! `gdscope-sweep` functions, the `gdscope-runs` analyses — and wraps `gdscope_nn::NetworkObjective` through the `gdscope_core::Objective`
 //! trait, taking and returning NumPy float64 arrays. The Python package `gdscope` adds the
 //! pandas side (`load_run`, `load_sweep`) and friendlier signatures.
 
@@ -9,10 +9,11 @@ use std::path::PathBuf;
 use gdscope_core::{Block, Objective};
 use gdscope_nn::{Dtype, Init, Loss, Model, NetworkObjective};
 use gdscope_sweep::{
-    collect, process, run_local, run_member, submit, sweep_status, Axis, Backend, CollectOptions,
+    collect, process, run_local, run_member, submit, sweep_status, Backend, CollectOptions,
     LocalOptions, MemberContext, Progress, Silent, SlurmOptions, SubmitOptions, Sweep, SweepSpec,
 };
 use gdscope_train::config::TrainConfig;
+use gdscope_train::run::{Progress as RunProgress, RunOptions};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -57,10 +58,38 @@ fn train(
     Ok(report.dir)
 }
 
-/// Creates (or continues) a sweep and runs it locally or submits it to Slurm; returns the
-/// sweep directory.
+/// Forks the run in `parent` at `at_step` into `out` (`gdscope train --resume PARENT --fork
+/// OUT --at-step T --set …`); returns the fork's directory.
 #[pyfunction]
-#[pyo3(signature = (config_json, out, overrides, grid, zip, backend, workers, threads_per_worker, slurm_json, dry_run, progress, member_command))]
+#[pyo3(signature = (parent, out, at_step, overrides, overwrite, progress))]
+fn fork(
+    py: Python<'_>,
+    parent: PathBuf,
+    out: PathBuf,
+    at_step: Option<u64>,
+    overrides: Vec<String>,
+    overwrite: bool,
+    progress: bool,
+) -> PyResult<PathBuf> {
+    let options = RunOptions {
+        overwrite,
+        progress: if progress {
+            RunProgress::auto()
+        } else {
+            RunProgress::Hidden
+        },
+        stop: None,
+    };
+    let report = py
+        .detach(|| gdscope_train::run::fork_with(&parent, at_step, &overrides, &out, &options))
+        .map_err(err)?;
+    Ok(report.dir)
+}
+
+/// Creates (or continues) a sweep and runs it locally or submits it to Slurm; returns the
+/// sweep directory. With `fork_from`, every member is a fork of that run at `at_step`.
+#[pyfunction]
+#[pyo3(signature = (config_json, out, overrides, grid, zip, backend, workers, threads_per_worker, slurm_json, dry_run, progress, member_command, fork_from=None, at_step=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -76,15 +105,18 @@ fn sweep(
     dry_run: bool,
     progress: bool,
     member_command: Vec<String>,
+    fork_from: Option<PathBuf>,
+    at_step: Option<u64>,
 ) -> PyResult<PathBuf> {
     let run = || -> anyhow::Result<PathBuf> {
-        let mut spec = SweepSpec::from_toml(&toml_text(config_json)?, &overrides)?;
-        for a in &grid {
-            spec.design.grid.push(Axis::parse(a)?);
-        }
-        for a in &zip {
-            spec.design.zip.push(Axis::parse(a)?);
-        }
+        let spec = match &fork_from {
+            Some(parent) => SweepSpec::load_fork(parent, at_step, &overrides, &grid, &zip)?,
+            None => {
+                let mut spec = SweepSpec::from_toml(&toml_text(config_json)?, &overrides)?;
+                spec.add_axes(&grid, &zip)?;
+                spec
+            }
+        };
         let mut sweep = spec.create(&out)?;
         let flags: SlurmOptions =
             serde_json::from_str(slurm_json).map_err(|e| anyhow::anyhow!("slurm options: {e}"))?;
@@ -114,6 +146,55 @@ fn sweep(
         Ok(sweep.dir)
     };
     py.detach(run).map_err(err)
+}
+
+/// One analysis run (`gdscope direction | sweep-lr | basin | curvature`) from its spec given
+/// as JSON (the `[spec]` table of the run's config.toml); returns what the command's `--json`
+/// prints, as JSON. With `out`, writes the run directory as the command's `--out` does.
+#[pyfunction]
+#[pyo3(signature = (command, spec_json, out=None, overwrite=false))]
+fn analyze(
+    py: Python<'_>,
+    command: &str,
+    spec_json: &str,
+    out: Option<PathBuf>,
+    overwrite: bool,
+) -> PyResult<String> {
+    use gdscope_runs::{basin, curvature, direction, sweep_lr};
+    fn spec<S: serde::de::DeserializeOwned>(command: &str, json: &str) -> anyhow::Result<S> {
+        serde_json::from_str(json).map_err(|e| anyhow::anyhow!("the {command} spec: {e}"))
+    }
+    let output = out.map(|dir| gdscope_runs::Output {
+        dir,
+        overwrite,
+        csv: false,
+    });
+    let output = output.as_ref();
+    let quiet = &gdscope_runs::Silent;
+    py.detach(|| -> anyhow::Result<String> {
+        let value = match command {
+            "direction" => {
+                let done = direction::run(&spec(command, spec_json)?, output)?;
+                serde_json::to_value(done.report.summary())?
+            }
+            "sweep-lr" => sweep_lr::run(&spec(command, spec_json)?, output, quiet)?.summary(),
+            "basin" => {
+                let done = basin::run(&spec(command, spec_json)?, output, quiet)?;
+                serde_json::to_value(done.summary)?
+            }
+            "curvature" => {
+                let done = curvature::run(&spec(command, spec_json)?, output, quiet)?;
+                let mut report = done.report;
+                report["warnings"] = serde_json::json!(done.warnings);
+                report
+            }
+            other => anyhow::bail!(
+                "no analysis `{other}`: use direction, sweep-lr, basin or curvature (training runs: gdscope.train)"
+            ),
+        };
+        Ok(serde_json::to_string(&value)?)
+    })
+    .map_err(err)
 }
 
 /// Runs member `index` of the sweep in `dir` (what `python -m gdscope run-member` does);
@@ -447,6 +528,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GdscopeError", m.py().get_type::<GdscopeError>())?;
     m.add_class::<Network>()?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(fork, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(run_sweep_member, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_status_json, m)?)?;

@@ -1,6 +1,7 @@
 """Tests of the Python package: import, Network against `gdscope probe` (to 1e-15) and
 finite differences, train/load_run, sweep/load_sweep, errors as Python exceptions."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,11 @@ import pandas as pd
 import pytest
 
 import gdscope
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python < 3.11 only
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
@@ -44,7 +50,7 @@ def gdscope_binary():
 def test_import():
     assert gdscope.__version__
     assert issubclass(gdscope.GdscopeError, Exception)
-    for name in ("load_run", "load_sweep", "train", "sweep", "Network"):
+    for name in ("load_run", "load_sweep", "train", "sweep", "analyze", "Network"):
         assert getattr(gdscope, name).__doc__
 
 
@@ -87,6 +93,43 @@ def test_network_matches_gdscope_probe(problem, tmp_path):
     close(net.hvp(w, v), probe["hvp_v"])
     close(net.block_hvp(w, np.stack([u, v], axis=1)), np.stack([probe["hvp_u"], probe["hvp_v"]], axis=1))
     close(net.third_order(w, u, v), probe["d3_uv"])
+
+
+def test_analyze_is_the_cli_run_of_the_same_spec(tmp_path):
+    spec = {"objective": {"objective": "paper-fig2"}, "lr": 0.95, "x0": [0.2, 0.2], "steps": 3000}
+    got = gdscope.analyze("direction", spec, out=tmp_path / "py")
+    cli = subprocess.run(
+        [gdscope_binary(), "direction", "--objective", "paper-fig2", "--lr", "0.95",
+         "--x0", "0.2,0.2", "--steps", "3000", "--json"],
+        check=True, capture_output=True, text=True,
+    )
+    assert got == json.loads(cli.stdout)
+    assert got["verdict"] == "agrees"
+    saved = tomllib.loads((tmp_path / "py" / "config.toml").read_text())
+    assert saved["command"] == "direction" and saved["spec"]["lr"] == 0.95
+    assert saved["spec"]["steps"] == 3000 and saved["spec"]["objective"] == {"objective": "paper-fig2"}
+    basin = gdscope.analyze("basin", {"objective": {"objective": "paper-fig2"}, "lr": 0.95,
+                                      "resolution": 6, "steps": 200})
+    assert basin["counts"]["total"] == 36
+    rows = gdscope.analyze("sweep-lr", {"objective": {"objective": "paper-fig2"}, "count": 3,
+                                        "x0": [0.2, 0.2], "steps": 2000})["rows"]
+    assert len(rows) == 3
+    with pytest.raises(gdscope.GdscopeError, match="unknown field `step`"):
+        gdscope.analyze("direction", {"objective": {"objective": "paper-fig2"}, "lr": 0.9, "step": 3})
+    with pytest.raises(gdscope.GdscopeError, match="no analysis `train`"):
+        gdscope.analyze("train", {})
+
+
+def test_analyze_curvature_of_a_network(problem, tmp_path):
+    net, x, labels, w, u, v = problem
+    np.savez(tmp_path / "data.npz", x=x, y=labels)
+    np.save(tmp_path / "w.npy", w)
+    network = {"model": net.spec, "data": str(tmp_path / "data.npz"), "params": str(tmp_path / "w.npy")}
+    r = gdscope.analyze("curvature", {"network": network, "top_k": 1})
+    assert r["warnings"] == [] and r["converged"]
+    # The top eigenvalue is the largest one of the Hessian assembled column by column from Network.hvp.
+    dense = np.stack([net.hvp(w, e) for e in np.eye(net.dim)], axis=1)
+    assert abs(r["top"][0] - np.linalg.eigvalsh(0.5 * (dense + dense.T))[-1]) < 1e-6 * max(1.0, abs(r["top"][0]))
 
 
 def test_network_derivatives_by_finite_differences(problem):
@@ -169,3 +212,51 @@ def test_slurm_script_runs_members_with_python(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "member 1 (001-seed1): completed" in done.stdout
     assert list(gdscope.sweep_status(d)["state"]) == ["pending", "completed"]
+
+
+def test_fork_lineage_and_sweep_of_forks(tmp_path):
+    parent = gdscope.train(TINY, out=tmp_path / "parent", set={"checkpoint.keep_every": 5}, progress=False)
+    child = gdscope.fork(parent.dir, tmp_path / "child", at_step=10, set={"optimizer.lr": 0.4}, progress=False)
+    assert child.config["fork"]["step"] == 10
+    assert child.config["fork"]["changes"] == {"optimizer.lr": 0.4}
+    assert child.config["optimizer"]["lr"] == 0.4
+    assert Path(child.summary["fork"]["parent"]) == (tmp_path / "parent").resolve()
+    # One table tells the whole story: the parent's rows before step 10, then the fork's.
+    assert len(child.metrics) == 20 and not child.live
+    np.testing.assert_array_equal(child.metrics["loss"][:11], parent.metrics["loss"][:11])
+    assert child.metrics["loss"][11] != parent.metrics["loss"][11]
+    assert list(child.metrics["lr"][9:11]) == [0.2, 0.4]
+    with pytest.raises(gdscope.GdscopeError, match="last checkpoint is at step 20"):
+        gdscope.fork(parent.dir, tmp_path / "late", at_step=99, set={"steps": 200}, progress=False)
+    with pytest.raises(gdscope.GdscopeError, match="`model.spec` cannot change"):
+        gdscope.fork(parent.dir, tmp_path / "bad", at_step=5, set={"model.spec": "mlp:5-9-3:tanh"}, progress=False)
+
+    d = gdscope.sweep(fork_from=parent.dir, at_step=5, grid={"optimizer.lr": [0.1, 0.4]},
+                      out=tmp_path / "kick", workers=2, progress=False)
+    tables = gdscope.load_sweep(d)
+    assert list(tables.runs["optimizer.lr"]) == [0.1, 0.4]
+    assert list(tables.runs["fork.step"]) == [5, 5]
+    assert list(tables.runs["status"]) == ["completed", "completed"]
+    first = tables.metrics[tables.metrics["step"] < 5]
+    for _, rows in first.groupby("run_id"):
+        np.testing.assert_array_equal(rows["loss"].to_numpy(), parent.metrics["loss"][:5].to_numpy())
+    with pytest.raises(gdscope.GdscopeError, match="either config or fork_from"):
+        gdscope.sweep(TINY, fork_from=parent.dir, out=tmp_path / "both")
+
+
+def test_load_run_of_a_live_or_killed_run(tmp_path):
+    run = gdscope.train(TINY, out=tmp_path / "run", progress=False)
+    # What a run killed at step 12 leaves: rows up to 11, half a row, no final outputs.
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    for name in ("config.toml", "metrics.csv"):
+        (killed / name).write_bytes((run.dir / name).read_bytes())
+    lines = (killed / "metrics.csv").read_text().splitlines(keepends=True)
+    (killed / "metrics.csv").write_text("".join(lines[:13]) + lines[13][:9])
+    live = gdscope.load_run(killed)
+    assert live.live and live.weights is None and live.summary == {}
+    assert list(live.metrics["step"]) == list(range(12))
+    np.testing.assert_array_equal(live.metrics["loss"], run.metrics["loss"][:12])
+    # A run still going after an interrupt: its metrics.csv is newer than metrics.parquet.
+    os.utime(run.dir / "metrics.csv", ns=(0, (run.dir / "metrics.parquet").stat().st_mtime_ns + 10**9))
+    assert gdscope.load_run(run.dir).live

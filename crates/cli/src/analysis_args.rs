@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use gdscope_runs::Output;
+
 /// Where results go: stdout as text or JSON, and optionally a run directory.
 #[derive(clap::Args, Clone, Debug)]
 pub struct OutputArgs {
@@ -19,6 +21,36 @@ pub struct OutputArgs {
     pub csv: bool,
 }
 
+impl OutputArgs {
+    /// The run directory to write, if `--out` was given.
+    pub fn run(&self) -> Option<Output> {
+        self.out.as_ref().map(|dir| Output {
+            dir: dir.clone(),
+            overwrite: self.overwrite,
+            csv: self.csv,
+        })
+    }
+
+    /// Prints a finished run: where it went and its text, or exactly one JSON object with
+    /// `--json`.
+    pub fn print<T>(
+        &self,
+        done: &T,
+        json: impl FnOnce(&T) -> anyhow::Result<String>,
+        text: impl FnOnce(&T),
+    ) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", json(done)?);
+        } else {
+            if let Some(dir) = &self.out {
+                println!("run written to {}", dir.display());
+            }
+            text(done);
+        }
+        Ok(())
+    }
+}
+
 /// Where GD starts and, optionally, the minimum it is compared against.
 #[derive(clap::Args, Clone, Debug)]
 pub struct StartArgs {
@@ -28,4 +60,12 @@ pub struct StartArgs {
     /// The minimum x* (default: damped Newton from the known minimum or from x0).
     #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     pub minimum: Option<Vec<f64>>,
+}
+
+/// The two numbers of a range flag such as `--x-range a,b`.
+pub fn pair(v: &[f64], flag: &str) -> anyhow::Result<[f64; 2]> {
+    match v {
+        [a, b] => Ok([*a, *b]),
+        _ => anyhow::bail!("{flag} takes two numbers a,b (got {} values)", v.len()),
+    }
 }

@@ -72,7 +72,7 @@ enum Command {
     /// Train a network from a TOML config: sharpness tracking, diagnostics, checkpoints, figures.
     Train(commands::train::Args),
     /// Sweep training runs over a grid of settings, here or as a Slurm job array; status; one table.
-    Sweep(commands::sweep::Args),
+    Sweep(Box<commands::sweep::Args>),
 }
 
 fn main() {
@@ -147,7 +147,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Probe(a) => commands::probe::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Train(a) => commands::train::run(a),
-        Command::Sweep(a) => commands::sweep::run(a),
+        Command::Sweep(a) => commands::sweep::run(*a),
         Command::Direction(a) => commands::direction::run(a),
         Command::SweepLr(a) => commands::sweep_lr::run(a),
         Command::Basin(a) => commands::basin::run(a),

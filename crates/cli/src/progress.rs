@@ -5,10 +5,11 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use gdscope_runs::Reporter;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Seconds of silence before anything is shown (`GDSCOPE_PROGRESS_AFTER`, default 2).
@@ -51,11 +52,6 @@ impl Progress {
             label: label.to_string(),
             start,
         }
-    }
-
-    /// A single phase without a count (e.g. an eigen-solve).
-    pub fn phase(label: &str) -> Progress {
-        Progress::new(label, 0, "")
     }
 
     /// Counts `n` more units done.
@@ -149,6 +145,42 @@ fn report(
         }
     }
     true
+}
+
+/// The library's [`Reporter`] shown as [`Progress`]: one bar or line series per phase.
+#[derive(Default)]
+pub struct CliReporter {
+    current: Mutex<Option<Progress>>,
+}
+
+impl CliReporter {
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<Progress>> {
+        // A panic while holding the lock leaves nothing half-updated: the slot is only
+        // replaced or read.
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Reporter for CliReporter {
+    fn start(&self, label: &str, total: u64, unit: &str) {
+        let previous = self.current().replace(Progress::new(label, total, unit));
+        if let Some(p) = previous {
+            p.finish();
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Some(p) = self.current().as_ref() {
+            p.advance(n);
+        }
+    }
+
+    fn finish(&self) {
+        let current = self.current().take();
+        if let Some(p) = current {
+            p.finish();
+        }
+    }
 }
 
 /// One progress line.

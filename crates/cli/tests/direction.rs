@@ -438,3 +438,62 @@ fn camel_case_words(text: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// JSON text read back as [`json_of`] reads the CLI's (so both see the same float parser).
+fn reparsed(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The CLI only parses flags into the library's spec: the spec it saves in `config.toml`,
+/// run through `gdscope_runs`, gives exactly the numbers the CLI printed.
+#[test]
+fn cli_runs_are_the_library_entry_points_of_their_saved_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    let cli = json_of(&[
+        "direction",
+        "--objective",
+        "paper-fig2",
+        "--lr",
+        "0.95",
+        "--x0",
+        "0.2,0.2",
+        "--steps",
+        "3000",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let spec: gdscope_runs::direction::DirectionSpec =
+        gdscope_runs::read_spec(&out, "direction").unwrap();
+    assert_eq!((spec.lr, spec.steps), (0.95, 3000));
+    let lib = gdscope_runs::direction::run(&spec, None).unwrap();
+    assert_eq!(
+        cli,
+        reparsed(serde_json::to_string(&lib.report.summary()).unwrap())
+    );
+
+    let out = dir.path().join("b");
+    let cli = json_of(&[
+        "basin",
+        "--objective",
+        "paper-fig2",
+        "--lr",
+        "0.95",
+        "--resolution",
+        "7",
+        "--steps",
+        "300",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let spec: gdscope_runs::basin::BasinRunSpec = gdscope_runs::read_spec(&out, "basin").unwrap();
+    let lib = gdscope_runs::basin::run(&spec, None, &gdscope_runs::Silent).unwrap();
+    let mut lib = reparsed(serde_json::to_string(&lib.summary).unwrap());
+    let mut cli = cli;
+    for v in [&mut lib, &mut cli] {
+        v.as_object_mut().unwrap().remove("elapsed_s");
+    }
+    assert_eq!(cli, lib);
+}

@@ -350,22 +350,25 @@ fn spawn_sweep(args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits until the member has checkpointed past `after` steps; returns the step.
-fn wait_for_checkpoint(sweep: &Path, after: u64) -> u64 {
+/// Waits until the member (`runs/<id>`) has checkpointed past `after` steps, with `status`
+/// showing at least as many steps; returns the checkpoint's step.
+fn wait_for_checkpoint(sweep: &Path, id: &str, after: u64) -> u64 {
     let start = Instant::now();
+    let dir = sweep.join("runs").join(id);
     loop {
-        let out = gdscope()
-            .args(["sweep", "status", "--json", sweep.to_str().unwrap()])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let done = v["members"][0]["steps_done"].as_u64().unwrap_or(0);
-        if done > after {
-            return done;
+        let step = gdscope_train::checkpoint::Checkpoint::load(&dir).map_or(0, |c| c.driver.step);
+        if step > after {
+            let v = status_json(sweep);
+            let logged = v["members"][0]["steps_done"].as_u64().unwrap_or(0);
+            assert!(
+                logged >= step,
+                "status shows {logged} steps, checkpoint {step}: {v}"
+            );
+            return step;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
-            "no checkpoint past step {after} within 120 s: {v}"
+            "no checkpoint past step {after} within 120 s"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -397,7 +400,7 @@ fn interrupted_members_resume_from_their_checkpoints() {
     ];
 
     let mut child = spawn_sweep(&create);
-    let first = wait_for_checkpoint(&out, 0);
+    let first = wait_for_checkpoint(&out, id, 0);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let v = status_json(&out);
@@ -418,7 +421,7 @@ fn interrupted_members_resume_from_their_checkpoints() {
         "1",
     ];
     let mut child = spawn_sweep(&resume);
-    let second = wait_for_checkpoint(&out, first);
+    let second = wait_for_checkpoint(&out, id, first);
     sigterm(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(128 + 15), "exit code after SIGTERM");
@@ -479,4 +482,119 @@ fn sigterm(pid: u32) {
         .unwrap()
         .success();
     assert!(ok, "kill -TERM {pid}");
+}
+
+/// A sweep of forks, `--fork-from P --at-step T --grid optimizer.lr=…` (the checkpoint-
+/// perturbation experiment): each member is the single fork `gdscope train --resume P --fork
+/// … --at-step T --set optimizer.lr=…` — its rows before T bit for bit, the later ones to
+/// rounding (a member computes inside its own one-thread pool, `gdscope train` from the main
+/// thread, and the engine's parallel loss sum splits differently then; sweep members are
+/// bitwise reproducible among themselves, see `interrupted_members_resume_…`). The tables
+/// carry the lineage columns and every member's rows before T are the parent's.
+#[test]
+fn sweep_of_forks_of_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), TINY);
+    let parent = tmp.path().join("parent");
+    let p = parent.to_str().unwrap();
+    gdscope()
+        .args(["train", "--config", &config, "--out", p])
+        .args(["--set", "checkpoint.keep_every=10"])
+        .assert()
+        .success();
+    let out = tmp.path().join("kick");
+    let out_s = out.to_str().unwrap();
+    gdscope()
+        .args(["sweep", "--fork-from", p, "--at-step", "10", "--out", out_s])
+        .args([
+            "--grid",
+            "optimizer.lr=0.1,0.4",
+            "--threads-per-worker",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("2 completed"))
+        .stdout(contains("sweep.parquet (2 rows)"));
+    let single = tmp.path().join("single");
+    gdscope()
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["train", "--resume", p, "--fork", single.to_str().unwrap()])
+        .args(["--at-step", "10", "--set", "optimizer.lr=0.4"])
+        .assert()
+        .success();
+    let member = read_parquet(&out.join("runs/001-lr0.4/metrics.parquet")).unwrap();
+    let fork = read_parquet(&single.join("metrics.parquet")).unwrap();
+    for name in ["loss", "sharpness", "lr", "train_loss", "update_cosine"] {
+        let (a, b) = (
+            member.f64_column(name).unwrap(),
+            fork.f64_column(name).unwrap(),
+        );
+        assert_eq!(a.len(), 30);
+        for (t, (x, y)) in a.iter().zip(b).enumerate() {
+            if t < 10 {
+                assert_eq!(x.to_bits(), y.to_bits(), "{name} at step {t}");
+            } else {
+                assert!(
+                    x.to_bits() == y.to_bits() || (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "{name} at step {t}: {x} vs {y}"
+                );
+            }
+        }
+    }
+
+    let runs = read_parquet(&out.join("sweep.parquet")).unwrap();
+    assert_eq!(
+        runs.column("optimizer.lr"),
+        Some(&Column::F64(vec![0.1, 0.4]))
+    );
+    assert_eq!(runs.column("fork.step"), Some(&Column::I64(vec![10, 10])));
+    assert_eq!(
+        runs.column("fork.changes.optimizer.lr"),
+        Some(&Column::F64(vec![0.1, 0.4]))
+    );
+    let long = read_parquet(&out.join("metrics.parquet")).unwrap();
+    assert_eq!(long.nrows(), 60);
+    let parent_loss = read_parquet(&parent.join("metrics.parquet"))
+        .unwrap()
+        .f64_column("loss")
+        .unwrap()
+        .to_vec();
+    let (loss, step) = (
+        long.f64_column("loss").unwrap(),
+        long.column("step").and_then(Column::as_i64).unwrap(),
+    );
+    for (i, s) in step.iter().enumerate() {
+        if *s <= 10 {
+            assert_eq!(loss[i], parent_loss[*s as usize], "step {s}");
+        }
+    }
+
+    gdscope()
+        .args([
+            "sweep",
+            "--fork-from",
+            p,
+            "--at-step",
+            "99",
+            "--grid",
+            "seed=1,2",
+        ])
+        .args(["--out", tmp.path().join("late").to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains("last checkpoint is at step 30"));
+    gdscope()
+        .args([
+            "sweep",
+            "--fork-from",
+            p,
+            "--config",
+            &config,
+            "--grid",
+            "seed=1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot be used with"));
 }

@@ -145,9 +145,10 @@ fn slurm_array_sweep_status_scancel_collect_and_resubmit() {
         "{manifest}"
     );
 
-    // Status while it runs: member 0 running with a checkpoint, members 2 and 3 queued.
+    // Status while it runs: member 0 running past its first checkpoint (step 300; steps_done
+    // counts the rows streamed to metrics.csv), members 2 and 3 queued.
     let v = wait_until(&dir, "running with a checkpoint", 120, |v| {
-        member(v, 0)["state"] == "running" && member(v, 0)["steps_done"].as_u64().unwrap_or(0) > 0
+        member(v, 0)["state"] == "running" && member(v, 0)["steps_done"].as_u64().unwrap_or(0) > 300
     });
     assert_eq!(member(&v, 0)["slurm_task"], format!("{job}_0"));
     assert!(

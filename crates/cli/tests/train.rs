@@ -132,7 +132,98 @@ fn resume_extends_a_run_bit_for_bit() {
         ])
         .assert()
         .code(2)
-        .stderr(contains("cannot be used with --resume"));
+        .stderr(contains("cannot be used with --resume"))
+        .stderr(contains("--fork NEWDIR"));
+}
+
+/// `--resume PARENT --fork NEWDIR --at-step T --set …`: the child run, its lineage on stdout
+/// and in config.toml, `--print-config` of a fork, and the flags' rules.
+#[test]
+fn fork_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (parent, child) = (dir.path().join("parent"), dir.path().join("child"));
+    let (p, c) = (parent.to_str().unwrap(), child.to_str().unwrap());
+    gdscope()
+        .args([
+            "train",
+            "--out",
+            p,
+            "--set",
+            "steps=20",
+            "--set",
+            "checkpoint.keep_every=5",
+        ])
+        .args(TINY)
+        .assert()
+        .success();
+    assert!(parent.join("checkpoints/step-00000010.bin").is_file());
+    gdscope()
+        .args([
+            "train",
+            "--resume",
+            p,
+            "--fork",
+            c,
+            "--at-step",
+            "10",
+            "--print-config",
+        ])
+        .args(["--set", "optimizer.lr=0.1"])
+        .assert()
+        .success()
+        .stdout(contains("[fork]"))
+        .stdout(contains("step = 10"))
+        .stdout(contains("\"optimizer.lr\" = 0.1"));
+    assert!(!child.exists(), "--print-config writes nothing");
+    gdscope()
+        .args(["train", "--resume", p, "--fork", c, "--at-step", "10"])
+        .args(["--set", "optimizer.lr=0.1"])
+        .assert()
+        .success()
+        .stdout(contains("fork of:"))
+        .stdout(contains("at step 10 (optimizer.lr=0.1)"));
+    let config = std::fs::read_to_string(child.join("config.toml")).unwrap();
+    assert!(
+        config.contains("[fork]") && config.contains("lr = 0.1"),
+        "{config}"
+    );
+    let tc = gdscope_io::read_parquet(&child.join("metrics.parquet")).unwrap();
+    let tp = gdscope_io::read_parquet(&parent.join("metrics.parquet")).unwrap();
+    assert_eq!(tc.nrows(), 20);
+    let (lc, lp) = (
+        tc.f64_column("loss").unwrap(),
+        tp.f64_column("loss").unwrap(),
+    );
+    assert_eq!(
+        lc[..11],
+        lp[..11],
+        "the parent's rows, and the same loss at step 10"
+    );
+    assert_ne!(lc[11], lp[11]);
+    gdscope()
+        .args(["train", "--fork", c])
+        .assert()
+        .code(2)
+        .stderr(contains("--resume"));
+    gdscope()
+        .args(["train", "--resume", p, "--fork", c, "--at-step", "10"])
+        .assert()
+        .code(2)
+        .stderr(contains("already holds a run"));
+    gdscope()
+        .args([
+            "train",
+            "--resume",
+            p,
+            "--fork",
+            c,
+            "--at-step",
+            "30",
+            "--overwrite",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("last checkpoint is at step 20"));
 }
 
 /// Issue 12 item 5 (docs/engine.md §"Reproducibility"): identical runs with tracking on

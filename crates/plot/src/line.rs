@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(fit_title("short", 900), ("short".to_string(), 22));
         let long = "f(x, y) = ".to_string() + &"x^2 + ".repeat(20);
         let (text, size) = fit_title(&long, 900);
-        assert!(size < 22 && size >= 14, "{size}");
+        assert!((14..22).contains(&size), "{size}");
         assert!(text.ends_with('…') || text == long, "{text}");
         assert!(text.chars().count() as f64 * 0.55 * f64::from(size) <= 860.0);
     }

@@ -79,7 +79,7 @@ pub fn collect(sweep: &Sweep, opts: &CollectOptions) -> Result<Collected> {
         .collect();
     let metrics: Vec<Option<Table>> = statuses
         .iter()
-        .map(|s| gdscope_io::read_parquet(&s.dir.join("metrics.parquet")).ok())
+        .map(|s| gdscope_train::metrics::read_run_metrics(&s.dir).ok())
         .collect();
 
     let runs_table = runs_table(sweep, &statuses, &summaries)?;

@@ -3,7 +3,8 @@
 //! * `sweep-<metric>.png`: one line per member of a metric against step. For the sharpness
 //!   (or any `eig_*` column) each member's stability threshold is drawn dashed in the
 //!   member's colour — the classic edge-of-stability learning-rate figure, where each run's
-//!   sharpness rises to its own `2/η` and hovers there.
+//!   sharpness rises to its own `2/η` and hovers there. For a sweep of forks, a dashed
+//!   vertical line marks the step they were forked at.
 //! * `sweep-<field>-vs-<setting>.png`: a summary field against a swept setting, one line per
 //!   combination of the other settings (log x axis when the values span a factor 20 or more).
 
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use gdscope_io::{Column, Table};
-use gdscope_plot::{Figure, LinePlot, Series, SeriesKind};
+use gdscope_plot::{Figure, LinePlot, RefLine, Series, SeriesKind};
 
 use crate::collect::CollectOptions;
 use crate::manifest::Sweep;
@@ -149,8 +150,26 @@ pub fn metric_figure(
         y_label: metric.into(),
         log_y: metric.contains("loss") && positive,
         series,
+        vlines: fork_step(sweep)
+            .map(|t| RefLine {
+                value: t as f64,
+                label: format!("fork at step {t}"),
+            })
+            .into_iter()
+            .collect(),
         ..LinePlot::default()
     })
+}
+
+/// The step every member was forked at, for a sweep of forks (`--fork-from`) that does not
+/// sweep the step itself.
+fn fork_step(sweep: &Sweep) -> Option<u64> {
+    let m = &sweep.manifest;
+    if m.axes.iter().any(|a| a.key == "fork.step") {
+        return None;
+    }
+    let step = m.base.get("fork")?.get("step")?.as_integer()?;
+    u64::try_from(step).ok()
 }
 
 /// A summary `field` against the swept setting `vs`, one line per combination of the other

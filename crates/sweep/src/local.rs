@@ -83,24 +83,39 @@ pub fn run_local(
         slurm_task: None,
     };
     let shared: &Sweep = sweep;
+    let (all_done, ticks) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(status) = todo.get(k) else { break };
-                let member = &shared.manifest.members[status.index];
-                observer.started(member);
-                let clock = Instant::now();
-                match run_member(shared, status.index, &ctx) {
-                    Ok(after) => {
-                        observer.finished(&after, clock.elapsed().as_secs_f64());
-                        lock(&results).push(after);
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                ticks.recv_timeout(std::time::Duration::from_secs(1))
+            {
+                observer.tick();
+            }
+        });
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(status) = todo.get(k) else { break };
+                    let member = &shared.manifest.members[status.index];
+                    observer.started(member, &shared.member_dir(member));
+                    let clock = Instant::now();
+                    match run_member(shared, status.index, &ctx) {
+                        Ok(after) => {
+                            observer.finished(&after, clock.elapsed().as_secs_f64());
+                            lock(&results).push(after);
+                        }
+                        // The member could not even start (e.g. it runs elsewhere): report it and go on.
+                        Err(e) => lock(&errors).push(e.context(format!("member {}", member.id))),
                     }
-                    // The member could not even start (e.g. it runs elsewhere): report it and go on.
-                    Err(e) => lock(&errors).push(e.context(format!("member {}", member.id))),
-                }
-            });
+                })
+            })
+            .collect();
+        for w in workers {
+            // A worker's panic is already a failed member (run_member catches it).
+            let _ = w.join();
         }
+        drop(all_done);
     });
     observer.end();
     let errors = errors

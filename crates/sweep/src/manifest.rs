@@ -222,11 +222,17 @@ impl Sweep {
     }
 
     /// The member's resolved training configuration: the base with its settings applied
-    /// (what `gdscope train --config BASE --set key=value …` would run).
+    /// (what `gdscope train --config BASE --set key=value …` would run). A fork (a base with
+    /// `[fork]`) is checked against its parent, and its changed settings recorded.
     pub fn member_config(&self, member: &Member) -> Result<TrainConfig> {
         let base = toml::to_string(&self.manifest.base).context("cannot encode the base config")?;
-        TrainConfig::from_toml(&base, &member.overrides())
-            .with_context(|| format!("member {} ({})", member.index, member.label()))
+        let mut config = TrainConfig::from_toml(&base, &member.overrides())
+            .with_context(|| format!("member {} ({})", member.index, member.label()))?;
+        if config.fork.is_some() {
+            gdscope_train::fork::verify(&mut config)
+                .with_context(|| format!("member {} ({})", member.index, member.label()))?;
+        }
+        Ok(config)
     }
 
     /// Appends a launch record and saves the manifest.

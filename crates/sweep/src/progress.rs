@@ -1,10 +1,13 @@
-//! Progress of a local sweep: one bar for the whole sweep on a terminal, one line per
-//! started or finished member otherwise (logs, CI, notebooks).
+//! Progress of a local sweep: one bar for the whole sweep on a terminal (members done, and
+//! the steps of the running members, read from their streamed `metrics.csv`), one line per
+//! started or finished member otherwise (logs, CI, notebooks), plus a line with the running
+//! members' steps every 30 s.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -17,8 +20,10 @@ pub trait Observer: Sync {
     /// The sweep starts: `todo` of `total` members will run on `workers` workers with
     /// `threads` compute threads each.
     fn begin(&self, _total: usize, _todo: usize, _workers: usize, _threads: usize) {}
-    /// A member starts.
-    fn started(&self, _member: &Member) {}
+    /// A member starts in its run directory `dir`.
+    fn started(&self, _member: &Member, _dir: &Path) {}
+    /// Called about once a second while members run (to show their steps).
+    fn tick(&self) {}
     /// A member ended (with any result) after `seconds`.
     fn finished(&self, _status: &MemberStatus, _seconds: f64) {}
     /// All members ended.
@@ -33,10 +38,15 @@ impl Observer for Silent {}
 /// The sweep's progress on stderr: a bar when stderr is a terminal, lines otherwise.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    running: Mutex<BTreeSet<String>>,
+    /// Running members: id → (metrics log, configured steps).
+    running: Mutex<BTreeMap<String, (PathBuf, Option<u64>)>>,
     done: Mutex<usize>,
     todo: Mutex<usize>,
+    last_line: Mutex<Instant>,
 }
+
+/// Seconds between progress lines when stderr is not a terminal.
+const LINE_EVERY_S: u64 = 30;
 
 impl Default for Progress {
     fn default() -> Self {
@@ -59,9 +69,10 @@ impl Progress {
         });
         Self {
             bar,
-            running: Mutex::new(BTreeSet::new()),
+            running: Mutex::new(BTreeMap::new()),
             done: Mutex::new(0),
             todo: Mutex::new(0),
+            last_line: Mutex::new(Instant::now()),
         }
     }
 
@@ -72,16 +83,31 @@ impl Progress {
         }
     }
 
+    /// The running members with their steps, e.g. `000-lr0.02 120/500, 001-lr0.04 80/500`
+    /// (the first `max`, then `+N`).
+    fn running_text(&self, max: usize) -> String {
+        let running = lock(&self.running);
+        let mut parts: Vec<String> = running
+            .iter()
+            .take(max)
+            .map(|(id, (log, total))| {
+                let done = gdscope_train::metrics::steps_logged(log)
+                    .map_or("-".to_string(), |s| s.to_string());
+                match total {
+                    Some(t) => format!("{id} {done}/{t}"),
+                    None => format!("{id} {done}"),
+                }
+            })
+            .collect();
+        if running.len() > max {
+            parts.push(format!("+{}", running.len() - max));
+        }
+        parts.join(", ")
+    }
+
     fn show_running(&self) {
         if let Some(bar) = &self.bar {
-            let running = lock(&self.running);
-            let mut msg: Vec<&str> = running.iter().map(String::as_str).take(3).collect();
-            let more = running.len().saturating_sub(msg.len());
-            let extra = format!("+{more}");
-            if more > 0 {
-                msg.push(&extra);
-            }
-            bar.set_message(format!("running {}", msg.join(" ")));
+            bar.set_message(format!("running {}", self.running_text(3)));
         }
     }
 }
@@ -99,8 +125,14 @@ impl Observer for Progress {
         ));
     }
 
-    fn started(&self, member: &Member) {
-        lock(&self.running).insert(member.id.clone());
+    fn started(&self, member: &Member, dir: &Path) {
+        let total = gdscope_train::config::TrainConfig::load(&dir.join("config.toml"), &[])
+            .ok()
+            .map(|c| c.steps);
+        lock(&self.running).insert(
+            member.id.clone(),
+            (dir.join(gdscope_train::metrics::METRICS_LOG), total),
+        );
         if self.bar.is_none() {
             self.line(&format!(
                 "sweep: started {} ({})",
@@ -131,6 +163,22 @@ impl Observer for Progress {
             bar.inc(1);
         }
         self.show_running();
+    }
+
+    fn tick(&self) {
+        if self.bar.is_some() {
+            self.show_running();
+            return;
+        }
+        let mut last = lock(&self.last_line);
+        if last.elapsed().as_secs() >= LINE_EVERY_S && !lock(&self.running).is_empty() {
+            *last = Instant::now();
+            drop(last);
+            self.line(&format!(
+                "sweep: running {} steps",
+                self.running_text(usize::MAX)
+            ));
+        }
     }
 
     fn end(&self) {

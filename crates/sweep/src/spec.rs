@@ -106,14 +106,36 @@ impl SweepSpec {
             Some(p) => format!("in config file {}", p.display()),
             None => "in the sweep settings".to_string(),
         })?;
+        spec.add_axes(grid, zip)?;
+        Ok(spec)
+    }
+
+    /// A sweep of forks (docs/sweeps.md "Sweeps of forks"): every member is a fork of the run
+    /// in `parent` at step `at_step` (default: its last checkpoint) — the base is the parent's
+    /// configuration with `[fork]` pointing at that state, `sets` change it for every member,
+    /// and the `--grid` / `--zip` axes are the interventions.
+    pub fn load_fork(
+        parent: &Path,
+        at_step: Option<u64>,
+        sets: &[String],
+        grid: &[String],
+        zip: &[String],
+    ) -> Result<Self> {
+        let base = gdscope_train::fork::fork_base(parent, at_step)?;
+        let mut spec = Self::from_toml(&base.to_toml()?, sets)?;
+        spec.add_axes(grid, zip)?;
+        Ok(spec)
+    }
+
+    /// Adds `--grid` / `--zip` axes (`KEY=VALUES`) to those of the file.
+    pub fn add_axes(&mut self, grid: &[String], zip: &[String]) -> Result<()> {
         for a in grid {
-            spec.design.grid.push(Axis::parse(a)?);
+            self.design.grid.push(Axis::parse(a)?);
         }
         for a in zip {
-            spec.design.zip.push(Axis::parse(a)?);
+            self.design.zip.push(Axis::parse(a)?);
         }
-        spec.design.validate()?;
-        Ok(spec)
+        self.design.validate()
     }
 
     /// [`load`](Self::load) from TOML text, without command-line axes.

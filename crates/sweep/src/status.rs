@@ -83,7 +83,7 @@ pub struct MemberStatus {
     pub reason: Option<String>,
     /// Attempts so far.
     pub attempt: u32,
-    /// Steps taken at the member's last checkpoint (or in its final `metrics.parquet`).
+    /// Steps recorded in the member's `metrics.csv` (or its final `metrics.parquet`).
     pub steps_done: Option<u64>,
     /// Configured steps.
     pub steps_total: Option<u64>,
@@ -342,16 +342,15 @@ fn never_started(
     base_status(sweep, member, state, Some(reason), 0, task_name)
 }
 
-/// Steps the member has taken for good: the step of its last checkpoint (metrics stream to
-/// `metrics.csv` during a run and are compacted into `metrics.parquet` only at its end), else
-/// the rows of its final `metrics.parquet`.
+/// Steps the member has taken: the rows of its streamed `metrics.csv` (read from the file's
+/// end, so it is cheap while the member runs; rows past the last checkpoint of a killed
+/// member are recomputed when it resumes), else those of its final `metrics.parquet`.
 fn steps_done(dir: &std::path::Path) -> Option<u64> {
-    gdscope_train::checkpoint::Checkpoint::load(dir)
-        .ok()
-        .map(|c| c.driver.step)
-        .or_else(|| {
+    gdscope_train::metrics::steps_logged(&dir.join(gdscope_train::metrics::METRICS_LOG)).or_else(
+        || {
             gdscope_io::read_parquet(&dir.join("metrics.parquet"))
                 .ok()
                 .map(|t| t.nrows() as u64)
-        })
+        },
+    )
 }

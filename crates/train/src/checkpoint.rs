@@ -9,16 +9,24 @@
 //! from bit-identical numbers; a damaged file fails the checksum and is refused. The config
 //! travels as TOML text (shortest round-trip floats) because its tagged enums need a
 //! self-describing format.
+//!
+//! Kept checkpoints (`checkpoint.keep`, `checkpoint.keep_every`; forks start from them) are
+//! `checkpoints/step-<T>.bin`: the same bytes as `checkpoint.bin` was at step `T` (a hard
+//! link to it, or a copy where the file system has no links), so they too are state only and
+//! checksummed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gdscope_dynamics::DriverState;
 
-use crate::config::TrainConfig;
+use crate::config::{CheckpointConfig, TrainConfig};
 
 /// File name of the checkpoint inside a run directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+
+/// Directory of the retained (kept) checkpoints inside a run directory.
+pub const RETAINED_DIR: &str = "checkpoints";
 
 const MAGIC: &[u8; 8] = b"GDSCKPT2";
 const OLD_MAGIC: &[u8; 8] = b"GDSCKPT1";
@@ -85,13 +93,77 @@ impl Checkpoint {
     /// Reads and verifies `dir/checkpoint.bin`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(CHECKPOINT_FILE);
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "cannot read {} (is {} a gdscope train run directory?)",
-                path.display(),
-                dir.display()
-            )
-        })?;
+        anyhow::ensure!(
+            path.exists(),
+            "cannot read {} (is {} a gdscope train run directory?)",
+            path.display(),
+            dir.display()
+        );
+        Self::load_file(&path)
+    }
+
+    /// Reads and verifies the checkpoint file `path`.
+    pub fn load_file(path: &Path) -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))
     }
+}
+
+/// Path of the kept checkpoint of step `step` in the run directory `dir`.
+pub fn retained_path(dir: &Path, step: u64) -> PathBuf {
+    dir.join(RETAINED_DIR).join(format!("step-{step:08}.bin"))
+}
+
+/// Steps of the kept checkpoints in `dir`, ascending.
+pub fn retained_steps(dir: &Path) -> Vec<u64> {
+    let mut steps: Vec<u64> = std::fs::read_dir(dir.join(RETAINED_DIR))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("step-")?
+                .strip_suffix(".bin")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    steps.sort_unstable();
+    steps
+}
+
+/// Keeps the checkpoint just written (`dir/checkpoint.bin`, of step `step`) as
+/// `checkpoints/step-<step>.bin` when `policy` asks for it, then removes the oldest kept
+/// checkpoints beyond the latest `policy.keep` (those at multiples of `policy.keep_every`
+/// stay).
+pub fn retain(dir: &Path, step: u64, policy: &CheckpointConfig) -> anyhow::Result<()> {
+    if policy.keep == 0 && !policy.kept_for_good(step) {
+        return Ok(());
+    }
+    let kept = retained_path(dir, step);
+    let parent = kept.parent().expect("inside checkpoints/");
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    if kept.exists() {
+        std::fs::remove_file(&kept)
+            .with_context(|| format!("cannot replace {}", kept.display()))?;
+    }
+    let current = dir.join(CHECKPOINT_FILE);
+    // checkpoint.bin is replaced by a rename at the next checkpoint, so the link keeps this one.
+    if std::fs::hard_link(&current, &kept).is_err() {
+        let bytes = std::fs::read(&current)
+            .with_context(|| format!("cannot read {}", current.display()))?;
+        gdscope_io::write_atomic(&kept, &bytes)
+            .with_context(|| format!("cannot write {}", kept.display()))?;
+    }
+    let rolling: Vec<u64> = retained_steps(dir)
+        .into_iter()
+        .filter(|&s| !policy.kept_for_good(s))
+        .collect();
+    for &old in rolling.iter().rev().skip(policy.keep) {
+        let path = retained_path(dir, old);
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove the old checkpoint {}", path.display()))?;
+    }
+    Ok(())
 }

@@ -51,10 +51,14 @@ pub struct TrainConfig {
     /// Per-process settings (`[process.<name>]`; `[process.<name>.tracking]` overrides
     /// `[tracking]` for that process).
     pub process: ProcessSettings,
-    /// Checkpoint cadence.
+    /// Checkpoint cadence and retention.
     pub checkpoint: CheckpointConfig,
     /// Gradient-noise control added to full-batch steps (`kind = "none"` by default).
     pub gradient_noise: GradientNoise,
+    /// Set for a fork: the run starts from its parent's state at a step instead of from
+    /// `model.init` (docs/training.md "Forks"). Absent (and not written) for other runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork: Option<ForkOrigin>,
 }
 
 impl Default for TrainConfig {
@@ -75,6 +79,7 @@ impl Default for TrainConfig {
             process: ProcessSettings::default(),
             checkpoint: CheckpointConfig::default(),
             gradient_noise: GradientNoise::default(),
+            fork: None,
         }
     }
 }
@@ -89,6 +94,16 @@ pub enum DtypeName {
     F64,
 }
 
+impl DtypeName {
+    /// The name as written in configs (`f32`, `f64`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtypeName::F32 => "f32",
+            DtypeName::F64 => "f64",
+        }
+    }
+}
+
 /// Training loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +112,16 @@ pub enum LossName {
     Mse,
     /// Softmax cross-entropy, averaged.
     Ce,
+}
+
+impl LossName {
+    /// The name as written in configs (`mse`, `ce`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LossName::Mse => "mse",
+            LossName::Ce => "ce",
+        }
+    }
 }
 
 /// Initial weights: a seeded scheme (biases start at zero) or the user's own weights.
@@ -163,19 +188,61 @@ impl Default for ModelConfig {
     }
 }
 
-/// Checkpoint cadence.
+/// Checkpoint cadence and retention (docs/training.md "Checkpoint, interrupts and resume").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CheckpointConfig {
     /// Write a checkpoint (state only: its size does not grow with the steps) every this many
     /// steps; 0: only at the start, at the end and when interrupted.
     pub every: u64,
+    /// Also keep the latest `keep` checkpoints as `checkpoints/step-<T>.bin` (forks start
+    /// from them); 0 keeps none besides `checkpoint.bin`.
+    pub keep: usize,
+    /// Also checkpoint at every multiple of this many steps and keep those for good (0: none).
+    pub keep_every: u64,
 }
 
 impl Default for CheckpointConfig {
     fn default() -> Self {
-        Self { every: 500 }
+        Self {
+            every: 500,
+            keep: 0,
+            keep_every: 0,
+        }
     }
+}
+
+impl CheckpointConfig {
+    /// Whether a checkpoint is due after `done` steps (besides the start, the end and
+    /// interrupts).
+    pub fn due(&self, done: u64) -> bool {
+        (self.every > 0 && done % self.every == 0)
+            || (self.keep_every > 0 && done % self.keep_every == 0)
+    }
+
+    /// Whether the checkpoint at `step` is kept for good.
+    pub fn kept_for_good(&self, step: u64) -> bool {
+        self.keep_every > 0 && step % self.keep_every == 0
+    }
+}
+
+/// Where a fork comes from: its parent run and the step of the parent's state it starts
+/// from. `changes` and `replayed_from` are records, filled in when the fork starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkOrigin {
+    /// The parent's run directory (absolute).
+    pub parent: PathBuf,
+    /// The parent's state after this many steps is the fork's start; the fork's metrics hold
+    /// the parent's rows of the steps before it.
+    pub step: u64,
+    /// When no checkpoint of the parent was kept at `step`: the step of the checkpoint (or 0,
+    /// the start) from which the parent was replayed up to `step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_from: Option<u64>,
+    /// The settings that differ from the parent's (dotted path → the fork's value).
+    #[serde(default)]
+    pub changes: toml::Table,
 }
 
 impl TrainConfig {

@@ -318,15 +318,23 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
     }
 }
 
-/// Renders [`training_plots`] as PNG and SVG into `dir`; returns the files written.
+/// Renders [`training_plots`] as PNG and SVG into `dir`, with a dashed vertical line at
+/// `fork_step` for a fork (the rows before it are its parent's); returns the files written.
 pub fn training_figures(
     metrics: &Table,
     dir: &Path,
     optimizer: &OptimizerConfig,
     preconditioned: bool,
+    fork_step: Option<u64>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (stem, figure) in training_plots(metrics, optimizer, preconditioned) {
+    for (stem, mut figure) in training_plots(metrics, optimizer, preconditioned) {
+        if let (Some(t), Figure::Line(plot)) = (fork_step, &mut figure) {
+            plot.vlines.push(RefLine {
+                value: t as f64,
+                label: format!("fork at step {t}"),
+            });
+        }
         files.extend(gdscope_plot::save(
             &figure,
             &dir.join(stem),

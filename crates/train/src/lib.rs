@@ -3,12 +3,14 @@
 //! Training runs for optimization research (docs/training.md): a TOML-configured network
 //! problem run by `gdscope_dynamics`' lockstep driver (the optimizer and, on request, its
 //! midpoints and stable flow), with streamed metrics, bounded checkpoints, resume bit for
-//! bit, interrupts that lose nothing, summaries with an edge-of-stability verdict, and figures.
+//! bit, interrupts that lose nothing, forks of a run at a kept step with settings changed,
+//! summaries with an edge-of-stability verdict, and figures.
 
 pub mod checkpoint;
 pub mod config;
 mod config_errors;
 pub mod figures;
+pub mod fork;
 pub mod metrics;
 pub mod network;
 pub mod reproduce;

@@ -53,6 +53,28 @@ impl MetricsLog {
         })
     }
 
+    /// Starts `dir/metrics.csv` for a fork as the first `len` bytes of the parent's log
+    /// `parent`: its header and its rows before the fork step ([`rows_before`]).
+    pub fn create_forked(dir: &Path, parent: &Path, len: u64) -> anyhow::Result<Self> {
+        let path = dir.join(METRICS_LOG);
+        let source = File::open(parent).with_context(|| {
+            format!("cannot read the parent's metrics log {}", parent.display())
+        })?;
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let copied = std::io::copy(&mut std::io::Read::take(source, len), &mut file)?;
+        anyhow::ensure!(
+            copied == len,
+            "{} shrank while it was copied",
+            parent.display()
+        );
+        Ok(Self {
+            path,
+            file: BufWriter::new(file),
+            line: String::new(),
+        })
+    }
+
     /// Reopens the log of a resumed run, truncated to the `len` bytes its checkpoint
     /// recorded; the header must match `schema`.
     pub fn reopen(dir: &Path, schema: &Schema, len: u64) -> anyhow::Result<Self> {
@@ -110,6 +132,88 @@ impl MetricsLog {
         f.sync_data()?;
         Ok(f.metadata()?.len())
     }
+}
+
+/// The metrics of the run in `dir`: its `metrics.parquet` when that is at least as new as
+/// its `metrics.csv` (the run ended or was interrupted), else the live `metrics.csv` (the run
+/// is going, or was killed): what a reader wants to see now.
+pub fn read_run_metrics(dir: &Path) -> anyhow::Result<Table> {
+    let (parquet, log) = (dir.join("metrics.parquet"), dir.join(METRICS_LOG));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(&parquet), modified(&log)) {
+        (Some(p), Some(l)) if l > p => read_log(&log, None),
+        (None, Some(_)) => read_log(&log, None),
+        _ => gdscope_io::read_parquet(&parquet),
+    }
+}
+
+/// Steps recorded so far in the metrics log at `path`: one more than the step of its last
+/// complete row (reads only the file's end, so it is cheap on a running run); `None` when
+/// the log is missing or holds no row yet.
+pub fn steps_logged(path: &Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut tail_len = 4096u64;
+    loop {
+        let start = len.saturating_sub(tail_len);
+        file.seek(SeekFrom::Start(start)).ok()?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        let complete = &tail[..tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+        let mut lines = complete.split(|&b| b == b'\n').rev().skip(1);
+        // The last complete line, unless it may be cut at the front of the window.
+        if let Some(line) = lines
+            .next()
+            .filter(|_| start == 0 || lines.next().is_some())
+        {
+            let first = line.split(|&b| b == b',').next()?;
+            return std::str::from_utf8(first)
+                .ok()?
+                .parse::<u64>()
+                .ok()
+                .map(|s| s + 1);
+        }
+        if start == 0 {
+            return None;
+        }
+        tail_len *= 4;
+    }
+}
+
+/// Checks that the metrics log `parent` has the columns of `schema` and the rows of steps
+/// `0 … t−1` (a fork copies them); returns the length in bytes of its header and those rows.
+pub fn rows_before(parent: &Path, schema: &Schema, t: u64) -> anyhow::Result<u64> {
+    let file = File::open(parent)
+        .with_context(|| format!("cannot read the parent's metrics log {}", parent.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line)?;
+    anyhow::ensure!(
+        line == header(schema),
+        "{} has other columns than the fork records (written by another gdscope version?)",
+        parent.display()
+    );
+    let mut len = line.len() as u64;
+    for expected in 0..t {
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line)?;
+        anyhow::ensure!(
+            line.ends_with('\n'),
+            "{} ends before the row of step {expected}; the fork needs the parent's rows of \
+             steps 0 to {}",
+            parent.display(),
+            t - 1
+        );
+        anyhow::ensure!(
+            line.split(',').next().and_then(|s| s.parse::<u64>().ok()) == Some(expected),
+            "{} line {}: expected the row of step {expected}",
+            parent.display(),
+            expected + 2
+        );
+        len += line.len() as u64;
+    }
+    Ok(len)
 }
 
 /// A float in the log's notation.
@@ -183,6 +287,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn steps_logged_reads_the_last_complete_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(METRICS_LOG);
+        assert_eq!(steps_logged(&path), None);
+        std::fs::write(&path, "step,loss\n").unwrap();
+        assert_eq!(steps_logged(&path), None, "header only");
+        // Rows longer than the first window, and a cut last row.
+        let wide = "0.5,".repeat(3000);
+        let text = format!("step,loss\n0,{wide}1\n1,{wide}1\n2,0.");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(steps_logged(&path), Some(2));
+        std::fs::write(&path, "step,loss\n0,1\n").unwrap();
+        assert_eq!(steps_logged(&path), Some(1));
+    }
+
+    #[test]
     fn log_round_trips_bits_and_truncates_on_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let mut schema = Schema::default();
@@ -216,8 +336,14 @@ mod tests {
         for (a, b) in loss.iter().zip(values) {
             assert_eq!(a.to_bits(), b.to_bits());
         }
+        assert_eq!(
+            steps_logged(&path),
+            Some(100),
+            "the last complete row is step 99"
+        );
         MetricsLog::reopen(dir.path(), &schema, len).unwrap();
         assert_eq!(read_log(&path, None).unwrap().nrows(), 6);
+        assert_eq!(steps_logged(&path), Some(6));
         let mut other = Schema::default();
         other.add("sharpness".into());
         assert!(MetricsLog::reopen(dir.path(), &other, len).is_err());

@@ -23,12 +23,12 @@ use gdscope_io::{RunDir, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
+use crate::checkpoint::{self, Checkpoint, CHECKPOINT_FILE, RETAINED_DIR};
 use crate::config::TrainConfig;
-use crate::figures;
-use crate::metrics::{read_log, MetricsLog, METRICS_LOG};
+use crate::metrics::{self, read_log, MetricsLog, METRICS_LOG};
 use crate::network::NetworkProblem;
 use crate::summary::{Halted, Summary};
+use crate::{figures, fork};
 
 /// What a finished (or interrupted) run reports.
 #[derive(Debug)]
@@ -131,22 +131,39 @@ pub fn resume(dir: &Path, steps: Option<u64>, progress: bool) -> anyhow::Result<
 }
 
 /// Starts a new run of `config` in `dir`, which must not hold another run unless
-/// `options.overwrite`.
+/// `options.overwrite`. A config with `[fork]` starts from its parent's state at the fork
+/// step (see [`crate::fork`]; [`fork_with`] builds such a config from a parent run).
 pub fn start_with(
-    config: TrainConfig,
+    mut config: TrainConfig,
     dir: &Path,
     options: &RunOptions,
 ) -> anyhow::Result<RunReport> {
     config.validate()?;
     let net = NetworkProblem::build(&config)?;
-    let w0 = net.init_weights(&config)?;
-    let driver = Driver::new(config.run_spec(), net.problem(), w0.clone())?;
+    let (driver, w0, forked) = match &config.fork {
+        None => {
+            let w0 = net.init_weights(&config)?;
+            let driver = Driver::new(config.run_spec(), net.problem(), w0.clone())?;
+            (driver, w0, None)
+        }
+        Some(origin) => {
+            refuse_parent_dir(dir, &origin.parent)?;
+            let start = fork::start_state(&mut config, &net)?;
+            let t = start.state.step;
+            let driver = Driver::resume(config.run_spec(), net.problem(), start.state)?;
+            let len = metrics::rows_before(&start.parent_log, driver.schema(), t)?;
+            (driver, start.w0, Some((start.parent_log, len)))
+        }
+    };
     prepare_dir(dir, options.overwrite)?;
     let run_dir = RunDir::create(dir, true)?;
     let mut manifest = Manifest::default();
     run_dir.write_bytes("config.toml", config.to_toml()?.as_bytes())?;
     gdscope_io::npy::write_npy(&run_dir.file("weights_init.npy"), &[w0.len()], &w0)?;
-    let log = MetricsLog::create(dir, driver.schema())?;
+    let log = match &forked {
+        None => MetricsLog::create(dir, driver.schema())?,
+        Some((parent_log, len)) => MetricsLog::create_forked(dir, parent_log, *len)?,
+    };
     manifest.extend(
         dir,
         [
@@ -166,6 +183,33 @@ pub fn start_with(
     };
     run.checkpoint()?;
     run.drive(&net, options)
+}
+
+/// Forks the run in `parent` at step `at_step` (default: its last checkpoint) into `dir`,
+/// with `overrides` (`path=value`, as `--set`) changing the parent's settings; the parent is
+/// only read (see [`crate::fork`]).
+pub fn fork_with(
+    parent: &Path,
+    at_step: Option<u64>,
+    overrides: &[String],
+    dir: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    start_with(fork::fork_config(parent, at_step, overrides)?, dir, options)
+}
+
+/// A fork never replaces its parent.
+fn refuse_parent_dir(dir: &Path, parent: &Path) -> anyhow::Result<()> {
+    let same = match (std::fs::canonicalize(dir), std::fs::canonicalize(parent)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    anyhow::ensure!(
+        !same,
+        "the fork's directory {} is its parent's; choose another --fork directory",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// Resumes the run in `dir` from its checkpoint (verified by its checksum), with its
@@ -227,17 +271,19 @@ impl Run<'_> {
     /// never points past what is on disk).
     fn checkpoint(&mut self) -> anyhow::Result<()> {
         let metrics_len = self.log.sync()?;
+        let driver = self.driver.save()?;
+        let step = driver.step;
         Checkpoint {
             config: self.config.clone(),
-            driver: self.driver.save()?,
+            driver,
             metrics_len,
         }
-        .save(self.dir)
+        .save(self.dir)?;
+        checkpoint::retain(self.dir, step, &self.config.checkpoint)
     }
 
     fn drive(mut self, net: &NetworkProblem, options: &RunOptions) -> anyhow::Result<RunReport> {
         let clock = Instant::now();
-        let every = self.config.checkpoint.every;
         let primary = self.config.run_spec().primary();
         let primary = self.config.processes[primary].as_str();
         let mut progress = Reporter::new(
@@ -264,7 +310,7 @@ impl Run<'_> {
             self.log.append(record)?;
             progress.update(record);
             let done = self.driver.step_index();
-            if every > 0 && done % every == 0 && !self.driver.status().is_finished() {
+            if self.config.checkpoint.due(done) && !self.driver.status().is_finished() {
                 self.checkpoint()?;
             }
         }
@@ -307,12 +353,14 @@ impl Run<'_> {
             })
             .collect();
         summary.eigen_hvps = self.driver.eigen_hvps();
+        summary.fork = self.config.fork.clone();
         files.push(self.run_dir.write_json("summary.json", &summary)?);
         files.extend(figures::training_figures(
             &table,
             self.dir,
             &self.config.optimizer,
             self.tracks_preconditioned_hessian(),
+            self.config.fork.as_ref().map(|f| f.step),
         )?);
         let names: Vec<String> = files
             .iter()
@@ -410,7 +458,11 @@ fn prepare_dir(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
         .collect();
     let manifest = Manifest::load(dir);
     let holds_run = names.iter().any(|n| {
-        n == CHECKPOINT_FILE || n == METRICS_LOG || n == "metrics.parquet" || n == MANIFEST
+        n == CHECKPOINT_FILE
+            || n == METRICS_LOG
+            || n == "metrics.parquet"
+            || n == MANIFEST
+            || n == RETAINED_DIR
     });
     if holds_run && !overwrite {
         anyhow::bail!(
@@ -421,7 +473,7 @@ fn prepare_dir(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
     }
     let foreign: Vec<&String> = names
         .iter()
-        .filter(|n| !is_run_file(n) && !manifest.files.contains(*n))
+        .filter(|n| !is_run_file(n) && !manifest.files.contains(*n) && *n != RETAINED_DIR)
         .collect();
     if !foreign.is_empty() && !overwrite {
         anyhow::bail!(
@@ -444,6 +496,19 @@ fn prepare_dir(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
         std::fs::remove_file(&path)
             .with_context(|| format!("cannot remove {} of the old run", path.display()))?;
     }
+    remove_retained(dir)
+}
+
+/// Removes the old run's kept checkpoints (`checkpoints/step-*.bin`), and the directory when
+/// nothing else is in it.
+fn remove_retained(dir: &Path) -> anyhow::Result<()> {
+    for step in checkpoint::retained_steps(dir) {
+        let path = checkpoint::retained_path(dir, step);
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove {} of the old run", path.display()))?;
+    }
+    // Fails (and stays) when other files are in it.
+    let _ = std::fs::remove_dir(dir.join(RETAINED_DIR));
     Ok(())
 }
 

@@ -18,6 +18,8 @@ use gdscope_dynamics::{Status, Timings, CROSSING_FRACTION};
 use gdscope_io::Table;
 use serde::Serialize;
 
+use crate::config::ForkOrigin;
+
 /// Band of the median `sharpness/threshold` after the crossing.
 pub const EOS_BAND: (f64, f64) = (0.95, 1.10);
 /// Band every measurement of the window (second half after the crossing) must stay in.
@@ -307,6 +309,10 @@ pub struct Summary {
     pub eigen_hvps: u64,
     /// Timings of this invocation.
     pub timings: Timings,
+    /// For a fork: its parent, the step it started from and the changed settings (the rows of
+    /// the steps before it are the parent's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork: Option<ForkOrigin>,
 }
 
 impl Summary {
@@ -341,6 +347,7 @@ impl Summary {
             halted: Vec::new(),
             eigen_hvps: 0,
             timings,
+            fork: None,
         }
     }
 }

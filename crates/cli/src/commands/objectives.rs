@@ -30,7 +30,7 @@ pub struct Args {
 
 /// Lists built-ins (no objective given) or evaluates the given objective.
 pub fn run(args: Args) -> Result<()> {
-    if args.objective.is_given() {
+    if args.objective.spec().is_given() {
         evaluate(&args)
     } else if args.at.is_some() {
         bail!("--at needs an objective: add --expr EXPR or --objective NAME")
@@ -77,7 +77,7 @@ fn list(as_json: bool) -> Result<()> {
 }
 
 fn evaluate(args: &Args) -> Result<()> {
-    let r = args.objective.resolve()?;
+    let r = args.objective.spec().resolve()?;
     let n = r.vars.len();
     let x = match (&args.at, &r.default_x0) {
         (Some(at), _) => at.clone(),

@@ -9,7 +9,8 @@ use gdscope_core::linalg::norm;
 use gdscope_core::{Block, Objective};
 use gdscope_io::npy::{write_npz, NdArray};
 
-use crate::network_args::{choice_name, read_vector, NetworkArgs};
+use crate::network_args::NetworkArgs;
+use gdscope_runs::network::read_vector;
 
 /// Arguments of `gdscope probe`.
 #[derive(clap::Args)]
@@ -83,8 +84,8 @@ pub fn run(args: Args) -> Result<()> {
         obj.spec(),
         p,
         obj.num_examples().unwrap_or(0),
-        choice_name(&net.loss),
-        choice_name(&net.dtype)
+        net.loss.as_str(),
+        net.dtype.as_str()
     );
     println!("loss     {loss:.17e}");
     for (name, a) in results.iter().skip(1) {

@@ -1,15 +1,14 @@
 //! `gdscope reproduce NAME --out DIR`: regenerate a figure of the papers and state, per
-//! panel, whether it agrees with the theory. Each name is one function below; add a name
-//! by adding a variant to [`Target`] and a match arm in [`run`].
+//! panel, whether it agrees with the theory. Each name is one library entry point
+//! (`gdscope_runs::paper::run` for paper-fig1/2, `gdscope_train::reproduce` for eos and
+//! paper-fig3); add a name by adding a variant to [`Target`] and a match arm in [`run`].
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use gdscope_direction::{report::analyze, Tolerances, Verdict};
-use gdscope_expr::{builtin, BuiltinParams};
-use gdscope_plot::{Figure, Format};
-
-use super::direction::{panels, run_dir, summary_with_details, trajectories_table};
+use gdscope_io::RunDir;
+use gdscope_runs::paper::PaperFigure;
+use gdscope_runs::Output;
 
 /// What to reproduce.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -48,19 +47,9 @@ pub struct Args {
     cifar10: Option<PathBuf>,
 }
 
-/// Maximum GD steps per panel (every panel reaches the rounding floor long before).
-const STEPS: usize = 100_000;
-
-/// One panel row: a built-in objective, a learning rate and a start.
-struct Case {
-    objective: &'static str,
-    lr: f64,
-    x0: [f64; 2],
-}
-
 /// Runs `gdscope reproduce`.
 pub fn run(args: Args) -> Result<()> {
-    let (kind, cases): (&str, Vec<Case>) = match args.name {
+    let figure = match args.name {
         Target::Eos => {
             return super::reproduce_train::eos(args.out.as_deref(), args.quick, args.overwrite)
         }
@@ -79,110 +68,38 @@ pub fn run(args: Args) -> Result<()> {
                 args.overwrite,
             )
         }
-        Target::PaperFig1 => (
-            "paper-fig1",
-            vec![
-                Case {
-                    objective: "paper-fig1",
-                    lr: 0.1,
-                    x0: [0.3, 0.2],
-                },
-                Case {
-                    objective: "paper-fig1",
-                    lr: 0.42,
-                    x0: [0.3, 0.2],
-                },
-                Case {
-                    objective: "paper-fig1-perturbed",
-                    lr: 0.1,
-                    x0: [0.3, 0.2],
-                },
-                Case {
-                    objective: "paper-fig1-perturbed",
-                    lr: 0.42,
-                    x0: [0.1, 0.05],
-                },
-            ],
-        ),
-        Target::PaperFig2 => (
-            "paper-fig2",
-            vec![
-                Case {
-                    objective: "paper-fig2",
-                    lr: 0.1,
-                    x0: [0.3, 0.2],
-                },
-                Case {
-                    objective: "paper-fig2",
-                    lr: 0.95,
-                    x0: [0.2, 0.2],
-                },
-            ],
-        ),
+        Target::PaperFig1 => PaperFigure::PaperFig1,
+        Target::PaperFig2 => PaperFigure::PaperFig2,
     };
-    let run = run_dir(
-        args.out.as_deref(),
-        &format!("reproduce-{kind}"),
-        args.overwrite,
-    )?;
-    let tol = Tolerances::default();
-    let mut summaries = Vec::new();
-    let mut reports = Vec::new();
-    let mut all_agree = true;
-    for (i, case) in cases.iter().enumerate() {
-        let b = builtin(case.objective, &BuiltinParams::default())?;
-        let obj = gdscope_expr::ExprObjective::new(&b.expr, Some(&b.vars))?;
-        let start = b.minimum.clone().unwrap_or_else(|| case.x0.to_vec());
-        let report = analyze(&obj, &case.x0, case.lr, STEPS, None, &start, &tol)?;
-        let stem = format!("panel{}-{}-lr{}", i + 1, case.objective, case.lr);
-        let fig = Figure::Grid {
-            cols: 2,
-            panels: panels(&obj, &report, case.objective, &b.expr),
-        };
-        gdscope_plot::save(&fig, &run.file(&stem), &[Format::Png, Format::Svg])?;
-        all_agree &= report.verdict == Verdict::Agrees;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| RunDir::default_path(&format!("reproduce-{}", figure.name())));
+    let output = Output {
+        dir,
+        overwrite: args.overwrite,
+        csv: false,
+    };
+    let done = gdscope_runs::paper::run(figure, &output)?;
+    for p in &done.panels {
+        let r = &p.report;
         println!(
-            "{stem}: f = {}, η = {}, predicted {}, sharpness max {:.4} (2/η = {:.4}) → {} ({})",
-            b.expr,
-            case.lr,
-            report.prediction.regime.as_str(),
-            report.observation.sharpness_max,
-            2.0 / case.lr,
-            report.verdict.as_str(),
-            report.verdict_reason
+            "{}: f = {}, η = {}, predicted {}, sharpness max {:.4} (2/η = {:.4}) → {} ({})",
+            p.stem,
+            p.expr,
+            r.lr,
+            r.prediction.regime.as_str(),
+            r.observation.sharpness_max,
+            2.0 / r.lr,
+            r.verdict.as_str(),
+            r.verdict_reason
         );
-        let mut s = summary_with_details(&report)?;
-        s["panel"] = serde_json::json!(stem);
-        s["objective"] = serde_json::json!(case.objective);
-        summaries.push(s);
-        reports.push((stem, b.expr, report));
     }
-    run.write_toml(
-        "config.toml",
-        &serde_json::json!({
-            "command": "reproduce",
-            "figure": kind,
-            "tolerances": &tol,
-            "panels": cases.iter().zip(&reports).map(|(c, (stem, expr, _))| serde_json::json!({
-                "panel": stem, "objective": c.objective, "expr": expr, "lr": c.lr,
-                "x0": c.x0, "steps": STEPS,
-            })).collect::<Vec<_>>(),
-        }),
-    )?;
-    let named: Vec<(Option<&str>, &gdscope_direction::DirectionReport)> = reports
-        .iter()
-        .map(|(stem, _, r)| (Some(stem.as_str()), r))
-        .collect();
-    run.write_metrics("metrics", &trajectories_table(&named)?, false)?;
-    run.write_json(
-        "summary.json",
-        &serde_json::json!({"figure": kind, "all_agree": all_agree, "panels": summaries}),
-    )?;
     println!(
         "{} panels written to {} — {}",
-        cases.len(),
-        run.path.display(),
-        if all_agree {
+        done.panels.len(),
+        output.dir.display(),
+        if done.all_agree {
             "all agree"
         } else {
             "NOT all agree"

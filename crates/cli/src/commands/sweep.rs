@@ -19,6 +19,7 @@ const EXAMPLES: &str = "Examples:
   gdscope sweep --config base.toml --zip optimizer.lr=0.1,0.05 --zip optimizer.beta=0.0,0.9 --out runs/pairs
   gdscope sweep --config base.toml --grid seed=range(0,8) --backend slurm --partition cpu --time 01:00:00 --max-concurrent 4
   gdscope sweep --config base.toml --grid seed=0,1 --backend slurm --dry-run     # only write the sbatch script
+  gdscope sweep --fork-from runs/eos --at-step 1000 --grid optimizer.lr=0.04,0.08,0.16 --out runs/kick   # forks of one run
   gdscope sweep --resume runs/lr                  # run what did not finish (resumes from checkpoints)
   gdscope sweep status runs/lr
   gdscope sweep collect runs/lr --metric sharpness --summary-field sharpness_final --vs optimizer.lr
@@ -59,6 +60,13 @@ struct LaunchArgs {
     /// Base training config (TOML, as for `gdscope train`); may hold [sweep] and [slurm] sections.
     #[arg(long, value_name = "FILE.toml", conflicts_with = "resume")]
     config: Option<PathBuf>,
+    /// Sweep forks of the training run in DIR: every member starts from its state at --at-step
+    /// (default: its last checkpoint) with the member's settings changed (the intervention).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "resume"])]
+    fork_from: Option<PathBuf>,
+    /// With --fork-from: the parent's step the members start from.
+    #[arg(long, value_name = "T", requires = "fork_from")]
+    at_step: Option<u64>,
     /// Override one base setting, e.g. `--set steps=500` (repeatable).
     #[arg(long = "set", value_name = "FIELD=VALUE", conflicts_with = "resume")]
     set: Vec<String>,
@@ -182,9 +190,12 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn launch(a: &LaunchArgs) -> Result<()> {
-    let spec = match &a.resume {
-        Some(_) => None,
-        None => Some(SweepSpec::load(
+    let spec = match (&a.resume, &a.fork_from) {
+        (Some(_), _) => None,
+        (None, Some(parent)) => Some(SweepSpec::load_fork(
+            parent, a.at_step, &a.set, &a.grid, &a.zip,
+        )?),
+        (None, None) => Some(SweepSpec::load(
             a.config.as_deref(),
             &a.set,
             &a.grid,

@@ -1,5 +1,5 @@
 //! `gdscope train`: a training run from a TOML config, with curvature tracking, diagnostics,
-//! processes in lockstep, checkpoints and figures (docs/training.md). SIGINT/SIGTERM stop the
+//! processes in lockstep, checkpoints, forks and figures (docs/training.md). SIGINT/SIGTERM stop the
 //! run after the current step with a checkpoint and the metrics so far (a second signal ends
 //! it at once).
 
@@ -13,7 +13,7 @@ use gdscope_train::run::{self, Progress, RunOptions, RunReport};
 /// Arguments of `gdscope train`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope train --config examples/eos.toml --out runs/eos\n  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --set steps=500\n  gdscope train --config examples/stable-flow.toml --out runs/flow   # GD beside its gradient flow and midpoints\n  gdscope train --config examples/step-curvature.toml --out runs/step   # batch sharpness, GNI, critical sharpness, … with intervals\n  gdscope train --config examples/sharpness-gap.toml --set batch_size=16 --out runs/gap-b16   # SGD: λmax, batch sharpness, gap terms α, β, σ_u²\n  gdscope train --resume runs/eos --set steps=4000\n  gdscope train --print-config        # every field with its default\n\nCtrl-C (SIGINT) or SIGTERM stops after the current step, writes a checkpoint and the metrics\nso far, and prints the --resume command. Progress goes to stderr: a bar on a terminal, a line\nevery 5% of the steps otherwise (Slurm logs)."
+    after_help = "Examples:\n  gdscope train --config examples/eos.toml --out runs/eos\n  gdscope train --config examples/eos.toml --set optimizer.lr=0.04 --set steps=500\n  gdscope train --config examples/stable-flow.toml --out runs/flow   # GD beside its gradient flow and midpoints\n  gdscope train --config examples/step-curvature.toml --out runs/step   # batch sharpness, GNI, critical sharpness, … with intervals\n  gdscope train --config examples/sharpness-gap.toml --set batch_size=16 --out runs/gap-b16   # SGD: λmax, batch sharpness, gap terms α, β, σ_u²\n  gdscope train --resume runs/eos --set steps=4000\n  gdscope train --resume runs/eos --fork runs/eos-lr01 --at-step 1000 --set optimizer.lr=0.1   # a child from step 1000\n  gdscope train --print-config        # every field with its default\n\nCtrl-C (SIGINT) or SIGTERM stops after the current step, writes a checkpoint and the metrics\nso far, and prints the --resume command. Progress goes to stderr: a bar on a terminal, a line\nevery 5% of the steps otherwise (Slurm logs)."
 )]
 pub struct Args {
     /// TOML config file; fields it omits take their defaults (the synthetic edge-of-stability demo).
@@ -25,11 +25,21 @@ pub struct Args {
     /// Run directory (default: runs/train-<UTC time>). Must be new or empty.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
-    /// Continue the run in DIR from its last checkpoint (only `--set steps=N` may be given).
+    /// Continue the run in DIR from its last checkpoint (only `--set steps=N` may be given),
+    /// or, with --fork, start a child run from its state.
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
-    /// Allow --out to replace the files of an existing run directory.
-    #[arg(long, conflicts_with = "resume")]
+    /// With --resume PARENT: start a new run in NEWDIR from the parent's state (at --at-step,
+    /// default its last checkpoint) with the --set changes; the parent is only read, and the
+    /// child's metrics begin with the parent's rows before that step.
+    #[arg(long, value_name = "NEWDIR", requires = "resume")]
+    fork: Option<PathBuf>,
+    /// With --fork: the parent's step to start from (0 … its last checkpoint; a kept checkpoint
+    /// starts at once, another step is replayed from the nearest earlier one).
+    #[arg(long, value_name = "T", requires = "fork")]
+    at_step: Option<u64>,
+    /// Allow --out (or --fork) to replace the files of an existing run directory.
+    #[arg(long)]
     overwrite: bool,
     /// Print the resolved config (every default written out) and exit without training.
     #[arg(long)]
@@ -47,7 +57,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         progress: Progress::auto(),
         stop: Some(stop),
     };
-    let report = if let Some(dir) = &args.resume {
+    let report = if let (Some(parent), Some(child)) = (&args.resume, &args.fork) {
+        let config = gdscope_train::fork::fork_config(parent, args.at_step, &args.set)?;
+        if args.print_config {
+            print!("{}", config.to_toml()?);
+            return Ok(());
+        }
+        run::start_with(config, child, &options)?
+    } else if let Some(dir) = &args.resume {
+        anyhow::ensure!(
+            !args.overwrite,
+            "--overwrite cannot be combined with --resume (a resumed run keeps its files);              with --fork NEWDIR it replaces NEWDIR's"
+        );
         let mut steps = None;
         for s in &args.set {
             match s.split_once('=') {
@@ -57,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     })?);
                 }
                 _ => anyhow::bail!(
-                    "--set {s} cannot be used with --resume: a resumed run keeps its config (only --set steps=N may extend it)"
+                    "--set {s} cannot be used with --resume: a resumed run keeps its config (only --set steps=N may extend it); to change settings, fork it: --resume DIR --fork NEWDIR --set {s}"
                 ),
             }
         }
@@ -130,6 +151,21 @@ pub(crate) fn print_report(report: &RunReport, json: bool) -> anyhow::Result<()>
         println!("halted:     {}: {}", h.process, h.reason);
     }
     println!("steps:      {}", s.steps_run);
+    if let Some(f) = &s.fork {
+        let changes: Vec<String> = f.changes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "fork of:    {} at step {} ({}){}",
+            f.parent.display(),
+            f.step,
+            if changes.is_empty() {
+                "no settings changed".to_string()
+            } else {
+                changes.join(", ")
+            },
+            f.replayed_from
+                .map_or(String::new(), |r| format!("; replayed from step {r}"))
+        );
+    }
     println!(
         "final loss: {}",
         s.final_loss.map_or("—".into(), |v| format!("{v:.4e}"))
