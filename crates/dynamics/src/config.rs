@@ -141,9 +141,6 @@ pub struct StepCurvatureConfig {
     pub critical_every: u64,
     /// Mean-square stability `λmax(E_B[(I − ηH_B)²])`.
     pub mean_square_every: u64,
-    /// The ingredients of the sharpness-gap prediction `ηβσ_u²/(4α)` (α, β and the projected
-    /// noise variance σ_u²; plain SGD only).
-    pub gap_terms_every: u64,
     /// Examples per Monte Carlo batch; 0: the run's `batch_size` (full batch: the whole set,
     /// so the expectations are exact single evaluations).
     pub batch_size: usize,
@@ -165,7 +162,6 @@ impl Default for StepCurvatureConfig {
             realized_edge_every: 0,
             critical_every: 0,
             mean_square_every: 0,
-            gap_terms_every: 0,
             batch_size: 0,
             monte_carlo: MonteCarlo::default(),
             critical_tol: 1.0 / 16.0,

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gdscope_dynamics::montecarlo::t_975;
-use gdscope_dynamics::observers::step::gap_terms;
 use gdscope_io::{RunDir, Table};
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 use serde::Serialize;
@@ -42,7 +41,6 @@ pub fn base_config(quick: bool) -> anyhow::Result<TrainConfig> {
             "tracking.every=50",
             "tracking.eval_every=50",
             "tracking.step_curvature.batch_sharpness_every=50",
-            "tracking.step_curvature.gap_terms_every=50",
         ]
         .map(String::from)
         .to_vec()
@@ -65,96 +63,39 @@ pub struct WindowMean {
     pub measurements: usize,
 }
 
-/// The finite `values` at `steps ≥ from`, in step order.
-fn in_window(steps: &[f64], values: &[f64], from: f64) -> Vec<f64> {
-    steps
+/// The mean of the finite `values` at `steps ≥ from`, with a batch-means interval over
+/// [`BLOCKS`] consecutive blocks (`None` with fewer than `BLOCKS` measurements).
+pub fn window_mean(steps: &[f64], values: &[f64], from: f64) -> Option<WindowMean> {
+    let xs: Vec<f64> = steps
         .iter()
         .zip(values)
         .filter(|(s, v)| **s >= from && v.is_finite())
         .map(|(_, v)| *v)
-        .collect()
-}
-
-/// The means of [`BLOCKS`] consecutive blocks of `xs` (the last takes the remainder);
-/// `None` with fewer than `BLOCKS` values.
-fn block_means(xs: &[f64]) -> Option<Vec<f64>> {
+        .collect();
     if xs.len() < BLOCKS {
         return None;
     }
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
     let per = xs.len() / BLOCKS;
-    Some(
-        (0..BLOCKS)
-            .map(|k| {
-                let end = if k + 1 == BLOCKS {
-                    xs.len()
-                } else {
-                    (k + 1) * per
-                };
-                let b = &xs[k * per..end];
-                b.iter().sum::<f64>() / b.len() as f64
-            })
-            .collect(),
-    )
-}
-
-/// `mean` with the 95% batch-means interval of `blocks` (Student-t, `BLOCKS − 1` degrees
-/// of freedom).
-fn with_interval(mean: f64, blocks: &[f64], measurements: usize) -> WindowMean {
+    let blocks: Vec<f64> = (0..BLOCKS)
+        .map(|k| {
+            let end = if k + 1 == BLOCKS {
+                xs.len()
+            } else {
+                (k + 1) * per
+            };
+            let b = &xs[k * per..end];
+            b.iter().sum::<f64>() / b.len() as f64
+        })
+        .collect();
     let bm = blocks.iter().sum::<f64>() / BLOCKS as f64;
     let var = blocks.iter().map(|b| (b - bm) * (b - bm)).sum::<f64>() / (BLOCKS - 1) as f64;
     let half = t_975(BLOCKS - 1) * (var / BLOCKS as f64).sqrt();
-    WindowMean {
+    Some(WindowMean {
         mean,
         lo: mean - half,
         hi: mean + half,
-        measurements,
-    }
-}
-
-/// The mean of the finite `values` at `steps ≥ from`, with a batch-means interval over
-/// [`BLOCKS`] consecutive blocks (`None` with fewer than `BLOCKS` measurements).
-pub fn window_mean(steps: &[f64], values: &[f64], from: f64) -> Option<WindowMean> {
-    let xs = in_window(steps, values, from);
-    let blocks = block_means(&xs)?;
-    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-    Some(with_interval(mean, &blocks, xs.len()))
-}
-
-/// The predicted gap `ηβ̄σ̄_u²/(4ᾱ)` from the window means of α, β and σ_u² (measured at
-/// the same steps); `None` unless `ᾱ > 0` (no progressive sharpening, no prediction). The
-/// interval applies the same formula to the [`BLOCKS`] block means (batch means); when α is
-/// not positive in every block the prediction is unbounded above and the interval is `NaN`
-/// (`null` in JSON).
-pub fn predicted_gap(
-    lr: f64,
-    steps: &[f64],
-    alpha: &[f64],
-    beta: &[f64],
-    sigma_u2: &[f64],
-    from: f64,
-) -> Option<WindowMean> {
-    let (a, b, s) = (
-        in_window(steps, alpha, from),
-        in_window(steps, beta, from),
-        in_window(steps, sigma_u2, from),
-    );
-    if a.len() != b.len() || a.len() != s.len() {
-        return None;
-    }
-    let (ab, bb, sb) = (block_means(&a)?, block_means(&b)?, block_means(&s)?);
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
-    let point = gap_terms::predicted_gap(lr, mean(&a), mean(&b), mean(&s))?;
-    let blocks: Option<Vec<f64>> = (0..BLOCKS)
-        .map(|k| gap_terms::predicted_gap(lr, ab[k], bb[k], sb[k]))
-        .collect();
-    Some(match blocks {
-        Some(blocks) => with_interval(point, &blocks, a.len()),
-        None => WindowMean {
-            mean: point,
-            lo: f64::NAN,
-            hi: f64::NAN,
-            measurements: a.len(),
-        },
+        measurements: xs.len(),
     })
 }
 
@@ -216,14 +157,6 @@ pub struct GapRow {
     pub batch_sharpness: Option<WindowMean>,
     /// `2/η − λmax` (mean and interval).
     pub gap: Option<WindowMean>,
-    /// Progressive-sharpening rate α over the window.
-    pub alpha: Option<WindowMean>,
-    /// Self-stabilization strength β over the window.
-    pub beta: Option<WindowMean>,
-    /// Projected noise variance σ_u² over the window.
-    pub sigma_u2: Option<WindowMean>,
-    /// The predicted gap `ηβσ_u²/(4α)` ([`predicted_gap`]).
-    pub predicted_gap: Option<WindowMean>,
     /// The run's final status.
     pub status: String,
     /// Wall-clock seconds of the run.
@@ -249,8 +182,6 @@ pub struct GapSummary {
     pub rows: Vec<GapRow>,
     /// `log gap` against `log b` over the minibatch rows with a positive gap.
     pub fit: Option<LineFit>,
-    /// How the gap prediction `ηβσ_u²/(4α)` of Liao et al. is measured.
-    pub prediction: String,
     /// The runs were executed one after the other through the train library.
     pub execution: String,
     /// Total wall-clock seconds.
@@ -312,23 +243,13 @@ pub fn reproduce_sharpness_gap(
             hi: threshold - l.lo,
             measurements: l.measurements,
         });
-        let from = window_start as f64;
-        let (alpha, beta, sigma_u2) = (
-            column("gap_alpha"),
-            column("gap_beta"),
-            column("gap_sigma_u2"),
-        );
         rows.push(GapRow {
             batch_size: if b == 0 { examples_of(&base)? } else { b },
             full_batch: b == 0,
             dir: report.dir.clone(),
             lambda_max: lambda,
-            batch_sharpness: window_mean(&steps, &column("batch_sharpness"), from),
+            batch_sharpness: window_mean(&steps, &column("batch_sharpness"), window_start as f64),
             gap,
-            alpha: window_mean(&steps, &alpha, from),
-            beta: window_mean(&steps, &beta, from),
-            sigma_u2: window_mean(&steps, &sigma_u2, from),
-            predicted_gap: predicted_gap(lr, &steps, &alpha, &beta, &sigma_u2, from),
             status: serde_json::to_value(&report.summary.status)?
                 .as_str()
                 .map_or_else(|| format!("{:?}", report.summary.status), String::from),
@@ -360,15 +281,6 @@ pub fn reproduce_sharpness_gap(
         ),
         rows,
         fit,
-        prediction: "predicted gap = eta*beta*sigma_u^2/(4*alpha) from the window means of \
-                     alpha = -(P g).grad S, beta = |P grad S|^2 (grad S = D^3L[u,u], u the unit top \
-                     eigenvector of the full-batch Hessian, P = I - u u^T, g the full-batch \
-                     gradient; Damian et al.'s definitions, which Liao et al. say they follow) and \
-                     sigma_u^2 = E_B[(u.(g_B - g))^2] (one step's minibatch noise along u, Monte \
-                     Carlo); interval: the same formula on the 10 block means (batch means); \
-                     absent when alpha is not positive in every block. See docs/curvature.md \
-                     'The gap prediction' for why these definitions and what is not confirmed"
-            .into(),
         execution: "sequential through the gdscope-train library (no sweep backend)".into(),
         wall_s: clock.elapsed().as_secs_f64(),
     };
@@ -482,30 +394,6 @@ fn gap_figure(summary: &GapSummary) -> Figure {
             });
         }
     }
-    let predicted: Vec<(f64, WindowMean)> = minibatch
-        .iter()
-        .filter_map(|r| Some((r.batch_size as f64, r.predicted_gap?)))
-        .collect();
-    if !predicted.is_empty() {
-        // Beside the measured point (×1.06 in b) so both intervals stay visible.
-        let shift = 1.06;
-        series.push(Series {
-            label: "predicted ηβσᵤ²/(4α) (bars where bounded)".into(),
-            x: predicted.iter().map(|(b, _)| b * shift).collect(),
-            y: predicted.iter().map(|(_, p)| p.mean).collect(),
-            kind: SeriesKind::Points,
-            color: Some(2),
-        });
-        for (b, p) in predicted.iter().filter(|(_, p)| p.lo.is_finite()) {
-            series.push(Series {
-                label: String::new(),
-                x: vec![b * shift, b * shift],
-                y: vec![p.lo, p.hi],
-                kind: SeriesKind::Line,
-                color: Some(2),
-            });
-        }
-    }
     let mut title = "Sharpness gap against batch size".to_string();
     if let Some(f) = summary.fit {
         // Over the fitted points only (positive gaps).
@@ -530,7 +418,7 @@ fn gap_figure(summary: &GapSummary) -> Figure {
     Figure::Line(LinePlot {
         title,
         x_label: "batch size".into(),
-        y_label: "sharpness gap (window mean; values ≤ 0 not shown)".into(),
+        y_label: "gap 2/η − λmax (window mean; gaps ≤ 0 not shown)".into(),
         log_x: true,
         log_y: true,
         series,
@@ -561,38 +449,5 @@ mod tests {
         // Each block of two holds one 0 and one 1: the block means agree, the interval is a point.
         assert_eq!((w.lo, w.hi), (0.5, 0.5));
         assert!(window_mean(&steps, &values, 35.0).is_none());
-    }
-
-    #[test]
-    fn predicted_gap_from_window_and_block_means() {
-        let steps: Vec<f64> = (0..40).map(f64::from).collect();
-        let constant = |v: f64| vec![v; 40];
-        let (beta, sigma) = (constant(3.0), constant(0.5));
-        // α alternates 1 and 3 within every block of two: ᾱ = 2 in each block.
-        let alpha: Vec<f64> = (0..40)
-            .map(|i| if i % 2 == 0 { 1.0 } else { 3.0 })
-            .collect();
-        let p = predicted_gap(0.1, &steps, &alpha, &beta, &sigma, 20.0).unwrap();
-        let exact = 0.1 * 3.0 * 0.5 / (4.0 * 2.0);
-        assert!(
-            (p.mean - exact).abs() < 1e-15 && p.measurements == 20,
-            "{p:?}"
-        );
-        assert!(
-            (p.lo - exact).abs() < 1e-15 && (p.hi - exact).abs() < 1e-15,
-            "{p:?}"
-        );
-        // A block whose α is negative: the point stays, the interval is unbounded (NaN).
-        let mut dipping = constant(2.0);
-        dipping[20] = -3.0;
-        dipping[21] = -3.0;
-        let p = predicted_gap(0.1, &steps, &dipping, &beta, &sigma, 20.0).unwrap();
-        assert!(p.mean > 0.0 && p.lo.is_nan() && p.hi.is_nan(), "{p:?}");
-        // No progressive sharpening on average: no prediction.
-        assert!(predicted_gap(0.1, &steps, &constant(-1.0), &beta, &sigma, 20.0).is_none());
-        // Ingredients measured at different steps: no prediction.
-        let mut gappy = constant(0.5);
-        gappy[30] = f64::NAN;
-        assert!(predicted_gap(0.1, &steps, &alpha, &beta, &gappy, 20.0).is_none());
     }
 }

@@ -106,9 +106,8 @@ fn f64_quick_demo_is_a_catapult_and_the_verdict_says_so() {
 }
 
 /// The quick sharpness-gap ladder (batch 8, 32, full): full-batch GD sits at the edge,
-/// SGD's λmax settles below 2/η, further for the smaller batch; the gap prediction's
-/// ingredients; the table, the fit and the figures are written; every member is a resumable
-/// run directory.
+/// SGD's λmax settles below 2/η, further for the smaller batch; the table, the fit and the
+/// figures are written; every member is a resumable run directory.
 #[test]
 fn quick_sharpness_gap_shows_the_gap() {
     use gdscope_train::sharpness_gap::reproduce_sharpness_gap;
@@ -129,24 +128,7 @@ fn quick_sharpness_gap_shows_the_gap() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["rows"][0]["batch_size"], 8);
-    // The gap prediction's ingredients: no noise in full batch, noise along u shrinking with
-    // the batch (σ_u² ∝ 1/b for independent examples), a finite β everywhere.
-    let sigma = |i: usize| s.rows[i].sigma_u2.expect("measured").mean;
-    assert_eq!(sigma(2), 0.0, "{s:?}");
-    assert!(sigma(0) > 2.0 * sigma(1) && sigma(1) > 0.0, "{s:?}");
-    assert!(
-        s.rows.iter().all(|r| r.beta.is_some_and(|b| b.mean > 0.0)),
-        "{s:?}"
-    );
-    // Full-batch GD sharpens progressively (α resolved above 0) and has no noise: the
-    // predicted gap is exactly 0.
-    let full_alpha = s.rows[2].alpha.unwrap();
-    assert!(full_alpha.lo > 0.0, "{full_alpha:?}");
-    assert_eq!(
-        s.rows[2].predicted_gap.map(|p| (p.mean, p.lo, p.hi)),
-        Some((0.0, 0.0, 0.0))
-    );
-    assert!(json["prediction"].as_str().unwrap().contains("sigma_u^2"));
+    assert!(json.get("prediction").is_none(), "{json}");
     for f in [
         "sharpness.png",
         "gap.svg",

@@ -21,7 +21,7 @@ pub enum Target {
     PaperFig3,
     /// The synthetic edge-of-stability demo: MLP 20-256-256-4, full-batch GD η = 0.08, 3000 steps.
     Eos,
-    /// The stochastic sharpness gap: SGD η = 0.4 over batch sizes 8…256 and full batch (λmax, batch sharpness, measured and predicted gap vs batch size).
+    /// The stochastic sharpness gap: SGD η = 0.4 over batch sizes 8…256 and full batch (λmax, batch sharpness, gap vs batch size).
     SharpnessGap,
 }
 

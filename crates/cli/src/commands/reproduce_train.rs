@@ -73,21 +73,12 @@ pub fn sharpness_gap(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow
         s.lr, s.threshold, s.examples, s.steps, s.window_start, s.steps
     );
     println!(
-        "{:>6} {:>22} {:>22} {:>22} {:>22} {:>8}",
-        "batch",
-        "λmax (95% CI)",
-        "batch sharpness",
-        "gap 2/η − λmax",
-        "predicted ηβσ²/(4α)",
-        "time s"
+        "{:>6} {:>22} {:>22} {:>22} {:>8}",
+        "batch", "λmax (95% CI)", "batch sharpness", "gap 2/η − λmax", "time s"
     );
     let fmt = |w: Option<gdscope_train::sharpness_gap::WindowMean>| {
         w.map_or("—".to_string(), |w| {
-            if w.lo.is_finite() {
-                format!("{:.3} [{:.3}, {:.3}]", w.mean, w.lo, w.hi)
-            } else {
-                format!("{:.3} [unbounded]", w.mean)
-            }
+            format!("{:.3} [{:.3}, {:.3}]", w.mean, w.lo, w.hi)
         })
     };
     for r in &s.rows {
@@ -97,11 +88,10 @@ pub fn sharpness_gap(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow
             r.batch_size.to_string()
         };
         println!(
-            "{name:>6} {:>22} {:>22} {:>22} {:>22} {:>8.1}",
+            "{name:>6} {:>22} {:>22} {:>22} {:>8.1}",
             fmt(r.lambda_max),
             fmt(r.batch_sharpness),
             fmt(r.gap),
-            fmt(r.predicted_gap),
             r.wall_s
         );
     }

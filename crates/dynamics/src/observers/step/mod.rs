@@ -23,7 +23,6 @@ use crate::subsets::RandomBatches;
 pub mod batch_sharpness;
 pub mod critical;
 pub mod directional;
-pub mod gap_terms;
 pub mod generalized;
 pub mod gni;
 pub mod mean_square;
@@ -268,10 +267,6 @@ pub(crate) fn build(
             config.mean_square_pilot_batches,
             cols,
         )));
-    }
-    if config.gap_terms_every > 0 {
-        let source = source(config.gap_terms_every)?;
-        out.push(Box::new(gap_terms::GapTermsObserver::new(source, cols)));
     }
     if config.realized_edge_every > 0 {
         out.push(Box::new(realized_edge::RealizedEdge::new(

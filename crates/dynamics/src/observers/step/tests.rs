@@ -10,7 +10,7 @@ use gdscope_core::rules::Polyak;
 use gdscope_core::Objective;
 use nalgebra::{DMatrix, DVector};
 
-use super::{batch_sharpness, gap_terms, generalized, gni, mean_square, Draws};
+use super::{batch_sharpness, generalized, gni, mean_square, Draws};
 use crate::config::{StepCurvatureConfig, TrackingConfig};
 use crate::driver::{Driver, RunSpec};
 use crate::montecarlo::MonteCarlo;
@@ -18,7 +18,7 @@ use crate::noise::GradientNoise;
 use crate::problem::Problem;
 use crate::process::{ProcessName, ProcessSettings};
 use crate::subsets::RandomBatches;
-use crate::testing::{LinearRegression, TanhRegression};
+use crate::testing::LinearRegression;
 
 const W: [f64; 4] = [0.3, -0.5, 0.8, 0.1];
 
@@ -245,106 +245,6 @@ fn e_full(obj: &LinearRegression, lr: f64) -> f64 {
     let e = mean_square::estimate(obj, &W, lr, 4, &mut Draws::Whole, &tight(), None, 1).unwrap();
     assert_eq!(e.value.samples, 1);
     e.value.value
-}
-
-/// The top eigenpair of a dense symmetric matrix.
-fn top_pair(h: &DMatrix<f64>) -> (f64, DVector<f64>) {
-    let e = sym_eigen(h);
-    let last = e.values.len() - 1;
-    (e.values[last], e.vectors.column(last).into_owned())
-}
-
-/// α and β against central differences of the top eigenvalue of the dense Hessian (an
-/// independent route to `∇S`), and `σ_u² = 0` exactly in full batch; the predicted gap.
-#[test]
-fn gap_terms_match_finite_differences_of_the_top_eigenvalue() {
-    let obj = TanhRegression::new(9, 3);
-    let w = [0.4, -0.3, 0.6];
-    let (_, u) = top_pair(&obj.hessian(&w));
-    let eps = 1e-5;
-    let grad_s: DVector<f64> = DVector::from_fn(3, |i, _| {
-        let mut p = w;
-        let mut m = w;
-        p[i] += eps;
-        m[i] -= eps;
-        (top_pair(&obj.hessian(&p)).0 - top_pair(&obj.hessian(&m)).0) / (2.0 * eps)
-    });
-    let mut g = vec![0.0; 3];
-    obj.value_grad(&w, &mut g);
-    let g = DVector::from_vec(g);
-    let perp = |v: &DVector<f64>| v - &u * u.dot(v);
-    let (alpha, beta) = (-perp(&g).dot(&grad_s), perp(&grad_s).norm_squared());
-    // The eigenvector's scale and sign do not matter.
-    let scaled: Vec<f64> = u.iter().map(|x| -3.0 * x).collect();
-    let e = gap_terms::estimate(
-        &obj,
-        &w,
-        g.as_slice(),
-        &scaled,
-        &mut Draws::Whole,
-        &tight(),
-        &mut gap_terms::Buffers::default(),
-    );
-    assert!(
-        (e.alpha - alpha).abs() < 1e-7 * (1.0 + alpha.abs()),
-        "{e:?} vs α {alpha}"
-    );
-    assert!(
-        (e.beta - beta).abs() < 1e-7 * (1.0 + beta),
-        "{e:?} vs β {beta}"
-    );
-    assert!(
-        beta > 1e-3 && alpha.abs() > 1e-3,
-        "a non-degenerate check: α {alpha}, β {beta}"
-    );
-    assert_eq!(
-        (e.sigma_u2.value, e.sigma_u2.lo, e.sigma_u2.hi),
-        (0.0, 0.0, 0.0)
-    );
-    let (lr, a, b, s2) = (0.1, 2.0, 3.0, 0.5);
-    assert_eq!(
-        gap_terms::predicted_gap(lr, a, b, s2),
-        Some(lr * b * s2 / (4.0 * a))
-    );
-    assert_eq!(gap_terms::predicted_gap(lr, -a, b, s2), None);
-    assert_eq!(gap_terms::predicted_gap(lr, 0.0, b, s2), None);
-}
-
-/// `σ_u² = E_B[(uᵀ(g_B − g))²]` against the average over all batches, and the
-/// without-replacement closed form `(m−b)/(b(m−1)) · (1/m)Σᵢ(uᵀ(gᵢ − g))²`.
-#[test]
-fn gap_noise_variance_matches_the_average_over_all_batches() {
-    let obj = problem();
-    let b = 3;
-    let (_, u) = top_pair(&obj.hessian_on(&full(&obj)));
-    let g = grad_on(&obj, &full(&obj));
-    let projected = |idx: &[usize]| u.dot(&(grad_on(&obj, idx) - &g));
-    let subsets = obj.subsets(b);
-    let exact = subsets.iter().map(|s| projected(s).powi(2)).sum::<f64>() / subsets.len() as f64;
-    let m = obj.y.len() as f64;
-    let per_example = (0..obj.y.len())
-        .map(|i| projected(&[i]).powi(2))
-        .sum::<f64>()
-        / m;
-    let closed = (m - b as f64) / (b as f64 * (m - 1.0)) * per_example;
-    assert!(
-        (exact - closed).abs() < 1e-12 * exact,
-        "{exact} vs {closed}"
-    );
-    let e = gap_terms::estimate(
-        &obj,
-        &W,
-        g.as_slice(),
-        u.as_slice(),
-        &mut draws(&obj, b, 8),
-        &tight(),
-        &mut gap_terms::Buffers::default(),
-    );
-    let s = e.sigma_u2;
-    assert!((s.value - exact).abs() < s.hi - s.lo, "{s:?} vs {exact}");
-    assert!((s.value / exact - 1.0).abs() < 0.02, "{s:?} vs {exact}");
-    // Least squares has no third derivative: no self-stabilization, no sharpening.
-    assert_eq!((e.alpha, e.beta), (0.0, 0.0));
 }
 
 /// Binomial check of a 95% interval: over `trials` seeds the number of intervals covering the
