@@ -106,6 +106,22 @@ pub trait Objective: Send + Sync {
         self.value_grad(x, grad)
     }
 
+    /// Loss on a subset of examples (no gradient: a forward pass for networks). The default
+    /// calls [`value_grad_subset`](Self::value_grad_subset).
+    fn value_subset(&self, x: &[f64], indices: &[usize]) -> f64 {
+        let mut g = vec![0.0; self.dim()];
+        self.value_grad_subset(x, indices, &mut g)
+    }
+
+    /// Hessian-vector product of the loss on a subset of examples (a minibatch Hessian
+    /// `H_B·v`, mean over `indices`). The default ignores `indices` and returns the full
+    /// [`hvp`](Self::hvp), which is right for objectives without examples; empirical risks
+    /// override it.
+    fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        let _ = indices;
+        self.hvp(x, v, out)
+    }
+
     /// Dense Hessian `∇²f(x)` built column by column from HVPs (n HVPs; for small n and
     /// for validating the matrix-free paths).
     fn hessian(&self, x: &[f64]) -> DMatrix<f64> {

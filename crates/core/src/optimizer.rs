@@ -150,20 +150,46 @@ impl Rule {
         w: &mut [f64],
         update: &mut [f64],
     ) -> Result<(), OptimizerError> {
-        let n = w.len();
-        if grad.len() != n || update.len() != n || state.dim != n || !state.fits(self.rule()) {
-            return Err(OptimizerError::LengthMismatch {
-                params: n,
-                grad: grad.len(),
-                state: state.dim,
-            });
-        }
+        self.check_lengths(state, grad, w.len(), update.len())?;
         self.rule()
             .step(self.lr_at(state.t), state, grad, w, update);
         for (wi, u) in w.iter_mut().zip(update.iter()) {
             *wi += u;
         }
         state.t += 1.0;
+        Ok(())
+    }
+
+    /// `Ok` when the gradient, the update and the state all have `n` entries.
+    fn check_lengths(
+        &self,
+        state: &RuleState,
+        grad: &[f64],
+        n: usize,
+        update: usize,
+    ) -> Result<(), OptimizerError> {
+        if grad.len() != n || update != n || state.dim != n || !state.fits(self.rule()) {
+            return Err(OptimizerError::LengthMismatch {
+                params: n,
+                grad: grad.len(),
+                state: state.dim,
+            });
+        }
+        Ok(())
+    }
+
+    /// The virtual step at `η(state.t)` ([`UpdateRule::virtual_step`]): writes the `Δw` that
+    /// [`step`](Self::step) would take for `grad` from `state`, changing nothing.
+    pub fn virtual_step(
+        &self,
+        state: &RuleState,
+        grad: &[f64],
+        w: &[f64],
+        update: &mut [f64],
+    ) -> Result<(), OptimizerError> {
+        self.check_lengths(state, grad, w.len(), update.len())?;
+        self.rule()
+            .virtual_step(self.lr_at(state.t), state, grad, w, update);
         Ok(())
     }
 

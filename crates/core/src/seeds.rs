@@ -18,6 +18,11 @@ pub enum Stream {
     TraceProbes,
     /// Random start block of an eigen-solver (index = process).
     EigenStart,
+    /// Fresh minibatches of the step-curvature estimators (index = step).
+    CurvatureBatches,
+    /// Gradient-noise controls: the independent batch and the random signs or direction
+    /// (index = step).
+    GradientNoise,
 }
 
 impl Stream {
@@ -28,6 +33,8 @@ impl Stream {
             Stream::Batches => 2,
             Stream::TraceProbes => 3,
             Stream::EigenStart => 4,
+            Stream::CurvatureBatches => 5,
+            Stream::GradientNoise => 6,
         }
     }
 }
@@ -59,6 +66,8 @@ mod tests {
                 Stream::Batches,
                 Stream::TraceProbes,
                 Stream::EigenStart,
+                Stream::CurvatureBatches,
+                Stream::GradientNoise,
             ] {
                 for index in 0..200 {
                     assert!(seen.insert(derive(seed, stream, index)));

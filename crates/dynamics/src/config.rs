@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::montecarlo::MonteCarlo;
+
 /// Curvature tracking and diagnostics (the `[tracking]` section).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -37,6 +39,9 @@ pub struct TrackingConfig {
     pub projection_step: Option<u64>,
     /// Full-batch train loss/accuracy and test metrics every this many steps (0: never).
     pub eval_every: u64,
+    /// Curvature along the step (batch sharpness and its relatives) of the `discrete`
+    /// process (`[tracking.step_curvature]`).
+    pub step_curvature: StepCurvatureConfig,
 }
 
 impl Default for TrackingConfig {
@@ -55,6 +60,7 @@ impl Default for TrackingConfig {
             projection: true,
             projection_step: None,
             eval_every: 20,
+            step_curvature: StepCurvatureConfig::default(),
         }
     }
 }
@@ -99,7 +105,8 @@ impl TrackingConfig {
                 "{section}.trace_probes must be at least 2 (for a standard error)"
             );
         }
-        Ok(())
+        self.step_curvature
+            .validate(&format!("{section}.step_curvature"))
     }
 
     /// Largest number of eigenvalues a measurement can return (`max_k` when `adaptive_k`).
@@ -109,6 +116,75 @@ impl TrackingConfig {
         } else {
             self.top_k
         }
+    }
+}
+
+/// Curvature along the step the optimizer takes (docs/curvature.md "Curvature along the
+/// step"): each measurement has its own frequency (0: off, the default) and runs on the
+/// `discrete` process. Monte Carlo estimates over fresh random batches of `batch_size`
+/// examples stop adaptively ([`MonteCarlo`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StepCurvatureConfig {
+    /// Batch sharpness `E_B[g_BᵀH_Bg_B/‖g_B‖²]` and its ratio of means, every this many steps.
+    pub batch_sharpness_every: u64,
+    /// Gradient–noise interaction `E_B[g_BᵀHg_B]/‖g‖²`.
+    pub gni_every: u64,
+    /// Generalized batch sharpness `E_B[s_BᵀH_Bs_B]/(−E_B[s_Bᵀg_B])` of the optimizer's own
+    /// step from its frozen state (edge 2 for every optimizer).
+    pub generalized_every: u64,
+    /// Directional sharpness of the executed update (and its preconditioned Rayleigh form).
+    pub directional_every: u64,
+    /// Realized edge `ζ = 1 + ΔL/(η gᵀu)` of the update (free in full batch).
+    pub realized_edge_every: u64,
+    /// Critical sharpness `2/η_c` by a line search with forward passes only.
+    pub critical_every: u64,
+    /// Mean-square stability `λmax(E_B[(I − ηH_B)²])`.
+    pub mean_square_every: u64,
+    /// Examples per Monte Carlo batch; 0: the run's `batch_size` (full batch: the whole set,
+    /// so the expectations are exact single evaluations).
+    pub batch_size: usize,
+    /// Stopping rule of the Monte Carlo estimates.
+    pub monte_carlo: MonteCarlo,
+    /// Critical sharpness: bisect until `1 − η_lo/η_hi < critical_tol`.
+    pub critical_tol: f64,
+    /// Mean-square stability: batches of the pilot operator whose top eigenvector is used.
+    pub mean_square_pilot_batches: usize,
+}
+
+impl Default for StepCurvatureConfig {
+    fn default() -> Self {
+        Self {
+            batch_sharpness_every: 0,
+            gni_every: 0,
+            generalized_every: 0,
+            directional_every: 0,
+            realized_edge_every: 0,
+            critical_every: 0,
+            mean_square_every: 0,
+            batch_size: 0,
+            monte_carlo: MonteCarlo::default(),
+            critical_tol: 1.0 / 16.0,
+            mean_square_pilot_batches: 4,
+        }
+    }
+}
+
+impl StepCurvatureConfig {
+    /// Checks the settings; messages name fields as `{section}.field`.
+    pub fn validate(&self, section: &str) -> anyhow::Result<()> {
+        self.monte_carlo
+            .validate(&format!("{section}.monte_carlo"))?;
+        anyhow::ensure!(
+            self.critical_tol > 0.0 && self.critical_tol < 1.0,
+            "{section}.critical_tol must lie in (0, 1), got {}",
+            self.critical_tol
+        );
+        anyhow::ensure!(
+            self.mean_square_pilot_batches >= 1,
+            "{section}.mean_square_pilot_batches must be at least 1"
+        );
+        Ok(())
     }
 }
 

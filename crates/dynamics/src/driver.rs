@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batches::Batches;
 use crate::config::{StopConfig, TrackingConfig};
+use crate::noise::{GradientNoise, NoiseSource};
 use crate::observers::{self, Observation, ObserveContext, Observer, Phase};
 use crate::problem::Problem;
 use crate::process::{AnyProcess, ProcessName, ProcessSettings, Start, StepContext};
@@ -50,6 +51,8 @@ pub struct RunSpec {
     pub tracking: TrackingConfig,
     /// Stopping rules.
     pub stop: StopConfig,
+    /// Gradient-noise control added to full-batch steps.
+    pub noise: GradientNoise,
 }
 
 impl RunSpec {
@@ -73,6 +76,18 @@ impl RunSpec {
         self.tracking.validate("tracking")?;
         self.process.validate(&self.tracking)?;
         self.stop.validate()?;
+        if self.noise.is_on() {
+            anyhow::ensure!(
+                self.batch_size == 0,
+                "gradient_noise adds noise to full-batch steps, but batch_size = {}; set \
+                 batch_size = 0 (the matched noise's batch size is gradient_noise.batch_size)",
+                self.batch_size
+            );
+            anyhow::ensure!(
+                self.noise.batch_size >= 1,
+                "gradient_noise.batch_size must be at least 1"
+            );
+        }
         for flow in [ProcessName::Stable, ProcessName::Central] {
             if self.processes.contains(&flow) {
                 self.optimizer.rule().flow().map_err(|reason| {
@@ -246,7 +261,8 @@ impl Driver {
             .map(|&n| (n, spec.process.tracking(n, &spec.tracking)))
             .collect();
         let mut schema = Schema::default();
-        let mut observers = observers::build(&resolved, &mut schema);
+        let examples = problem.objective.num_examples();
+        let mut observers = observers::build(&resolved, &mut schema, examples, spec.batch_size)?;
         observers.extend(observers::central::build(
             &spec,
             &rule,
@@ -262,6 +278,9 @@ impl Driver {
                 })?
                 .load(bytes)
                 .map_err(|e| anyhow::anyhow!("cannot restore observer #{i}: {e}"))?;
+        }
+        if spec.noise.is_on() {
+            NoiseSource::new(&spec.noise, problem.objective.num_examples())?;
         }
         let batches = match spec.batch_size {
             0 => None,
@@ -373,6 +392,8 @@ impl Driver {
             rule: &self.rule,
             step: t,
             batch,
+            seed: self.spec.seed,
+            noise: Some(&self.spec.noise),
         };
         for p in &mut self.processes {
             p.get_mut().prepare(&ctx, &mut self.timings)?;
@@ -382,6 +403,7 @@ impl Driver {
             rule: &self.rule,
             step: t,
             minibatch: self.spec.minibatch(),
+            batch,
             seed: self.spec.seed,
         };
         let mut seen = Observation {

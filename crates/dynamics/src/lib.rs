@@ -18,10 +18,13 @@ pub mod batches;
 pub mod config;
 pub mod diagnostics;
 pub mod driver;
+pub mod montecarlo;
+pub mod noise;
 pub mod observers;
 pub mod problem;
 pub mod process;
 pub mod record;
+pub mod subsets;
 pub mod tracker;
 
 #[cfg(test)]
@@ -31,8 +34,9 @@ mod tests;
 #[cfg(test)]
 mod tests_central;
 
-pub use config::{StopConfig, TrackingConfig, TrackingOverride};
+pub use config::{StepCurvatureConfig, StopConfig, TrackingConfig, TrackingOverride};
 pub use driver::{Driver, DriverState, RunSpec, Status};
+pub use noise::{GradientNoise, NoiseKind};
 pub use observers::projection::CROSSING_FRACTION;
 pub use problem::{Evaluation, Evaluator, Observables, Problem};
 pub use process::{ProcessName, ProcessSettings};

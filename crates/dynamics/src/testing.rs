@@ -33,6 +33,19 @@ impl TanhRegression {
         (t - self.y[i], s, sp, -2.0 * s * s - 2.0 * t * sp)
     }
 
+    fn hvp_on(&self, w: &[f64], idx: &[usize], v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        let m = idx.len() as f64;
+        for &i in idx {
+            let (r, s, sp, _) = self.terms(w, i);
+            let av: f64 = self.a[i].iter().zip(v).map(|(a, v)| a * v).sum();
+            let c = (s * s + r * sp) * av / m;
+            out.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(o, a)| *o += c * a);
+        }
+    }
+
     fn accumulate(&self, w: &[f64], idx: &[usize], grad: &mut [f64]) -> f64 {
         grad.fill(0.0);
         let mut loss = 0.0;
@@ -56,16 +69,11 @@ impl Objective for TanhRegression {
         self.accumulate(w, &all, grad)
     }
     fn hvp(&self, w: &[f64], v: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-        let m = self.y.len() as f64;
-        for i in 0..self.y.len() {
-            let (r, s, sp, _) = self.terms(w, i);
-            let av: f64 = self.a[i].iter().zip(v).map(|(a, v)| a * v).sum();
-            let c = (s * s + r * sp) * av / m;
-            out.iter_mut()
-                .zip(&self.a[i])
-                .for_each(|(o, a)| *o += c * a);
-        }
+        let all: Vec<usize> = (0..self.y.len()).collect();
+        self.hvp_on(w, &all, v, out)
+    }
+    fn hvp_subset(&self, w: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        self.hvp_on(w, indices, v, out)
     }
     fn third_order(&self, w: &[f64], u: &[f64], v: &[f64], out: &mut [f64]) {
         out.fill(0.0);
@@ -119,4 +127,96 @@ fn derivatives_match_finite_differences() {
         .map(|((p, m), v)| (p - m) * v / (2.0 * eps))
         .sum();
     assert!((lhs - rhs).abs() < 1e-8, "{lhs} {rhs}");
+}
+
+/// Least squares `L(w) = (1/m) Σᵢ ½(aᵢᵀw − yᵢ)²`: per-example Hessians `aᵢaᵢᵀ`, so every
+/// minibatch Hessian `H_B = (1/b) Σ_{i∈B} aᵢaᵢᵀ` is known in closed form (the reference of the
+/// step-curvature estimators).
+pub struct LinearRegression {
+    pub a: Vec<Vec<f64>>,
+    pub y: Vec<f64>,
+}
+
+impl LinearRegression {
+    /// `m` examples in `n` dimensions, standard normal features and targets.
+    pub fn random(m: usize, n: usize, seed: u64) -> Self {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut normal = || rng.sample::<f64, _>(rand_distr::StandardNormal);
+        let a = (0..m).map(|_| (0..n).map(|_| normal()).collect()).collect();
+        let y = (0..m).map(|_| normal()).collect();
+        Self { a, y }
+    }
+
+    /// `H_B` as a dense matrix.
+    pub fn hessian_on(&self, idx: &[usize]) -> nalgebra::DMatrix<f64> {
+        let n = self.a[0].len();
+        let mut h = nalgebra::DMatrix::zeros(n, n);
+        for &i in idx {
+            let a = nalgebra::DVector::from_column_slice(&self.a[i]);
+            h += &a * a.transpose() / idx.len() as f64;
+        }
+        h
+    }
+
+    /// Every subset of `b` of the `m` examples.
+    pub fn subsets(&self, b: usize) -> Vec<Vec<usize>> {
+        fn rec(start: usize, m: usize, b: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if cur.len() == b {
+                out.push(cur.clone());
+                return;
+            }
+            for i in start..m {
+                cur.push(i);
+                rec(i + 1, m, b, cur, out);
+                cur.pop();
+            }
+        }
+        let mut out = Vec::new();
+        rec(0, self.y.len(), b, &mut Vec::new(), &mut out);
+        out
+    }
+}
+
+impl Objective for LinearRegression {
+    fn dim(&self) -> usize {
+        self.a[0].len()
+    }
+    fn value_grad(&self, w: &[f64], grad: &mut [f64]) -> f64 {
+        let all: Vec<usize> = (0..self.y.len()).collect();
+        self.value_grad_subset(w, &all, grad)
+    }
+    fn hvp(&self, w: &[f64], v: &[f64], out: &mut [f64]) {
+        let all: Vec<usize> = (0..self.y.len()).collect();
+        self.hvp_subset(w, &all, v, out)
+    }
+    fn third_order(&self, _w: &[f64], _u: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+    fn num_examples(&self) -> Option<usize> {
+        Some(self.y.len())
+    }
+    fn value_grad_subset(&self, w: &[f64], indices: &[usize], grad: &mut [f64]) -> f64 {
+        grad.fill(0.0);
+        let b = indices.len() as f64;
+        let mut loss = 0.0;
+        for &i in indices {
+            let r: f64 = self.a[i].iter().zip(w).map(|(a, w)| a * w).sum::<f64>() - self.y[i];
+            loss += 0.5 * r * r / b;
+            grad.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(g, a)| *g += r * a / b);
+        }
+        loss
+    }
+    fn hvp_subset(&self, _w: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        let b = indices.len() as f64;
+        for &i in indices {
+            let av: f64 = self.a[i].iter().zip(v).map(|(a, v)| a * v).sum();
+            out.iter_mut()
+                .zip(&self.a[i])
+                .for_each(|(o, a)| *o += av * a / b);
+        }
+    }
 }

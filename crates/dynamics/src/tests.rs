@@ -8,8 +8,10 @@ use gdscope_core::schedule::LrSchedule;
 use gdscope_core::Objective;
 use nalgebra::DMatrix;
 
-use crate::config::{StopConfig, TrackingConfig};
+use crate::config::{StepCurvatureConfig, StopConfig, TrackingConfig};
 use crate::driver::{Driver, RunSpec, Status};
+use crate::montecarlo::MonteCarlo;
+use crate::noise::{GradientNoise, NoiseKind};
 use crate::problem::Problem;
 use crate::process::{ProcessName, ProcessSettings};
 use crate::record::{Record, Schema};
@@ -28,6 +30,7 @@ pub(crate) fn spec(steps: u64, optimizer: OptimizerConfig, processes: &[ProcessN
         process: ProcessSettings::default(),
         tracking: TrackingConfig::default(),
         stop: StopConfig::default(),
+        noise: GradientNoise::default(),
     }
 }
 
@@ -131,17 +134,54 @@ fn sgd_spec() -> RunSpec {
         adaptive_fraction: 0.01,
         eval_every: 5,
         projection_step: Some(10),
+        step_curvature: every_step_curvature(),
         ..TrackingConfig::default()
     };
     s
 }
 
-/// Nesterov with minibatches, a cosine schedule, adaptive k and the midpoint process.
+/// Every step-curvature observer on, at staggered frequencies (memories across the resume
+/// point: the pending realized edge, the critical step's warm start, the pilot direction).
+fn every_step_curvature() -> StepCurvatureConfig {
+    StepCurvatureConfig {
+        batch_sharpness_every: 5,
+        gni_every: 7,
+        generalized_every: 5,
+        directional_every: 3,
+        realized_edge_every: 1,
+        critical_every: 2,
+        mean_square_every: 10,
+        mean_square_pilot_batches: 2,
+        monte_carlo: MonteCarlo {
+            rel_se: 0.01,
+            min_samples: 5,
+            max_samples: 30,
+        },
+        ..StepCurvatureConfig::default()
+    }
+}
+
+/// Nesterov with minibatches, a cosine schedule, adaptive k, the midpoint process and every
+/// step-curvature observer.
 #[test]
 fn resume_is_bit_for_bit() {
     let obj = TanhRegression::new(24, 5);
     let rows = assert_resume_is_bit_for_bit(sgd_spec(), &obj, vec![0.1, -0.3, 0.2, 0.05, -0.1]);
     assert_eq!(rows.rows.len(), 60);
+    for (col, t) in [
+        ("batch_sharpness", 25),
+        ("batch_sharpness_rom_hi", 25),
+        ("gni", 28),
+        ("generalized_sharpness", 25),
+        ("directional_sharpness", 24),
+        ("realized_edge", 24),
+        ("critical_sharpness", 24),
+        ("mean_square", 30),
+        ("mean_square_pilot", 30),
+    ] {
+        assert!(rows.col(col)[t].is_finite(), "{col} at step {t}");
+    }
+    assert!(rows.col("batch_sharpness_n")[25] >= 5.0);
     let sharp = rows.col("sharpness");
     assert_eq!(sharp.iter().filter(|v| v.is_finite()).count(), 6);
     assert!(rows.col("projection")[11].is_finite());
@@ -180,6 +220,39 @@ fn resume_is_bit_for_bit_with_discrete_midpoint_and_stable() {
     s.tracking.every = 5;
     let rows = assert_resume_is_bit_for_bit(s, &obj, w0);
     assert!(rows.col("stable.sharpness")[5].is_finite());
+}
+
+/// Full-batch GD plus each gradient-noise control, with the midpoint process and the
+/// step-curvature observers: resumed bit for bit, and the noise changes the trajectory.
+#[test]
+fn resume_is_bit_for_bit_with_gradient_noise() {
+    let obj = TanhRegression::new(24, 5);
+    let w0 = vec![0.1, -0.3, 0.2, 0.05, -0.1];
+    let mut plain = spec(40, OptimizerConfig::gd(0.3), &[Discrete, Midpoint]);
+    plain.tracking.step_curvature = every_step_curvature();
+    plain.tracking.step_curvature.batch_size = 4;
+    let (_, clean) = run(plain.clone(), &obj, w0.clone());
+    for kind in [
+        NoiseKind::Minibatch,
+        NoiseKind::Diagonal,
+        NoiseKind::Isotropic,
+    ] {
+        let mut s = plain.clone();
+        s.noise = GradientNoise {
+            kind,
+            batch_size: 4,
+        };
+        let rows = assert_resume_is_bit_for_bit(s, &obj, w0.clone());
+        assert_ne!(rows.col("loss")[30], clean.col("loss")[30], "{kind:?}");
+        assert!(rows.col("batch_sharpness")[30].is_finite());
+    }
+    let mut bad = plain;
+    bad.batch_size = 4;
+    bad.noise.kind = NoiseKind::Isotropic;
+    let e = Driver::new(bad, Problem::objective(&obj), w0)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("batch_size = 0"), "{e}");
 }
 
 /// Tracked eigenvalues equal dense `eigh` of the Hessian at the same weights, including a

@@ -643,4 +643,39 @@ impl Objective for NetworkObjective {
             },
         )
     }
+
+    fn value_subset(&self, x: &[f64], indices: &[usize]) -> f64 {
+        assert!(
+            indices.iter().all(|&i| i < self.n),
+            "example index out of range"
+        );
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[],
+            rows: Some(indices),
+        };
+        self.pass(spec, Dest::default())
+    }
+
+    fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        assert!(
+            indices.iter().all(|&i| i < self.n),
+            "example index out of range"
+        );
+        let alg = &self.algebras.tangents[0];
+        let spec = Spec {
+            alg,
+            w: x,
+            dirs: Dirs::Flat(v),
+            want: &[alg.dir(0)],
+            rows: Some(indices),
+        };
+        let dest = Dest {
+            hvps: Some((out, 1)),
+            ..Dest::default()
+        };
+        self.pass(spec, dest);
+    }
 }

@@ -276,7 +276,7 @@ fn f32_and_f64_agree() {
 }
 
 #[test]
-fn minibatch_gradient_equals_objective_on_the_subset() {
+fn minibatch_gradient_and_hvp_equal_objective_on_the_subset() {
     let full = problem("mlp:3-4-2:softplus", Loss::Mse, 10, Dtype::F64, 6);
     let w = full.init(Init::LeCun, 1);
     let idx = [7usize, 2, 2, 9];
@@ -300,7 +300,14 @@ fn minibatch_gradient_equals_objective_on_the_subset() {
     let mut gs = vec![0.0; full.dim()];
     let fs = sub.value_grad(&w, &mut gs);
     assert!((f - fs).abs() < 1e-15 * fs.abs());
+    assert_eq!(full.value_subset(&w, &idx), f);
     assert!(dist(&g, &gs) < 1e-15 * common_scale(&gs));
+    // The minibatch Hessian-vector product likewise.
+    let v = randn(full.dim(), 8);
+    let (mut hb, mut hs) = (vec![0.0; full.dim()], vec![0.0; full.dim()]);
+    full.hvp_subset(&w, &idx, &v, &mut hb);
+    sub.hvp(&w, &v, &mut hs);
+    assert!(dist(&hb, &hs) < 1e-14 * common_scale(&hs));
     let (loss, acc) = full.evaluate(&w, &xs, &ys).unwrap();
     assert!((loss - fs).abs() < 1e-15 * fs.abs());
     assert!((0.0..=1.0).contains(&acc));

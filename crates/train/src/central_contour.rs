@@ -57,6 +57,7 @@ pub fn flows_on_contour(
             ..TrackingConfig::default()
         },
         stop: StopConfig::default(),
+        noise: gdscope_dynamics::GradientNoise::default(),
     };
     let mut driver = Driver::new(spec, Problem::objective(obj), w0.to_vec())?;
     let point = |d: &Driver, i: usize| {

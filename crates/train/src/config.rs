@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use gdscope_core::optimizer::OptimizerConfig;
 use gdscope_core::schedule::LrSchedule;
 use gdscope_data::DataSpec;
-use gdscope_dynamics::{ProcessName, ProcessSettings, RunSpec};
+use gdscope_dynamics::{GradientNoise, ProcessName, ProcessSettings, RunSpec};
 use serde::{Deserialize, Serialize};
 
 pub use gdscope_dynamics::{StopConfig, TrackingConfig};
@@ -53,6 +53,8 @@ pub struct TrainConfig {
     pub process: ProcessSettings,
     /// Checkpoint cadence and retention.
     pub checkpoint: CheckpointConfig,
+    /// Gradient-noise control added to full-batch steps (`kind = "none"` by default).
+    pub gradient_noise: GradientNoise,
     /// Set for a fork: the run starts from its parent's state at a step instead of from
     /// `model.init` (docs/training.md "Forks"). Absent (and not written) for other runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +78,7 @@ impl Default for TrainConfig {
             tracking: TrackingConfig::default(),
             process: ProcessSettings::default(),
             checkpoint: CheckpointConfig::default(),
+            gradient_noise: GradientNoise::default(),
             fork: None,
         }
     }
@@ -285,6 +288,7 @@ impl TrainConfig {
             process: self.process.clone(),
             tracking: self.tracking.clone(),
             stop: self.stop.clone(),
+            noise: self.gradient_noise,
         }
     }
 

@@ -1,18 +1,25 @@
 //! Figures of a training run (docs/training.md "Figures"), from the metrics table: loss (log
 //! scale, with every process's loss), sharpness and top-k eigenvalues with the stability
 //! threshold (and the other processes' sharpness), cosine of consecutive updates, the
-//! oscillation projection, and the distances between processes. A figure is only drawn when
+//! oscillation projection, the distances between processes, and the curvature along the
+//! step (batch sharpness and its relatives, with their edges). A figure is only drawn when
 //! its quantity was measured.
 
 use std::path::{Path, PathBuf};
 
+use gdscope_core::optimizer::OptimizerConfig;
 use gdscope_io::Table;
 use gdscope_plot::{Figure, Format, LinePlot, RefLine, Series, SeriesKind};
 
 /// `(file stem, figure)` for every figure the metrics support; `preconditioned` says the
 /// tracked eigenvalues are those of the preconditioned Hessian `P^(−1/2) H P^(−1/2)`
-/// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name.
-pub fn training_plots(metrics: &Table, preconditioned: bool) -> Vec<(&'static str, Figure)> {
+/// (Adam/RMSProp with `tracking.effective_hessian`), which the labels then name; `optimizer`
+/// gives the momentum reference lines of the step-curvature figure.
+pub fn training_plots(
+    metrics: &Table,
+    optimizer: &OptimizerConfig,
+    preconditioned: bool,
+) -> Vec<(&'static str, Figure)> {
     let steps: Vec<f64> = metrics
         .column("step")
         .and_then(|c| c.as_i64())
@@ -170,7 +177,124 @@ pub fn training_plots(metrics: &Table, preconditioned: bool) -> Vec<(&'static st
             .into(),
         ));
     }
+    if let Some(fig) = step_curvature_plot(metrics, &steps, optimizer) {
+        out.push(("step_curvature", fig));
+    }
     out
+}
+
+/// Curvature along the step (docs/curvature.md), when measured: the curvature panel
+/// (sharpness, batch sharpness, GNI, directional and critical sharpness) with the threshold
+/// and, for heavy-ball momentum β, `2(1−β)/η` and `2(1+β)/η` (shifted by the weight decay
+/// as the rule's threshold is); the generalized batch sharpness with its edge 2; the
+/// realized edge ζ and the mean-square stability with their edge 1.
+fn step_curvature_plot(
+    metrics: &Table,
+    steps: &[f64],
+    optimizer: &OptimizerConfig,
+) -> Option<Figure> {
+    let measured = |name: &str, label: &str, kind: SeriesKind| -> Option<Series> {
+        let (x, y) = finite_points(steps, metrics.f64_column(name)?);
+        (!y.is_empty()).then(|| Series {
+            label: label.into(),
+            x,
+            y,
+            kind,
+            color: None,
+        })
+    };
+    let panel = |title: &str, y_label: &str, names: &[(&str, &str)]| -> Option<LinePlot> {
+        let series: Vec<Series> = names
+            .iter()
+            .filter_map(|(n, l)| measured(n, l, SeriesKind::LinePoints))
+            .collect();
+        (!series.is_empty()).then(|| LinePlot {
+            title: title.into(),
+            x_label: "step".into(),
+            y_label: y_label.into(),
+            series,
+            ..LinePlot::default()
+        })
+    };
+    let mut panels = Vec::new();
+    if let Some(mut p) = panel(
+        "Curvature along the step",
+        "curvature",
+        &[
+            ("batch_sharpness", "batch sharpness"),
+            ("batch_sharpness_rom", "batch sharpness (ratio of means)"),
+            ("gni", "gradient–noise interaction"),
+            ("directional_sharpness", "directional sharpness"),
+            ("critical_sharpness", "critical sharpness"),
+        ],
+    ) {
+        if let Some(s) = measured("sharpness", "λmax", SeriesKind::Points) {
+            p.series.insert(0, s);
+        }
+        add_threshold(&mut p, metrics, steps);
+        p.hlines.extend(momentum_lines(metrics, optimizer));
+        panels.push(p);
+    }
+    if let Some(mut p) = panel(
+        "Generalized batch sharpness (edge 2 for every optimizer)",
+        "E[sᵀH_B s] / (−E[sᵀg_B])",
+        &[("generalized_sharpness", "generalized batch sharpness")],
+    ) {
+        p.hlines.push(RefLine {
+            value: 2.0,
+            label: "edge 2".into(),
+        });
+        panels.push(p);
+    }
+    if let Some(mut p) = panel(
+        "Realized edge and mean-square stability (edge 1)",
+        "ζ, λmax(E[(I − ηH_B)²])",
+        &[
+            ("realized_edge", "realized edge ζ"),
+            ("mean_square", "mean-square stability"),
+        ],
+    ) {
+        p.hlines.push(RefLine {
+            value: 1.0,
+            label: "edge 1".into(),
+        });
+        panels.push(p);
+    }
+    match panels.len() {
+        0 => None,
+        1 => panels.pop().map(Figure::from),
+        _ => Some(Figure::Grid {
+            cols: 1,
+            panels: panels.into_iter().map(Figure::from).collect(),
+        }),
+    }
+}
+
+/// Heavy ball's batch-sharpness plateaus `2(1−β)/η` (small batches) and `2(1+β)/η` (large
+/// batches; the stability threshold), shifted by the rule's weight-decay shift, at a
+/// constant learning rate; none otherwise.
+fn momentum_lines(metrics: &Table, optimizer: &OptimizerConfig) -> Vec<RefLine> {
+    let beta = match optimizer {
+        OptimizerConfig::Polyak(p) => p.beta,
+        OptimizerConfig::Sgd(s) => s.momentum,
+        _ => 0.0,
+    };
+    let lr = metrics.f64_column("lr").unwrap_or(&[]);
+    let Some(&eta) = lr.first() else {
+        return Vec::new();
+    };
+    if beta == 0.0 || lr.iter().any(|&l| l != eta) {
+        return Vec::new();
+    }
+    let shift = (2.0 + 2.0 * beta) / eta - optimizer.rule().stability_threshold(eta);
+    let low = 2.0 * (1.0 - beta) / eta - shift;
+    vec![RefLine {
+        value: low,
+        label: format!(
+            "2(1−β)/η{} = {low:.4}",
+            if shift != 0.0 { " − decay" } else { "" }
+        ),
+    }]
 }
 
 /// A dashed line when the threshold is constant, else a curve.
@@ -201,12 +325,13 @@ fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
 pub fn training_figures(
     metrics: &Table,
     dir: &Path,
+    optimizer: &OptimizerConfig,
     preconditioned: bool,
     fork_step: Option<u64>,
     smoothing: f64,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    let plots = training_plots(metrics, preconditioned)
+    let plots = training_plots(metrics, optimizer, preconditioned)
         .into_iter()
         .chain(crate::central_figures::central_plots(metrics, smoothing));
     for (stem, mut figure) in plots {
@@ -225,6 +350,17 @@ pub fn training_figures(
     Ok(files)
 }
 
+/// The points `(step, value)` whose value is finite (measurements are `NaN` between their
+/// steps).
+pub(crate) fn finite_points(steps: &[f64], values: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    steps
+        .iter()
+        .zip(values)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .unzip()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +373,7 @@ mod tests {
         metrics.push_f64("eig_1", vec![30.0, 31.0]).unwrap();
         metrics.push_f64("threshold", vec![40.0, 40.0]).unwrap();
         let labels = |preconditioned| {
-            training_plots(&metrics, preconditioned)
+            training_plots(&metrics, &OptimizerConfig::gd(0.05), preconditioned)
                 .into_iter()
                 .find_map(|(stem, f)| match (stem, f) {
                     ("sharpness", Figure::Line(p)) => Some((p.title, p.y_label, p.hlines)),

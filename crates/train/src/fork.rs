@@ -152,7 +152,7 @@ fn check_fork(child: &TrainConfig, parent: &TrainConfig, parent_steps: u64) -> R
             name.as_str()
         );
     }
-    let (p, c) = (schema_of(&ps), schema_of(&cs));
+    let (p, c) = (schema_of(&ps)?, schema_of(&cs)?);
     if p.names() != c.names() {
         let added: Vec<&String> = c
             .names()
@@ -174,16 +174,17 @@ fn check_fork(child: &TrainConfig, parent: &TrainConfig, parent_steps: u64) -> R
     Ok(())
 }
 
-/// The record layout of a run of `spec` (what its driver will write).
-pub fn schema_of(spec: &RunSpec) -> Schema {
+/// The record layout of a run of `spec` (what its driver will write; the columns do not
+/// depend on the number of examples).
+pub fn schema_of(spec: &RunSpec) -> anyhow::Result<Schema> {
     let resolved: Vec<_> = spec
         .processes
         .iter()
         .map(|&n| (n, spec.process.tracking(n, &spec.tracking)))
         .collect();
     let mut schema = Schema::default();
-    observers::build(&resolved, &mut schema);
-    schema
+    observers::build(&resolved, &mut schema, None, spec.batch_size)?;
+    Ok(schema)
 }
 
 /// Where a fork starts: the parent's state at the fork step and what the child copies.

@@ -19,6 +19,7 @@ pub mod network;
 pub mod outputs;
 pub mod reproduce;
 pub mod run;
+pub mod sharpness_gap;
 pub mod summary;
 
 pub use gdscope_core::schedule;

@@ -361,6 +361,7 @@ impl Run<'_> {
         files.extend(figures::training_figures(
             &table,
             self.dir,
+            &self.config.optimizer,
             self.tracks_preconditioned_hessian(),
             self.config.fork.as_ref().map(|f| f.step),
             self.config.process.central.smoothing,
@@ -408,6 +409,7 @@ const KNOWN_FIGURES: &[&str] = &[
     "projection",
     "distance",
     "flow_distance",
+    "step_curvature",
 ];
 
 impl Manifest {

@@ -24,12 +24,14 @@ pub enum Target {
     /// The central flow: GD, its central flow and its stable flow on a small MLP (figures and
     /// verdicts of the talk), and the 2-D contour figure on Berthier's example.
     CentralFlow,
+    /// The stochastic sharpness gap: SGD η = 0.4 over batch sizes 8…256 and full batch (λmax, batch sharpness, gap vs batch size).
+    SharpnessGap,
 }
 
 /// Arguments of `gdscope reproduce`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce central-flow --quick --out runs/central\n  gdscope reproduce paper-fig3 --quick --out runs/fig3"
+    after_help = "Examples:\n  gdscope reproduce paper-fig1 --out runs/fig1\n  gdscope reproduce paper-fig2 --out runs/fig2\n  gdscope reproduce eos --out runs/eos\n  gdscope reproduce central-flow --quick --out runs/central\n  gdscope reproduce paper-fig3 --quick --out runs/fig3\n  gdscope reproduce sharpness-gap --out runs/gap"
 )]
 pub struct Args {
     /// The figure to regenerate.
@@ -40,7 +42,7 @@ pub struct Args {
     /// Allow --out to replace the files of an existing run.
     #[arg(long)]
     overwrite: bool,
-    /// eos, paper-fig3, central-flow: a smaller, CI-speed version of the run.
+    /// eos, paper-fig3, central-flow, sharpness-gap: a smaller, CI-speed version of the run.
     #[arg(long)]
     quick: bool,
     /// paper-fig3: train on CIFAR-10 (binary version) in this directory instead of synthetic images.
@@ -56,6 +58,13 @@ pub fn run(args: Args) -> Result<()> {
         }
         Target::CentralFlow => {
             return super::reproduce_train::central_flow(
+                args.out.as_deref(),
+                args.quick,
+                args.overwrite,
+            )
+        }
+        Target::SharpnessGap => {
+            return super::reproduce_train::sharpness_gap(
                 args.out.as_deref(),
                 args.quick,
                 args.overwrite,

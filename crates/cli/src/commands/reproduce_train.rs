@@ -1,6 +1,7 @@
 //! The training targets of `gdscope reproduce`: `eos` (the synthetic edge-of-stability demo),
 //! `paper-fig3` (GD, SGD with momentum and Adam on a small CNN; docs/training.md) and
-//! `central-flow` (docs/central-flows.md "The demo").
+//! `central-flow` (docs/central-flows.md "The demo") and `sharpness-gap` (SGD over a
+//! batch-size ladder; docs/curvature.md).
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use gdscope_io::RunDir;
 use gdscope_plot::Format;
 use gdscope_train::central_contour::flows_on_contour;
 use gdscope_train::reproduce::{reproduce_central_flow, reproduce_eos, reproduce_fig3};
+use gdscope_train::sharpness_gap::reproduce_sharpness_gap;
 
 /// `gdscope reproduce eos [--quick] --out DIR`.
 pub fn eos(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<()> {
@@ -110,5 +112,58 @@ pub fn central_flow(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow:
             "NOT every claim holds"
         }
     );
+    Ok(())
+}
+
+/// `gdscope reproduce sharpness-gap [--quick] --out DIR`.
+pub fn sharpness_gap(out: Option<&Path>, quick: bool, overwrite: bool) -> anyhow::Result<()> {
+    let out = out.map_or_else(
+        || RunDir::default_path("reproduce-sharpness-gap"),
+        Path::to_path_buf,
+    );
+    let outcome = reproduce_sharpness_gap(&out, quick, overwrite, true)?;
+    let s = &outcome.summary;
+    println!(
+        "SGD η = {} (2/η = {:.4}), {} examples, {} steps; window steps [{}, {})",
+        s.lr, s.threshold, s.examples, s.steps, s.window_start, s.steps
+    );
+    println!(
+        "{:>6} {:>22} {:>22} {:>22} {:>8}",
+        "batch", "λmax (95% CI)", "batch sharpness", "gap 2/η − λmax", "time s"
+    );
+    let fmt = |w: Option<gdscope_train::sharpness_gap::WindowMean>| {
+        w.map_or("—".to_string(), |w| {
+            format!("{:.3} [{:.3}, {:.3}]", w.mean, w.lo, w.hi)
+        })
+    };
+    for r in &s.rows {
+        let name = if r.full_batch {
+            "full".to_string()
+        } else {
+            r.batch_size.to_string()
+        };
+        println!(
+            "{name:>6} {:>22} {:>22} {:>22} {:>8.1}",
+            fmt(r.lambda_max),
+            fmt(r.batch_sharpness),
+            fmt(r.gap),
+            r.wall_s
+        );
+    }
+    match s.fit {
+        Some(f) => println!(
+            "log-log fit of the gap against the batch size: slope {:.3}, R² {:.3} ({} points)",
+            f.slope, f.r2, f.points
+        ),
+        None => println!("log-log fit: fewer than two batch sizes with a positive gap"),
+    }
+    println!(
+        "runs, summary.json and figures in {} ({:.0} s)",
+        out.display(),
+        s.wall_s
+    );
+    for f in outcome.figures {
+        println!("  {}", f.display());
+    }
     Ok(())
 }

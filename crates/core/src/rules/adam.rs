@@ -58,6 +58,19 @@ impl UpdateRule for Adam {
             *u = -lr * (*m / bc1) / ((*nu / bc2).sqrt() + eps);
         }
     }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let Self {
+            beta1, beta2, eps, ..
+        } = *self;
+        let k = state.t + 1.0;
+        let (bc1, bc2) = (bias_correction(beta1, k), bias_correction(beta2, k));
+        let (m, nu) = state.buffers.split_at(grad.len());
+        for (((u, m), nu), g) in update.iter_mut().zip(m).zip(nu).zip(grad) {
+            let m = beta1 * m + (1.0 - beta1) * g;
+            let nu = beta2 * nu + (1.0 - beta2) * g * g;
+            *u = -lr * (m / bc1) / ((nu / bc2).sqrt() + eps);
+        }
+    }
     /// `√ν̂ + ε` with the bias correction of the last applied step; nothing before it.
     fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
         if state.t == 0.0 {
@@ -93,6 +106,11 @@ mod tests {
         assert_relative_eq!(u[0][0], -0.1, max_relative = 1e-14);
         // Step 2 (numbers from the formula evaluated in Python).
         assert_relative_eq!(u[1][0], -0.026633703966040066, max_relative = 1e-13);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        testing::virtual_step_contract(&adam(1e-8), 4);
     }
 
     #[test]

@@ -72,6 +72,13 @@ impl UpdateRule for AdamW {
             *u -= decay * w;
         }
     }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
+        self.adam().virtual_step(lr, state, grad, w, update);
+        let decay = lr * self.weight_decay;
+        for (u, w) in update.iter_mut().zip(w) {
+            *u -= decay * w;
+        }
+    }
     fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
         self.adam().tracking_preconditioner(state, out)
     }
@@ -109,6 +116,11 @@ mod tests {
         let plain = testing::apply(&rule.adam(), &mut adam_state, &[-1.0], &mut [0.0]);
         assert_relative_eq!(u[0], plain[0] - 0.1 * 0.01 * before, max_relative = 1e-14);
         assert_eq!(state.buffers, adam_state.buffers);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        testing::virtual_step_contract(&adamw(0.3), 4);
     }
 
     /// The frozen-preconditioner recursion of the module docs converges at 0.97× the

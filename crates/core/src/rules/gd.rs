@@ -17,7 +17,10 @@ impl UpdateRule for Gd {
     fn stability_threshold(&self, lr: f64) -> f64 {
         2.0 / lr
     }
-    fn step(&self, lr: f64, _state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
+        self.virtual_step(lr, state, grad, w, update);
+    }
+    fn virtual_step(&self, lr: f64, _state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
         for (u, g) in update.iter_mut().zip(grad) {
             *u = -lr * g;
         }
@@ -49,6 +52,11 @@ mod tests {
     fn step_by_hand() {
         let u = testing::updates(&Gd { lr: 0.1 }, &[&[1.0, -2.0]]);
         assert_eq!(u[0], vec![-0.1, 0.2]);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        testing::virtual_step_contract(&Gd { lr: 0.1 }, 4);
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! and then advances `t ← t + 1`. Inside `step`, `state.t` is the number of updates applied
 //! *before* this one (Adam's bias corrections use `t + 1`).
 //!
+//! **Virtual step** ([`UpdateRule::virtual_step`]): the same `Δw` from a frozen state (the
+//! buffers are not written), for measurements of the step a gradient would cause.
+//!
 //! **Stability threshold** ([`UpdateRule::stability_threshold`]): the largest eigenvalue of
 //! the tracked operator (`H`, or `P^{-1/2} H P^{-1/2}` with the tracking preconditioner of
 //! [`UpdateRule::tracking_preconditioner`]) above which the linearized update (preconditioner
@@ -266,6 +269,15 @@ pub trait UpdateRule: LearningRate + std::fmt::Debug + Send + Sync {
     /// `Δw` into `update`. `state.t` counts the steps applied before this one; `w` is the
     /// current iterate (for weight decay); all slices have the state's length.
     fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]);
+
+    /// The **virtual step** from the frozen state: writes into `update` the `Δw` that
+    /// [`step`](Self::step) would write for `grad` at rate `lr` from `state`, bit for bit,
+    /// without changing `state` (the buffers are updated in registers only). This is the
+    /// step `s_B` a minibatch gradient `g_B` would cause from the optimizer's current state
+    /// (generalized batch sharpness, critical sharpness; docs/curvature.md). Every rule's
+    /// step is proportional to `lr` (`Δw(c·η) = c·Δw(η)`, tested), so `Δw/η` is the update
+    /// direction per unit learning rate.
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], w: &[f64], update: &mut [f64]);
 
     /// The diagonal `P` of the tracked operator `P^{-1/2} H P^{-1/2}`, written into `out`
     /// (resized) when the answer is [`Preconditioning::Diagonal`]; the plain Hessian by

@@ -36,6 +36,12 @@ impl UpdateRule for Nesterov {
             *u = -lr * (g + beta * *v);
         }
     }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let beta = self.0.beta;
+        for ((u, v), g) in update.iter_mut().zip(&state.buffers).zip(grad) {
+            *u = -lr * (g + beta * (beta * v + g));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -50,6 +56,11 @@ mod tests {
         let n = testing::updates(&Nesterov(Polyak { lr: 0.1, beta: 0.9 }), &[&[1.0], &[2.0]]);
         assert_relative_eq!(n[0][0], -0.19, max_relative = 1e-15);
         assert_relative_eq!(n[1][0], -0.461, max_relative = 1e-14);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        testing::virtual_step_contract(&Nesterov(Polyak { lr: 0.1, beta: 0.9 }), 4);
     }
 
     #[test]

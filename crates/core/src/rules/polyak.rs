@@ -41,6 +41,12 @@ impl UpdateRule for Polyak {
             *u = -lr * *v;
         }
     }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let beta = self.beta;
+        for ((u, v), g) in update.iter_mut().zip(&state.buffers).zip(grad) {
+            *u = -lr * (beta * v + g);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -55,6 +61,11 @@ mod tests {
         let p = testing::updates(&Polyak { lr: 0.1, beta: 0.9 }, &[&[1.0], &[2.0]]);
         assert_relative_eq!(p[0][0], -0.1, max_relative = 1e-15);
         assert_relative_eq!(p[1][0], -0.29, max_relative = 1e-15);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        testing::virtual_step_contract(&Polyak { lr: 0.1, beta: 0.9 }, 4);
     }
 
     #[test]

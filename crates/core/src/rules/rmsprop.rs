@@ -57,6 +57,13 @@ impl UpdateRule for Rmsprop {
             *u = -lr * g / (nu.sqrt() + eps);
         }
     }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let Self { beta2, eps, .. } = *self;
+        for ((u, nu), g) in update.iter_mut().zip(&state.buffers).zip(grad) {
+            let nu = beta2 * nu + (1.0 - beta2) * g * g;
+            *u = -lr * g / (nu.sqrt() + eps);
+        }
+    }
     /// `√ν + ε` once a step has filled ν.
     fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
         if state.t == 0.0 {
@@ -122,6 +129,18 @@ mod tests {
         // ν = 0.01·9 = 0.09, √ν = 0.3.
         assert_relative_eq!(u[0][0], -0.01 * 3.0 / (0.3 + 1e-8), max_relative = 1e-14);
         assert_eq!(rule.stability_threshold(0.01), 200.0);
+    }
+
+    /// Both RMSProps (per coordinate and scalar): the virtual step.
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        let rule = Rmsprop {
+            lr: 0.03,
+            beta2: 0.9,
+            eps: 1e-3,
+        };
+        testing::virtual_step_contract(&rule, 4);
+        testing::virtual_step_contract(&ScalarRmsprop(rule), 4);
     }
 
     /// Both RMSProps (per coordinate and scalar) against the flow contract.

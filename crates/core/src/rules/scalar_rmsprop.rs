@@ -29,6 +29,14 @@ impl std::ops::Deref for ScalarRmsprop {
     }
 }
 
+impl ScalarRmsprop {
+    /// `β₂ν + (1−β₂)‖g‖²`.
+    fn second_moment(&self, nu: f64, grad: &[f64]) -> f64 {
+        let g2: f64 = grad.iter().map(|g| g * g).sum();
+        self.0.beta2 * nu + (1.0 - self.0.beta2) * g2
+    }
+}
+
 /// The state buffers.
 const LAYOUT: &[Buffer] = &[Buffer::scalar("nu")];
 
@@ -43,11 +51,16 @@ impl UpdateRule for ScalarRmsprop {
         2.0 / lr
     }
     fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
-        let Rmsprop { beta2, eps, .. } = self.0;
-        let g2: f64 = grad.iter().map(|g| g * g).sum();
-        let nu = &mut state.buffers[0];
-        *nu = beta2 * *nu + (1.0 - beta2) * g2;
-        let scale = lr / (nu.sqrt() + eps);
+        let eps = self.0.eps;
+        state.buffers[0] = self.second_moment(state.buffers[0], grad);
+        let scale = lr / (state.buffers[0].sqrt() + eps);
+        for (u, g) in update.iter_mut().zip(grad) {
+            *u = -scale * g;
+        }
+    }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
+        let nu = self.second_moment(state.buffers[0], grad);
+        let scale = lr / (nu.sqrt() + self.0.eps);
         for (u, g) in update.iter_mut().zip(grad) {
             *u = -scale * g;
         }
@@ -72,9 +85,7 @@ impl FlowRule for ScalarRmsprop {
         check_invertible(p)
     }
     fn update_state(&self, buffers: &mut [f64], grad: &[f64]) {
-        let g2: f64 = grad.iter().map(|g| g * g).sum();
-        let beta2 = self.0.beta2;
-        buffers[0] = beta2 * buffers[0] + (1.0 - beta2) * g2;
+        buffers[0] = self.second_moment(buffers[0], grad);
     }
     fn state_derivative(&self, buffers: &[f64], grad: &[f64], out: &mut [f64]) {
         out[0] = self.0.ode_rate() * (dot(grad, grad) - buffers[0]);

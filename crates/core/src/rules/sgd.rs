@@ -58,6 +58,20 @@ impl UpdateRule for Sgd {
                 *u = -lr * *v;
             }
         } else {
+            self.virtual_step(lr, state, grad, w, update);
+        }
+    }
+    fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
+        let Self {
+            momentum,
+            weight_decay,
+            ..
+        } = *self;
+        if momentum > 0.0 {
+            for (((u, v), g), w) in update.iter_mut().zip(&state.buffers).zip(grad).zip(w) {
+                *u = -lr * (momentum * v + (g + weight_decay * w));
+            }
+        } else {
             for ((u, g), w) in update.iter_mut().zip(grad).zip(w) {
                 *u = -lr * (g + weight_decay * w);
             }
@@ -89,6 +103,18 @@ mod tests {
         };
         let u = testing::updates(&heavy, &[&[1.0], &[1.0]]);
         assert_relative_eq!(u[1][0], -0.185, max_relative = 1e-14);
+    }
+
+    #[test]
+    fn virtual_step_is_the_step_from_a_frozen_state() {
+        for momentum in [0.0, 0.9] {
+            let rule = Sgd {
+                lr: 0.1,
+                momentum,
+                weight_decay: 0.3,
+            };
+            testing::virtual_step_contract(&rule, 4);
+        }
     }
 
     #[test]

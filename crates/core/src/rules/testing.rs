@@ -78,6 +78,40 @@ fn warmed_state(rule: &dyn UpdateRule, n: usize) -> (RuleState, Vec<f64>) {
     (state, w)
 }
 
+/// The virtual step from a frozen state (a fresh one and one after two steps) equals the
+/// step taken from a copy, bit for bit, leaves the state untouched, and is proportional to
+/// the rate.
+pub fn virtual_step_contract(rule: &dyn UpdateRule, n: usize) {
+    let lr = rule.lr();
+    let fresh = (RuleState::zeros(rule, n), pattern(n, 0.3));
+    for (state, w) in [fresh, warmed_state(rule, n)] {
+        let g = pattern(n, 2.5);
+        let frozen = state.clone();
+        let mut virtual_dw = vec![0.0; n];
+        rule.virtual_step(lr, &state, &g, &w, &mut virtual_dw);
+        assert_eq!(
+            state, frozen,
+            "{rule:?}: the virtual step changed the state"
+        );
+        let mut copy = state.clone();
+        let mut dw = vec![0.0; n];
+        rule.step(lr, &mut copy, &g, &w, &mut dw);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&virtual_dw),
+            bits(&dw),
+            "{rule:?}: virtual step ≠ step"
+        );
+        let mut scaled = vec![0.0; n];
+        rule.virtual_step(2.5 * lr, &state, &g, &w, &mut scaled);
+        let expected: Vec<f64> = dw.iter().map(|d| 2.5 * d).collect();
+        assert!(
+            max_rel_diff(&scaled, &expected) < 1e-14,
+            "{rule:?}: the step is not proportional to the rate"
+        );
+    }
+}
+
 fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
     let scale = a
         .iter()

@@ -21,6 +21,7 @@ mod distance;
 mod eigen;
 mod evaluation;
 pub mod projection;
+pub mod step;
 mod trace;
 
 /// What observers see at step `t`, besides the processes.
@@ -34,6 +35,8 @@ pub struct ObserveContext<'a> {
     pub step: u64,
     /// Whether this run uses minibatches.
     pub minibatch: bool,
+    /// This step's minibatch (sorted example indices), `None` for full batch.
+    pub batch: Option<&'a [usize]>,
     /// The run's seed (for random probes).
     pub seed: u64,
 }
@@ -141,11 +144,15 @@ impl Columns<'_> {
 }
 
 /// The observers of a run of `processes` (with their resolved tracking settings), in the
-/// order they run, with their columns added to `schema`.
+/// order they run, with their columns added to `schema`. `examples` is the number of
+/// training examples (`None` for analytic objectives) and `batch_size` the run's (0: full
+/// batch), for the step-curvature estimators of the `discrete` process.
 pub fn build(
     processes: &[(ProcessName, TrackingConfig)],
     schema: &mut Schema,
-) -> Vec<Box<dyn Observer>> {
+    examples: Option<usize>,
+    batch_size: usize,
+) -> anyhow::Result<Vec<Box<dyn Observer>>> {
     let mut out: Vec<Box<dyn Observer>> = Vec::new();
     for (index, (name, tracking)) in processes.iter().enumerate() {
         let mut cols = Columns {
@@ -170,10 +177,20 @@ pub fn build(
                 index, *name, tracking, &mut cols,
             )));
         }
+        if *name == ProcessName::Discrete {
+            step::build(
+                index,
+                &tracking.step_curvature,
+                examples,
+                batch_size,
+                &mut cols,
+                &mut out,
+            )?;
+        }
     }
     if processes.len() > 1 {
         let names: Vec<ProcessName> = processes.iter().map(|(n, _)| *n).collect();
         out.push(Box::new(distance::Distances::new(&names, schema)));
     }
-    out
+    Ok(out)
 }

@@ -1,11 +1,13 @@
 //! `discrete`: the optimizer itself, `w_{t+1} = w_t + Δw_t` with the rule's step on the
-//! full-batch gradient or on this step's minibatch. Measured point: `w_t`; the optimizer
+//! full-batch gradient or on this step's minibatch (plus the gradient-noise control, when
+//! one is configured; the recorded gradient stays the noiseless one). Measured point: `w_t`; the optimizer
 //! state in effect there is the one before the step (as the eigen-measurements of a plain
 //! training loop see it).
 
 use serde::{Deserialize, Serialize};
 
 use super::{scratch, stage_step, Core, Process, ProcessKind, Staged, Start, StepContext, TrackingOnly};
+use crate::noise::NoiseSource;
 use crate::Timings;
 
 /// The optimizer's own trajectory.
@@ -14,6 +16,8 @@ pub struct Discrete {
     core: Core,
     #[serde(skip)]
     next: Staged,
+    #[serde(skip)]
+    noise: Option<NoiseSource>,
 }
 
 impl ProcessKind for Discrete {
@@ -23,6 +27,7 @@ impl ProcessKind for Discrete {
         Ok(Self {
             core: Core::new(start, start.state0.clone(), &start.tracking)?,
             next: Staged::default(),
+            noise: None,
         })
     }
 }
@@ -32,7 +37,8 @@ impl Process for Discrete {
         let c = &mut self.core;
         let grad = scratch(&mut c.grad, c.w.len());
         c.loss = ctx.value_grad(&c.w, grad);
-        stage_step(ctx.rule, &c.w, &c.state, &c.grad, &mut self.next)
+        let step_grad = ctx.step_gradient(&c.w, &c.grad, &mut self.noise)?;
+        stage_step(ctx.rule, &c.w, &c.state, step_grad, &mut self.next)
     }
 
     fn commit(&mut self) {

@@ -1,7 +1,9 @@
 //! `midpoint`: the optimizer's trajectory measured at the second-order midpoints
 //! `w*_t = (w_{t−1} + 2w_t + w_{t+1})/4` (`w*_0 = w_0`), an online [¼, ½, ¼] filter that
 //! cancels most of a period-2 oscillation (theory.md §5, "time-averaging of GD"). Costs a
-//! second gradient per step (at `w*_t`, on the same examples as the step). The optimizer
+//! second gradient per step (at `w*_t`, on the same examples as the step). Its steps carry
+//! the same gradient noise as `discrete`'s (same seed and step), so both follow one
+//! trajectory. The optimizer
 //! state in effect at `w*_t` is the one before step `t`.
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +12,7 @@ use super::{
     scratch, stage_step, Core, Parts, Process, ProcessKind, Staged, Start, StepContext,
     TrackingOnly,
 };
+use crate::noise::NoiseSource;
 use crate::tracker::StateKind;
 use crate::Timings;
 
@@ -25,6 +28,8 @@ pub struct Midpoint {
     step_grad: Vec<f64>,
     #[serde(skip)]
     next: Staged,
+    #[serde(skip)]
+    noise: Option<NoiseSource>,
 }
 
 impl ProcessKind for Midpoint {
@@ -37,6 +42,7 @@ impl ProcessKind for Midpoint {
             point: Vec::new(),
             step_grad: Vec::new(),
             next: Staged::default(),
+            noise: None,
         })
     }
 }
@@ -47,7 +53,8 @@ impl Process for Midpoint {
         let n = c.w.len();
         let step_grad = scratch(&mut self.step_grad, n);
         ctx.value_grad(&c.w, step_grad);
-        stage_step(ctx.rule, &c.w, &c.state, &self.step_grad, &mut self.next)?;
+        let step_grad = ctx.step_gradient(&c.w, &self.step_grad, &mut self.noise)?;
+        stage_step(ctx.rule, &c.w, &c.state, step_grad, &mut self.next)?;
         let point = scratch(&mut self.point, n);
         match &self.previous {
             Some(prev) => {

@@ -22,6 +22,7 @@ use gdscope_core::optimizer::{Rule, RuleState};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{TrackingConfig, TrackingOverride};
+use crate::noise::{GradientNoise, NoiseSource};
 use crate::problem::Problem;
 use crate::tracker::{Curvature, StateKind};
 use crate::Timings;
@@ -37,6 +38,10 @@ pub struct StepContext<'a> {
     pub step: u64,
     /// This step's minibatch (sorted example indices), `None` for full batch.
     pub batch: Option<&'a [usize]>,
+    /// The run's seed.
+    pub seed: u64,
+    /// The gradient-noise control (`None`: the optimizer's own gradient).
+    pub noise: Option<&'a GradientNoise>,
 }
 
 impl StepContext<'_> {
@@ -46,6 +51,26 @@ impl StepContext<'_> {
             Some(b) => self.problem.objective.value_grad_subset(w, b, grad),
             None => self.problem.objective.value_grad(w, grad),
         }
+    }
+
+    /// The gradient the optimizer steps with at `w`: `grad` (this step's gradient there),
+    /// plus the noise of the gradient-noise control when one is configured (`source` holds
+    /// its scratch, built on first use).
+    pub fn step_gradient<'g>(
+        &self,
+        w: &[f64],
+        grad: &'g [f64],
+        source: &'g mut Option<NoiseSource>,
+    ) -> anyhow::Result<&'g [f64]> {
+        let Some(noise) = self.noise.filter(|n| n.is_on()) else {
+            return Ok(grad);
+        };
+        let obj = self.problem.objective;
+        if source.is_none() {
+            *source = Some(NoiseSource::new(noise, obj.num_examples())?);
+        }
+        let source = source.as_mut().expect("built above");
+        Ok(source.perturb(noise, self.seed, self.step, obj, w, grad))
     }
 }
 
