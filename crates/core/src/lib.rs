@@ -15,5 +15,6 @@ pub mod rules;
 pub mod run;
 pub mod schedule;
 pub mod seeds;
+pub mod simd;
 
 pub use objective::{pair_index, Block, Derivatives, Objective, Request};

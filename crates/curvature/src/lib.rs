@@ -18,6 +18,7 @@ mod orth;
 mod random;
 mod slq;
 pub mod synthetic;
+mod tall;
 mod trace;
 mod tracker;
 

@@ -37,8 +37,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ensure, Result};
 use crate::operator::{apply_checked, LinearOperator, Negated};
-use crate::orth::orthonormalize;
+use crate::orth::{orthonormalize, orthonormalize_against};
 use crate::random::{gaussian_block, rng};
+use crate::tall::{combine, gram};
 
 /// Options of [`top_eigenpairs`] / [`smallest_eigenpairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,21 +222,14 @@ impl<'a> Lobpcg<'a> {
     fn run(mut self, warm: Option<&Block>) -> Result<EigResult> {
         let x = self.start_block(warm)?;
         let ax = self.apply(&x)?;
-        let (mut ritz, _) = rayleigh_ritz(&x, &ax, x.ncols());
+        let (mut ritz, _) = rayleigh_ritz(&[&x], &[&ax], x.ncols(), None);
         // Previous update directions P (orthonormal, ⟂ X) and their image AP.
         let n = self.op.dim();
         let (mut p, mut ap) = (Block::zeros(n, 0), Block::zeros(n, 0));
         let k = self.opts.k;
         let mut iterations = 0;
         loop {
-            let resid = &ritz.ax
-                - &ritz.x
-                    * Block::from_diagonal(&nalgebra::DVector::from_column_slice(&ritz.values));
-            let rel: Vec<f64> = resid
-                .column_iter()
-                .zip(&ritz.values)
-                .map(|(r, l)| r.norm() / l.abs().max(1.0))
-                .collect();
+            let (resid, rel) = residuals(&ritz);
             let done = rel[..k].iter().all(|&r| r < self.opts.tol);
             if done || iterations >= self.opts.max_iters {
                 return Ok(self.finish(ritz, rel, iterations, done));
@@ -243,25 +237,22 @@ impl<'a> Lobpcg<'a> {
             let active: Vec<usize> = (0..ritz.x.ncols())
                 .filter(|&i| rel[i] >= self.opts.tol)
                 .collect();
-            let w = orthonormalize(resid.select_columns(&active), &concat(&[&ritz.x, &p]));
+            let w = orthonormalize_against(resid.select_columns(&active), &[&ritz.x, &p]);
             if w.ncols() == 0 {
                 // The residuals lie in span [X, P]: no new direction exists.
                 return Ok(self.finish(ritz, rel, iterations, done));
             }
             iterations += 1;
             let aw = self.apply(&w)?;
-            let s = concat(&[&ritz.x, &w, &p]);
-            let as_ = concat(&[&ritz.ax, &aw, &ap]);
-            let (next, coeffs) = rayleigh_ritz(&s, &as_, self.m);
+            let s = [&ritz.x, &w, &p];
+            let as_ = [&ritz.ax, &aw, &ap];
             // New directions: the part of the update outside the old X, orthonormalized
             // against the new X in coefficient space (exact, so AP = AS·Y stays consistent
-            // with P = S·Y; Hetmaniuk & Lehoucq 2006).
+            // with P = S·Y; Hetmaniuk & Lehoucq 2006). Formed in the same pass as the new X.
             let nx = ritz.x.ncols();
-            let mut tail = coeffs.clone();
-            tail.rows_mut(0, nx).fill(0.0);
-            let y = orthonormalize(tail, &coeffs);
-            p = &s * &y;
-            ap = &as_ * &y;
+            let (next, (np, nap)) = rayleigh_ritz(&s, &as_, self.m, Some(nx));
+            p = np;
+            ap = nap;
             ritz = next;
         }
     }
@@ -279,27 +270,59 @@ impl<'a> Lobpcg<'a> {
     }
 }
 
-/// Rayleigh–Ritz on the orthonormal basis `s` (with image `as_`): the `m` largest algebraic
-/// Ritz pairs, descending, and the coefficient matrix `C` (columns of `s` → Ritz vectors).
-fn rayleigh_ritz(s: &Block, as_: &Block, m: usize) -> (Ritz, Block) {
-    let (eigenvalues, eigenvectors) = symmetric_eigen(&(s.transpose() * as_));
+/// `R = AX − XΛ` and the relative residual norms `‖rᵢ‖ / max(1, |λᵢ|)`.
+fn residuals(ritz: &Ritz) -> (Block, Vec<f64>) {
+    let mut r = ritz.ax.clone();
+    let rel = r
+        .column_iter_mut()
+        .zip(ritz.x.column_iter())
+        .zip(&ritz.values)
+        .map(|((mut r, x), &l)| {
+            r.iter_mut().zip(x.iter()).for_each(|(r, x)| *r -= l * x);
+            r.norm() / l.abs().max(1.0)
+        })
+        .collect();
+    (r, rel)
+}
+
+/// Rayleigh–Ritz on the orthonormal basis `S = [S₁ S₂ …]` (with image `AS`, same layout):
+/// the `m` largest algebraic Ritz pairs, descending. With `skip = Some(nx)` also the new
+/// search directions `(P, AP) = (S·Y, AS·Y)`: `Y` is the coefficient block of the Ritz
+/// vectors with its first `nx` rows (the old `X`) zeroed, orthonormalized against the Ritz
+/// coefficients. `X, P` and `AX, AP` come out of one pass over `S` and one over `AS`.
+fn rayleigh_ritz(
+    s: &[&Block],
+    as_: &[&Block],
+    m: usize,
+    skip: Option<usize>,
+) -> (Ritz, (Block, Block)) {
+    let (eigenvalues, eigenvectors) = symmetric_eigen(&gram(s, as_));
     let mut order: Vec<usize> = (0..eigenvalues.len()).collect();
     order.sort_by(|&i, &j| eigenvalues[j].total_cmp(&eigenvalues[i]));
     order.truncate(m);
     let coeffs = eigenvectors.select_columns(&order);
     let values = order.iter().map(|&i| eigenvalues[i]).collect();
-    (
-        Ritz {
-            x: s * &coeffs,
-            ax: as_ * &coeffs,
-            values,
-        },
-        coeffs,
-    )
+    let y = match skip {
+        Some(nx) => {
+            let mut tail = coeffs.clone();
+            tail.rows_mut(0, nx).fill(0.0);
+            orthonormalize(tail, &coeffs)
+        }
+        None => Block::zeros(coeffs.nrows(), 0),
+    };
+    let mut both = Block::zeros(coeffs.nrows(), m + y.ncols());
+    both.columns_mut(0, m).copy_from(&coeffs);
+    both.columns_mut(m, y.ncols()).copy_from(&y);
+    let n = s[0].nrows();
+    let (mut x, mut p) = (Block::zeros(n, m), Block::zeros(n, y.ncols()));
+    let (mut ax, mut ap) = (Block::zeros(n, m), Block::zeros(n, y.ncols()));
+    combine(s, &both, &mut [&mut x, &mut p], false);
+    combine(as_, &both, &mut [&mut ax, &mut ap], false);
+    (Ritz { x, ax, values }, (p, ap))
 }
 
 /// Horizontal concatenation `[b₁ b₂ …]` of blocks with equal row counts.
-pub(crate) fn concat(blocks: &[&Block]) -> Block {
+fn concat(blocks: &[&Block]) -> Block {
     let rows = blocks.first().map_or(0, |b| b.nrows());
     let cols = blocks.iter().map(|b| b.ncols()).sum();
     let mut out = Block::zeros(rows, cols);

@@ -13,6 +13,8 @@
 use gdscope_core::linalg::symmetric_eigen;
 use gdscope_core::Block;
 
+use crate::tall::{combine, combined, gram};
+
 /// Relative cut-off on Gram eigenvalues (singular values below `1e-7·σ_max` are dropped).
 const GRAM_DROP: f64 = 1e-14;
 /// A column that keeps less than this fraction of its norm when the basis is projected out
@@ -23,11 +25,19 @@ const SPAN_DROP: f64 = 1e-10;
 
 /// Orthonormalizes the columns of `v` against the orthonormal columns of `basis` and among
 /// themselves, dropping numerically dependent directions (the result may be narrower).
-pub(crate) fn orthonormalize(mut v: Block, basis: &Block) -> Block {
+pub(crate) fn orthonormalize(v: Block, basis: &Block) -> Block {
+    orthonormalize_against(v, &[basis])
+}
+
+/// [`orthonormalize`] against the columns of several blocks, `[B₁ B₂ …]` orthonormal as a
+/// whole (not concatenated: the tall products run over the list, see [`crate::tall`]).
+pub(crate) fn orthonormalize_against(mut v: Block, basis: &[&Block]) -> Block {
+    let basis: Vec<&Block> = basis.iter().copied().filter(|b| b.ncols() > 0).collect();
     for _pass in 0..2 {
         let before: Vec<f64> = v.column_iter().map(|c| c.norm()).collect();
-        if basis.ncols() > 0 {
-            v -= basis * (basis.transpose() * &v);
+        if !basis.is_empty() {
+            let c = -gram(&basis, &[&v]);
+            combine(&basis, &c, &mut [&mut v], true);
         }
         let kept: Vec<usize> = (0..v.ncols())
             .filter(|&j| {
@@ -45,7 +55,7 @@ pub(crate) fn orthonormalize(mut v: Block, basis: &Block) -> Block {
             let s = col.norm();
             col /= s;
         }
-        let (values, vectors) = symmetric_eigen(&(v.transpose() * &v));
+        let (values, vectors) = symmetric_eigen(&gram(&[&v], &[&v]));
         let top = values.iter().copied().fold(0.0, f64::max);
         let keep: Vec<usize> = (0..values.len())
             .filter(|&i| values[i] > GRAM_DROP * top)
@@ -54,7 +64,7 @@ pub(crate) fn orthonormalize(mut v: Block, basis: &Block) -> Block {
         for (c, &i) in keep.iter().enumerate() {
             t.set_column(c, &(vectors.column(i) / values[i].sqrt()));
         }
-        v = &v * t;
+        v = combined(&[&v], &t);
     }
     v
 }

@@ -30,6 +30,11 @@ pub trait Float:
     /// within 4 ulp of `tanh` in `f32` and 3 ulp in `f64`, free of the library call that
     /// dominated training steps (docs/PERFORMANCE.md).
     fn act_tanh(self) -> Self;
+    /// `eˣ` for `x ≤ 0` in activations (the `e^{−|x|}` of σ): in `f64` the branch-free
+    /// [`vec_math::exp_f64`] (about 1 ulp; 0 below `x = −700`, where `eˣ < 1e-304`), which
+    /// lets the kernel loop vectorise instead of calling the library per element; in `f32` the
+    /// library `expf`.
+    fn act_exp_neg(self) -> Self;
 }
 
 impl Float for f64 {
@@ -53,6 +58,14 @@ impl Float for f64 {
     }
     fn act_tanh(self) -> Self {
         vec_math::tanh_f64(self)
+    }
+    fn act_exp_neg(self) -> Self {
+        let e = vec_math::exp_f64(self.max(-700.0));
+        if self < -700.0 {
+            0.0
+        } else {
+            e
+        }
     }
 }
 
@@ -81,6 +94,9 @@ impl Float for f32 {
     }
     fn act_tanh(self) -> Self {
         vec_math::tanh_f32(self)
+    }
+    fn act_exp_neg(self) -> Self {
+        self.exp()
     }
 }
 

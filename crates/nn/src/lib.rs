@@ -23,7 +23,7 @@ pub mod model;
 pub mod model_specs;
 pub mod objective;
 pub mod par;
-pub mod simd;
+pub use gdscope_core::simd;
 pub mod vec_math;
 pub mod workload;
 

@@ -84,6 +84,24 @@ impl<T: Float> Model<T> {
         self.layers[self.layers.len() - 1].out_width()
     }
 
+    /// Largest `in_width · out_width` of any layer: a bound on the multiply-adds per example and
+    /// jet coefficient of any one layer's product (exact for a linear layer).
+    pub fn widest_product(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.in_width().saturating_mul(l.out_width()))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Largest width of the input or any layer output, per example.
+    pub fn widest(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.out_width())
+            .fold(self.in_width(), usize::max)
+    }
+
     /// Named views of every parameter tensor, in flat order.
     pub fn param_views(&self) -> Vec<ParamView> {
         let mut views = Vec::new();

@@ -172,7 +172,15 @@ impl<T: Float> Net<T> {
                 }
             };
             let model = &self.model;
-            par::on_pool(|| ws.pass(model, loss, spec.alg, w, dirs, batch, spec.want));
+            let splits = par::pass_splits(
+                batch.rows,
+                spec.alg.len(),
+                model.widest_product(),
+                model.widest(),
+            );
+            par::on_pool(splits, || {
+                ws.pass(model, loss, spec.alg, w, dirs, batch, spec.want)
+            });
             store(ws, dest);
             ws.value()
         })

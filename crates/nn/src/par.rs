@@ -26,12 +26,29 @@ pub fn threads() -> usize {
 /// Runs `f` on a worker thread of rayon's pool (the caller waits), so that the parallel work
 /// inside it — GEMM tasks, elementwise pieces, `join`s — is scheduled by work stealing among
 /// the workers instead of being injected into the pool from outside, one wake-up per call.
-pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() || threads() == 1 {
+///
+/// `splits` says whether any part of `f` can run on more than one thread (see
+/// [`pass_splits`]); when it cannot, `f` runs on the calling thread: moving it to a worker
+/// would cost two thread wake-ups (futex calls, and the workers' spinning while they look for
+/// more work) around a few microseconds of arithmetic.
+pub fn on_pool<R: Send>(splits: bool, f: impl FnOnce() -> R + Send) -> R {
+    if !splits || rayon::current_thread_index().is_some() || threads() == 1 {
         f()
     } else {
         rayon::scope(|_| f())
     }
+}
+
+/// Whether a jet pass over `rows · coeffs` stacked rows can reach a parallel kernel: a product
+/// of [`crate::matmul::PARALLEL_THRESHOLD`] multiply-adds or an elementwise kernel of
+/// `2 · PAR_MIN_WORK` element-coefficients. `widest_product` bounds the multiply-adds per row of
+/// any layer (`max in_width · out_width`: exact for a linear layer, an upper bound for the
+/// others) and `widest` the elements per row of any layer output.
+pub fn pass_splits(rows: usize, coeffs: usize, widest_product: usize, widest: usize) -> bool {
+    let stacked = rows.saturating_mul(coeffs);
+    threads() > 1
+        && (stacked.saturating_mul(widest_product) >= crate::matmul::PARALLEL_THRESHOLD
+            || stacked.saturating_mul(widest) >= 2 * PAR_MIN_WORK)
 }
 
 /// Number of tasks for `work` units of elementwise work (1 = run inline, no rayon).

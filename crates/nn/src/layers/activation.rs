@@ -206,7 +206,7 @@ fn elu<T: Float>(x: T) -> [T; 4] {
 #[inline(always)]
 fn swish<T: Float>(x: T) -> [T; 4] {
     let one = T::one();
-    let e = (-x.abs()).exp();
+    let e = (-x.abs()).act_exp_neg();
     let (near, far) = (one / (one + e), e / (one + e));
     let (sig, sig_bar) = if x >= T::zero() {
         (near, far)

@@ -1,10 +1,11 @@
-//! Run-time SIMD dispatch for the elementwise jet kernels (as the basin kernel does in
+//! Run-time SIMD dispatch for the hot loops of the network engine's elementwise jet kernels
+//! and the eigen-solvers' tall block products (as the basin kernel does in
 //! `gdscope-direction`): the same portable loop is compiled three times — baseline x86-64,
 //! AVX2+FMA and AVX-512 — and the widest one the CPU supports runs.
 //!
 //! The loops are written so that LLVM vectorises them; Rust never contracts `a·b + c` into an
 //! FMA on its own, so every level performs the same IEEE operations in the same order and
-//! returns **bitwise the same** results (tested in `layers/activation_jet.rs`).
+//! returns **bitwise the same** results (tested in `gdscope-nn`'s `layers/activation_jet.rs`).
 
 /// A kernel whose body is `#[inline(always)]`, so that it is compiled into the caller's
 /// target-feature context.
