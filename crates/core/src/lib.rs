@@ -11,9 +11,11 @@
 pub mod linalg;
 pub mod objective;
 pub mod optimizer;
+pub mod real;
 pub mod rules;
 pub mod run;
 pub mod schedule;
 pub mod seeds;
 
 pub use objective::{pair_index, Block, Derivatives, Objective, Request};
+pub use real::{Real, Values};
