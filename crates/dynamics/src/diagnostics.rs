@@ -6,26 +6,55 @@
 //! - [`Projection`]: `⟨w_t − w_{t0}, u_{t0}⟩` with `u_{t0}` the top Hessian eigenvector at `t0`
 //!   (the talk's oscillation plot: a sign-alternating sequence once GD is at the edge of stability).
 
-use gdscope_core::linalg::{cosine, dot};
+use gdscope_core::linalg::dot;
+use gdscope_core::Values;
 use serde::{Deserialize, Serialize};
 
-/// Remembers the previous update and returns the cosine with the next one.
+/// Remembers the previous update (in the precision of the run) and returns the cosine with
+/// the next one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateCosine {
-    previous: Option<Vec<f64>>,
+    previous: Option<Stored>,
+}
+
+/// An update kept as it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Stored {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
 }
 
 impl UpdateCosine {
     /// Records `Δw_t` and returns `cos⟨Δw_t, Δw_{t−1}⟩` — `None` for the first update, or
     /// when either update is zero or non-finite.
     pub fn observe(&mut self, update: &[f64]) -> Option<f64> {
-        let c = self.previous.as_deref().and_then(|p| cosine(update, p));
-        match &mut self.previous {
-            Some(p) => p.copy_from_slice(update),
-            None => self.previous = Some(update.to_vec()),
+        self.observe_values(Values::F64(update))
+    }
+
+    /// [`observe`](Self::observe) for an update in either precision (kept in its own; the
+    /// products accumulate in `f64`, bit for bit as `observe` for `f64`).
+    pub fn observe_values(&mut self, update: Values<'_>) -> Option<f64> {
+        let previous = self.previous.as_ref().map(|p| match p {
+            Stored::F64(p) => Values::F64(p),
+            Stored::F32(p) => Values::F32(p),
+        });
+        let c = previous.and_then(|p| cosine_of(update, p));
+        match (&mut self.previous, update) {
+            (Some(Stored::F64(p)), Values::F64(u)) if p.len() == u.len() => p.copy_from_slice(u),
+            (Some(Stored::F32(p)), Values::F32(u)) if p.len() == u.len() => p.copy_from_slice(u),
+            (slot, Values::F64(u)) => *slot = Some(Stored::F64(u.to_vec())),
+            (slot, Values::F32(u)) => *slot = Some(Stored::F32(u.to_vec())),
         }
         c
     }
+}
+
+/// [`gdscope_core::linalg::cosine`] for vectors of one precision (the same operations in
+/// the same order); `None` for mixed precisions, zero or non-finite vectors.
+fn cosine_of(x: Values<'_>, y: Values<'_>) -> Option<f64> {
+    let d = x.dot(x)?.sqrt() * y.dot(y)?.sqrt();
+    let c = x.dot(y)? / d;
+    (d > 0.0 && c.is_finite()).then(|| c.clamp(-1.0, 1.0))
 }
 
 /// The reference point `w_{t0}` and unit direction `u_{t0}` of the oscillation plot.

@@ -199,6 +199,7 @@ impl Driver {
         );
         let rule = Rule::new(spec.optimizer.clone(), spec.schedule, spec.steps)?;
         let state0 = rule.zero_state(w0.len());
+        let single = obj.single_precision() && rule.has_f32_step() && !spec.noise.is_on();
         let processes = spec
             .processes
             .iter()
@@ -211,6 +212,7 @@ impl Driver {
                     state0: &state0,
                     tracking: spec.process.tracking(name, &spec.tracking),
                     eigen_seed: derive(spec.seed, Stream::EigenStart, i as u64),
+                    single,
                 };
                 AnyProcess::build(name, &spec.process, &start)
             })
@@ -432,7 +434,8 @@ impl Driver {
         }
         observe(&mut self.observers, &mut seen, Phase::Applied)?;
         self.step += 1;
-        self.status = if !self.weights().iter().all(|x| x.is_finite()) {
+        let primary = self.processes[self.primary].get();
+        self.status = if !primary.values().all_finite() {
             Status::Diverged {
                 reason: format!("non-finite weights after step {t}"),
             }
