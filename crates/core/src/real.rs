@@ -151,6 +151,14 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// `‖x‖₂` (the square root of [`dot`](Self::dot) with itself).
+    pub fn norm(self) -> f64 {
+        match self {
+            Values::F64(x) => dot_in(x, x).sqrt(),
+            Values::F32(x) => dot_f32(x, x).sqrt(),
+        }
+    }
+
     /// Whether every entry is finite.
     pub fn all_finite(self) -> bool {
         match self {

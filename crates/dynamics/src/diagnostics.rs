@@ -7,7 +7,7 @@
 //!   (the talk's oscillation plot: a sign-alternating sequence once GD is at the edge of stability).
 
 use gdscope_core::linalg::dot;
-use gdscope_core::Values;
+use gdscope_core::{Real, Values};
 use serde::{Deserialize, Serialize};
 
 /// Remembers the previous update (in the precision of the run) and returns the cosine with
@@ -80,10 +80,23 @@ impl Projection {
 
     /// `⟨w − w_{t0}, u_{t0}⟩`.
     pub fn value(&self, w: &[f64]) -> f64 {
+        self.value_in(w)
+    }
+
+    /// [`value`](Self::value) at weights of either precision (entries widened one by one:
+    /// the same bits as widening the vector first).
+    pub fn value_at(&self, w: Values<'_>) -> f64 {
+        match w {
+            Values::F64(w) => self.value_in(w),
+            Values::F32(w) => self.value_in(w),
+        }
+    }
+
+    fn value_in<T: Real>(&self, w: &[T]) -> f64 {
         w.iter()
             .zip(&self.origin)
             .zip(&self.direction)
-            .map(|((w, o), u)| (w - o) * u)
+            .map(|((w, o), u)| (w.as_f64() - o) * u)
             .sum()
     }
 }
@@ -97,6 +110,22 @@ mod tests {
 
     /// GD on `x²/2 + 2y²` (paper Figure 1): η = 0.1 settles along x (cosine → +1),
     /// η = 0.42 oscillates along y (cosine → −1, projection on e_y alternates in sign).
+    /// `f32` weights and updates give what their widened `f64` copies give.
+    #[test]
+    fn single_precision_readers_agree_with_the_widened_vectors() {
+        let w32 = [0.25f32, -1.5, 3.0e-3];
+        let wide: Vec<f64> = w32.iter().map(|&v| f64::from(v)).collect();
+        let p = Projection::new(0, &[0.1, 0.2, -0.3], &[1.0, -2.0, 0.5]).unwrap();
+        assert_eq!(p.value_at(Values::F32(&w32)).to_bits(), p.value(&wide).to_bits());
+        let (mut c32, mut c64) = (UpdateCosine::default(), UpdateCosine::default());
+        let u2 = [-0.5f32, 1.0, 0.25];
+        let u2_wide: Vec<f64> = u2.iter().map(|&v| f64::from(v)).collect();
+        assert_eq!(c32.observe_values(Values::F32(&w32)), None);
+        c64.observe(&wide);
+        let (a, b) = (c32.observe_values(Values::F32(&u2)), c64.observe(&u2_wide));
+        assert!((a.unwrap() - b.unwrap()).abs() < 1e-15, "{a:?} {b:?}");
+    }
+
     #[test]
     fn paper_quadratic_cosine_limits() {
         let q = DenseQuadratic::new(DMatrix::from_diagonal(&nalgebra::dvector![1.0, 4.0]));

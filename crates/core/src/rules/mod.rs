@@ -5,7 +5,8 @@
 //!
 //! A rule holds hyper-parameters only. Its **state** `s = (t, b)` is a [`RuleState`]: a step
 //! counter `t` (the number of updates applied; in a flow it is the flow time and advances
-//! continuously) and flat `f64` buffers `b` laid out as [`UpdateRule::layout`] says. The
+//! continuously) and flat buffers `b` laid out as [`UpdateRule::layout`] says (`f64`; `f32` in
+//! a single-precision run, for the rules with a [`TypedStep<f32>`]). The
 //! learning rate is `η(t) = η · schedule(t)`; the schedule lives beside the rule
 //! ([`crate::optimizer::Rule`]) and the rule receives the rate of the current step, so a
 //! scheduled change never rebuilds anything.

@@ -42,9 +42,7 @@ impl Observer for Basic {
             return Ok(());
         };
         out.record.set(self.loss, p.loss());
-        let g = p.grad_values();
-        let grad_norm = g.dot(g).expect("a vector has its own precision").sqrt();
-        out.record.set(self.grad_norm, grad_norm);
+        out.record.set(self.grad_norm, p.grad_values().norm());
         p.metrics(&mut self.values);
         for (&col, &v) in self.metrics.iter().zip(&self.values) {
             out.record.set(col, v);

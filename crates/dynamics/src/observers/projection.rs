@@ -33,7 +33,7 @@ impl Observer for ProjectionObserver {
         let Some((p, out)) = o.process(self.process, 1) else {
             return Ok(());
         };
-        let threshold = out.ctx.rule.threshold_at(p.state().t);
+        let threshold = out.ctx.rule.threshold_at(p.t());
         let parts = p.parts();
         if self.reference.is_none() {
             if let Some(m) = parts.curvature.measured(out.ctx.step) {
@@ -44,7 +44,7 @@ impl Observer for ProjectionObserver {
             }
         }
         if let Some(r) = &self.reference {
-            out.record.set(self.column, r.value(parts.point.f64()));
+            out.record.set(self.column, r.value_at(parts.point.values()));
         }
         Ok(())
     }

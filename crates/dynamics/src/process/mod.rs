@@ -163,7 +163,8 @@ pub trait Process {
     /// Makes the staged state current.
     fn commit(&mut self);
 
-    /// Weights, state, curvature, loss and gradient.
+    /// Weights, state, curvature, loss and gradient (a single-precision `discrete` process
+    /// keeps its vectors elsewhere, so read them through the accessors below, never here).
     fn core(&self) -> &Core;
 
     /// The same, mutably.
