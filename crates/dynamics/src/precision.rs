@@ -54,8 +54,7 @@ impl<T: Default> Clone for Widened<T> {
 
 /// `out ← x` widened to `f64`.
 pub(crate) fn widen_into(x: &[f32], out: &mut Vec<f64>) {
-    out.clear();
-    out.extend(x.iter().map(|&v| f64::from(v)));
+    Values::F32(x).to_f64(out);
 }
 
 /// A process's measured point in its precision, with the way to `f64`.

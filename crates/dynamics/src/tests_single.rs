@@ -109,3 +109,36 @@ fn f64_views_of_a_single_precision_process_are_its_vectors_widened() {
     let update: Vec<f64> = p.update().unwrap().to_vec();
     assert_eq!(update.len(), 5);
 }
+
+/// A saved run resumed on an objective of the other precision (a fork that changes `dtype`)
+/// continues in the new run's precision, its vectors converted once.
+#[test]
+fn resuming_with_the_other_precision_converts_the_state_once() {
+    use crate::driver::Driver;
+    use crate::problem::Problem;
+    let inner = TanhRegression::new(24, 5);
+    let single = SinglePrecision(TanhRegression::new(24, 5));
+    let s = tracked(adam());
+    let objectives: [(&dyn gdscope_core::Objective, &dyn gdscope_core::Objective); 2] =
+        [(&single, &inner), (&inner, &single)];
+    for (first, second) in objectives {
+        let mut d = Driver::new(s.clone(), Problem::objective(first), w0()).unwrap();
+        for _ in 0..10 {
+            d.step(Problem::objective(first)).unwrap();
+        }
+        let saved = d.save().unwrap();
+        let before: Vec<f64> = d.weights().to_vec();
+        let mut resumed = Driver::resume(s.clone(), Problem::objective(second), saved).unwrap();
+        let p = resumed.processes()[0].get();
+        assert_eq!(
+            matches!(p.values(), Values::F32(_)),
+            second.single_precision()
+        );
+        let after: Vec<f64> = resumed.weights().to_vec();
+        let rounded: Vec<f64> = before.iter().map(|&v| f64::from(v as f32)).collect();
+        assert_eq!(after, rounded, "converted once: exact widening or one rounding");
+        assert_eq!(resumed.processes()[0].get().state().t, 10.0);
+        while resumed.step(Problem::objective(second)).unwrap().is_some() {}
+        assert!(resumed.weights().iter().all(|v| v.is_finite()));
+    }
+}

@@ -217,7 +217,6 @@ impl Curvature {
     /// the same step return the same measurement). `None` when not measurable yet. The
     /// point and the state are in the process's precision; the state is widened only when
     /// the measured operator needs its buffers (a preconditioner).
-    #[allow(clippy::too_many_arguments)]
     pub fn measure(
         &mut self,
         step: u64,

@@ -106,14 +106,7 @@ trait Native: Float {
 
 impl Native for f64 {
     fn load_values<'a>(v: Values<'a>, buf: &'a mut Vec<Self>) -> &'a [Self] {
-        match v {
-            Values::F64(v) => v,
-            Values::F32(v) => {
-                buf.clear();
-                buf.extend(v.iter().map(|&x| f64::from(x)));
-                buf
-            }
-        }
+        v.to_f64(buf)
     }
     fn store_grad(src: &[Self], dst: GradOut<'_>) {
         match dst {

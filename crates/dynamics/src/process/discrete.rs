@@ -67,20 +67,14 @@ impl ProcessKind for Discrete {
     type Settings = TrackingOnly;
 
     fn build(_settings: &TrackingOnly, start: &Start<'_>) -> anyhow::Result<Self> {
-        let mut core = Core::new(start, start.state0.clone(), &start.tracking)?;
-        let single = start.single.then(|| Single {
-            w: std::mem::take(&mut core.w).iter().map(|&v| v as f32).collect(),
-            state: std::mem::take(&mut core.state).convert(),
-            grad: Vec::new(),
-            next: Staged::default(),
-            wide: Wide::default(),
-        });
-        Ok(Self {
-            core,
-            single,
+        let mut process = Self {
+            core: Core::new(start, start.state0.clone(), &start.tracking)?,
+            single: None,
             next: Staged::default(),
             noise: None,
-        })
+        };
+        process.set_single(start.single);
+        Ok(process)
     }
 }
 
@@ -185,6 +179,28 @@ impl Process for Discrete {
         match &self.single {
             Some(s) => s.state.t,
             None => self.core.state.t,
+        }
+    }
+
+    fn set_single(&mut self, single: bool) {
+        let c = &mut self.core;
+        match (&self.single, single) {
+            (None, true) => {
+                self.single = Some(Single {
+                    w: std::mem::take(&mut c.w).iter().map(|&v| v as f32).collect(),
+                    state: std::mem::take(&mut c.state).convert(),
+                    grad: Vec::new(),
+                    next: Staged::default(),
+                    wide: Wide::default(),
+                });
+                c.grad = Vec::new();
+            }
+            (Some(s), false) => {
+                c.w = s.w.iter().map(|&v| f64::from(v)).collect();
+                c.state = s.state.convert();
+                self.single = None;
+            }
+            _ => {}
         }
     }
 }

@@ -216,6 +216,13 @@ pub trait Process {
         self.state().t
     }
 
+    /// Puts the process in the run's precision ([`Start::single`]) between steps: a process
+    /// that supports `f32` vectors converts them once (a run resumed, or forked, with another
+    /// `dtype` or an optimizer without an `f32` step); the others stay `f64` (the default).
+    fn set_single(&mut self, single: bool) {
+        let _ = single;
+    }
+
     /// Loss at the measured point (on this step's examples).
     fn loss(&self) -> f64 {
         self.core().loss
