@@ -392,11 +392,16 @@ fn spawn_sweep(args: &[&str]) -> Child {
 
 /// Waits until the member (`runs/<id>`) has checkpointed past `after` steps, with `status`
 /// showing at least as many steps; returns the checkpoint's step.
+/// The step of member `id`'s checkpoint on disk (0 without one).
+fn latest_checkpoint(sweep: &Path, id: &str) -> u64 {
+    let dir = sweep.join("runs").join(id);
+    gdscope_train::checkpoint::Checkpoint::load(&dir).map_or(0, |c| c.driver.step)
+}
+
 fn wait_for_checkpoint(sweep: &Path, id: &str, after: u64) -> u64 {
     let start = Instant::now();
-    let dir = sweep.join("runs").join(id);
     loop {
-        let step = gdscope_train::checkpoint::Checkpoint::load(&dir).map_or(0, |c| c.driver.step);
+        let step = latest_checkpoint(sweep, id);
         if step > after {
             let v = status_json(sweep);
             let logged = v["members"][0]["steps_done"].as_u64().unwrap_or(0);
@@ -440,9 +445,13 @@ fn interrupted_members_resume_from_their_checkpoints() {
     ];
 
     let mut child = spawn_sweep(&create);
-    let first = wait_for_checkpoint(&out, id, 0);
+    wait_for_checkpoint(&out, id, 0);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // The killed process may have written another checkpoint between the wait and the kill:
+    // the resumed run starts from the last one on disk, and only a checkpoint past it shows
+    // that the resumed run is under way.
+    let first = latest_checkpoint(&out, id);
     let v = status_json(&out);
     assert_eq!(v["members"][0]["state"], "failed", "{v}");
     let reason = v["members"][0]["reason"].as_str().unwrap();

@@ -123,6 +123,31 @@ pub fn sym_eigen(a: &DMatrix<f64>) -> SymEigen {
     SymEigen { values, vectors }
 }
 
+/// The effective Hessian `η·∇²f` (η = 0.3) of Berthier's codimension-2 example at a point of
+/// its central flow (docs/central-flows.md): a near-degenerate pair `2 ± 6e-10` beside three
+/// eigenvalues within `4e-6` of zero. A hard case for symmetric eigen-solvers, shared by the
+/// tests of the dense solver here and of LOBPCG (`gdscope-curvature`).
+#[cfg(any(test, feature = "fixtures"))]
+pub fn berthier_codimension_two_hessian() -> DMatrix<f64> {
+    let [x1, x2, y1, y2, y3] = [
+        -0.007382566991725009,
+        -0.004166746254268898,
+        6.688804890188802,
+        6.679160213535429,
+        -3.26e-6,
+    ];
+    let s = 0.5f64.sqrt();
+    #[rustfmt::skip]
+    let h = DMatrix::from_row_slice(5, 5, &[
+        y1 + 3.0 * x1, s * y3, x1, 0.0, s * x2,
+        s * y3, y2 + 3.0 * x2, 0.0, x2, s * x1,
+        x1, 0.0, 0.0, 0.0, 0.0,
+        0.0, x2, 0.0, 0.0, 0.0,
+        s * x2, s * x1, 0.0, 0.0, 0.0,
+    ]);
+    h * 0.3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,22 +190,7 @@ mod tests {
     /// values as LAPACK's `dsyevd` (NumPy `eigh`) gives them, residuals at rounding level.
     #[test]
     fn near_degenerate_pair_beside_a_near_null_space() {
-        let [x1, x2, y1, y2, y3] = [
-            -0.007382566991725009,
-            -0.004166746254268898,
-            6.688804890188802,
-            6.679160213535429,
-            -3.26e-6,
-        ];
-        let s = 0.5f64.sqrt();
-        #[rustfmt::skip]
-        let h = DMatrix::from_row_slice(5, 5, &[
-            y1 + 3.0 * x1, s * y3, x1, 0.0, s * x2,
-            s * y3, y2 + 3.0 * x2, 0.0, x2, s * x1,
-            x1, 0.0, 0.0, 0.0, 0.0,
-            0.0, x2, 0.0, 0.0, 0.0,
-            s * x2, s * x1, 0.0, 0.0, 0.0,
-        ]) * 0.3;
+        let h = berthier_codimension_two_hessian();
         let e = sym_eigen(&h);
         assert!(
             (e.values[3] - 2.0 + 5.681606296548125e-10).abs() < 1e-14,

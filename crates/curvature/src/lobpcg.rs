@@ -475,23 +475,7 @@ mod tests {
     /// `top_eigenpairs` solves such small problems densely.
     #[test]
     fn berthier_codimension_two_hessian_with_three_k_above_n() {
-        let [x1, x2, y1, y2, y3] = [
-            -0.007382566991725009,
-            -0.004166746254268898,
-            6.688804890188802,
-            6.679160213535429,
-            -3.26e-6,
-        ];
-        let s = 0.5f64.sqrt();
-        #[rustfmt::skip]
-        let h = DMatrix::from_row_slice(5, 5, &[
-            y1 + 3.0 * x1, s * y3, x1, 0.0, s * x2,
-            s * y3, y2 + 3.0 * x2, 0.0, x2, s * x1,
-            x1, 0.0, 0.0, 0.0, 0.0,
-            0.0, x2, 0.0, 0.0, 0.0,
-            s * x2, s * x1, 0.0, 0.0, 0.0,
-        ]);
-        let a = h * 0.3;
+        let a = gdscope_core::linalg::berthier_codimension_two_hessian();
         let exact = sym_eigen(&a);
         let mut warm = exact.vectors.columns(2, 3).clone_owned();
         warm += gaussian_block(5, 3, &mut rng(1)) * 1e-3;
