@@ -172,9 +172,12 @@ impl Rule {
         w: &mut [f32],
         update: &mut [f32],
     ) -> Result<(), OptimizerError> {
-        let single = self.rule().f32_step().ok_or(OptimizerError::NoSinglePrecision {
-            rule: self.config.name(),
-        })?;
+        let single = self
+            .rule()
+            .f32_step()
+            .ok_or(OptimizerError::NoSinglePrecision {
+                rule: self.config.name(),
+            })?;
         self.apply(state, grad, w, update, |lr, s, g, w, u| {
             single.step_in(lr, s, g, w, u)
         })

@@ -17,14 +17,7 @@ use crate::rules::RuleState;
 
 /// `f64` or `f32`: the scalar type of a run's parameter-sized vectors.
 pub trait Real:
-    num_traits::Float
-    + Default
-    + std::fmt::Debug
-    + Send
-    + Sync
-    + Serialize
-    + DeserializeOwned
-    + 'static
+    num_traits::Float + Default + std::fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
 {
     /// `x` rounded to this precision.
     fn of_f64(x: f64) -> Self;
@@ -37,8 +30,12 @@ pub trait Real:
 
     /// `f(x)` and `∇f(x)` on every example (`rows = None`) or on the examples `rows`,
     /// through the objective's entry point of this precision.
-    fn value_grad(obj: &dyn Objective, x: &[Self], rows: Option<&[usize]>, grad: &mut [Self])
-        -> f64;
+    fn value_grad(
+        obj: &dyn Objective,
+        x: &[Self],
+        rows: Option<&[usize]>,
+        grad: &mut [Self],
+    ) -> f64;
 
     /// One discrete step of `rule` in this precision ([`Rule::step`] / [`Rule::step_f32`]).
     fn step(
@@ -60,7 +57,12 @@ impl Real for f64 {
     fn values(x: &[Self]) -> Values<'_> {
         Values::F64(x)
     }
-    fn value_grad(obj: &dyn Objective, x: &[Self], rows: Option<&[usize]>, grad: &mut [Self]) -> f64 {
+    fn value_grad(
+        obj: &dyn Objective,
+        x: &[Self],
+        rows: Option<&[usize]>,
+        grad: &mut [Self],
+    ) -> f64 {
         match rows {
             Some(rows) => obj.value_grad_subset(x, rows, grad),
             None => obj.value_grad(x, grad),
@@ -87,7 +89,12 @@ impl Real for f32 {
     fn values(x: &[Self]) -> Values<'_> {
         Values::F32(x)
     }
-    fn value_grad(obj: &dyn Objective, x: &[Self], rows: Option<&[usize]>, grad: &mut [Self]) -> f64 {
+    fn value_grad(
+        obj: &dyn Objective,
+        x: &[Self],
+        rows: Option<&[usize]>,
+        grad: &mut [Self],
+    ) -> f64 {
         match rows {
             Some(rows) => obj.value_grad_subset_f32(x, rows, grad),
             None => obj.value_grad_f32(x, grad),
@@ -193,7 +200,12 @@ pub fn dot_f32(x: &[f32], y: &[f32]) -> f64 {
             acc[l] += f64::from(a[l]) * f64::from(b[l]);
         }
     }
-    let pairs = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    let pairs = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
     let head = (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
     head + dot_in(xt, yt)
 }
@@ -215,7 +227,10 @@ mod tests {
     fn dot_in_f64_is_linalg_dot_bit_for_bit() {
         let x: Vec<f64> = (0..37).map(|i| (i as f64 * 0.37).sin()).collect();
         let y: Vec<f64> = (0..37).map(|i| (i as f64 * 1.3).cos()).collect();
-        assert_eq!(dot_in(&x, &y).to_bits(), crate::linalg::dot(&x, &y).to_bits());
+        assert_eq!(
+            dot_in(&x, &y).to_bits(),
+            crate::linalg::dot(&x, &y).to_bits()
+        );
     }
 
     #[test]
@@ -237,7 +252,10 @@ mod tests {
             let y: Vec<f32> = (0..n).map(|i| (i as f32 * 1.3).cos()).collect();
             let exact = dot_in(&x, &y);
             let lanes = Values::F32(&x).dot(Values::F32(&y)).unwrap();
-            assert!((lanes - exact).abs() <= 1e-12 * (1.0 + exact.abs()), "n = {n}");
+            assert!(
+                (lanes - exact).abs() <= 1e-12 * (1.0 + exact.abs()),
+                "n = {n}"
+            );
         }
     }
 }

@@ -116,7 +116,10 @@ mod tests {
         let w32 = [0.25f32, -1.5, 3.0e-3];
         let wide: Vec<f64> = w32.iter().map(|&v| f64::from(v)).collect();
         let p = Projection::new(0, &[0.1, 0.2, -0.3], &[1.0, -2.0, 0.5]).unwrap();
-        assert_eq!(p.value_at(Values::F32(&w32)).to_bits(), p.value(&wide).to_bits());
+        assert_eq!(
+            p.value_at(Values::F32(&w32)).to_bits(),
+            p.value(&wide).to_bits()
+        );
         let (mut c32, mut c64) = (UpdateCosine::default(), UpdateCosine::default());
         let u2 = [-0.5f32, 1.0, 0.25];
         let u2_wide: Vec<f64> = u2.iter().map(|&v| f64::from(v)).collect();

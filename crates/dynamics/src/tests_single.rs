@@ -72,7 +72,10 @@ fn single_precision_follows_the_double_precision_run() {
         for col in ["loss", "grad_norm", "sharpness", "midpoint.loss"] {
             for (t, (a, b)) in r64.col(col).iter().zip(r32.col(col)).enumerate() {
                 if a.is_finite() {
-                    assert!((a - b).abs() <= 1e-4 * a.abs().max(1e-3), "{col}[{t}]: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-4 * a.abs().max(1e-3),
+                        "{col}[{t}]: {a} vs {b}"
+                    );
                 }
             }
         }
@@ -136,7 +139,10 @@ fn resuming_with_the_other_precision_converts_the_state_once() {
         );
         let after: Vec<f64> = resumed.weights().to_vec();
         let rounded: Vec<f64> = before.iter().map(|&v| f64::from(v as f32)).collect();
-        assert_eq!(after, rounded, "converted once: exact widening or one rounding");
+        assert_eq!(
+            after, rounded,
+            "converted once: exact widening or one rounding"
+        );
         assert_eq!(resumed.processes()[0].get().state().t, 10.0);
         while resumed.step(Problem::objective(second)).unwrap().is_some() {}
         assert!(resumed.weights().iter().all(|v| v.is_finite()));

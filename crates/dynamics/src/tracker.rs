@@ -231,7 +231,13 @@ impl Curvature {
             let op = if !self.effective_hessian && kind == StateKind::Discrete {
                 Operator::Hessian
             } else {
-                operator_for(self.effective_hessian, rule, state.f64(), kind, &mut self.precond)
+                operator_for(
+                    self.effective_hessian,
+                    rule,
+                    state.f64(),
+                    kind,
+                    &mut self.precond,
+                )
             };
             let p = match op {
                 Operator::NotYet => return Ok(None),

@@ -656,7 +656,7 @@ impl Objective for NetworkObjective {
             let dest = Dest {
                 grad: request
                     .value_grad
-                    .then(|| GradOut::F64(out.grad.as_mut_slice())),
+                    .then_some(GradOut::F64(out.grad.as_mut_slice())),
                 hvps: hvps.then(|| (out.hvps.as_mut_slice(), k)),
                 pairs: Some((out.pairs.as_mut_slice(), alg.pairs())),
                 outputs: None,
@@ -672,8 +672,7 @@ impl Objective for NetworkObjective {
             while start < k {
                 let end = (start + MAX_BLOCK).min(k);
                 let grad = (request.value_grad && start == 0).then_some(out.grad.as_mut_slice());
-                let value =
-                    self.tangent_pass(
+                let value = self.tangent_pass(
                     Values::F64(x),
                     us.as_slice(),
                     start..end,

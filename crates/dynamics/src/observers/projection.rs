@@ -39,12 +39,14 @@ impl Observer for ProjectionObserver {
             if let Some(m) = parts.curvature.measured(out.ctx.step) {
                 let at_edge = m.values[0] >= CROSSING_FRACTION * threshold;
                 if self.step.map_or(at_edge, |s| s == out.ctx.step) {
-                    self.reference = Projection::new(out.ctx.step, parts.point.f64(), &m.top_vector);
+                    self.reference =
+                        Projection::new(out.ctx.step, parts.point.f64(), &m.top_vector);
                 }
             }
         }
         if let Some(r) = &self.reference {
-            out.record.set(self.column, r.value_at(parts.point.values()));
+            out.record
+                .set(self.column, r.value_at(parts.point.values()));
         }
         Ok(())
     }
