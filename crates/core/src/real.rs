@@ -47,69 +47,54 @@ pub trait Real:
     ) -> Result<(), OptimizerError>;
 }
 
-impl Real for f64 {
-    fn of_f64(x: f64) -> Self {
-        x
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn values(x: &[Self]) -> Values<'_> {
-        Values::F64(x)
-    }
-    fn value_grad(
-        obj: &dyn Objective,
-        x: &[Self],
-        rows: Option<&[usize]>,
-        grad: &mut [Self],
-    ) -> f64 {
-        match rows {
-            Some(rows) => obj.value_grad_subset(x, rows, grad),
-            None => obj.value_grad(x, grad),
+/// The two precisions differ only in their conversions, their [`Values`] variant and the
+/// entry points of the objective and of the rule they call.
+macro_rules! real {
+    ($t:ty, $variant:ident, $of:expr, $as:expr, $value_grad:ident, $subset:ident, $step:ident) => {
+        impl Real for $t {
+            fn of_f64(x: f64) -> Self {
+                $of(x)
+            }
+            fn as_f64(self) -> f64 {
+                $as(self)
+            }
+            fn values(x: &[Self]) -> Values<'_> {
+                Values::$variant(x)
+            }
+            fn value_grad(
+                obj: &dyn Objective,
+                x: &[Self],
+                rows: Option<&[usize]>,
+                grad: &mut [Self],
+            ) -> f64 {
+                match rows {
+                    Some(rows) => obj.$subset(x, rows, grad),
+                    None => obj.$value_grad(x, grad),
+                }
+            }
+            fn step(
+                rule: &Rule,
+                state: &mut RuleState<Self>,
+                grad: &[Self],
+                w: &mut [Self],
+                update: &mut [Self],
+            ) -> Result<(), OptimizerError> {
+                rule.$step(state, grad, w, update)
+            }
         }
-    }
-    fn step(
-        rule: &Rule,
-        state: &mut RuleState,
-        grad: &[Self],
-        w: &mut [Self],
-        update: &mut [Self],
-    ) -> Result<(), OptimizerError> {
-        rule.step(state, grad, w, update)
-    }
+    };
 }
 
-impl Real for f32 {
-    fn of_f64(x: f64) -> Self {
-        x as f32
-    }
-    fn as_f64(self) -> f64 {
-        f64::from(self)
-    }
-    fn values(x: &[Self]) -> Values<'_> {
-        Values::F32(x)
-    }
-    fn value_grad(
-        obj: &dyn Objective,
-        x: &[Self],
-        rows: Option<&[usize]>,
-        grad: &mut [Self],
-    ) -> f64 {
-        match rows {
-            Some(rows) => obj.value_grad_subset_f32(x, rows, grad),
-            None => obj.value_grad_f32(x, grad),
-        }
-    }
-    fn step(
-        rule: &Rule,
-        state: &mut RuleState<f32>,
-        grad: &[Self],
-        w: &mut [Self],
-        update: &mut [Self],
-    ) -> Result<(), OptimizerError> {
-        rule.step_f32(state, grad, w, update)
-    }
-}
+real!(f64, F64, |x| x, |x| x, value_grad, value_grad_subset, step);
+real!(
+    f32,
+    F32,
+    |x| x as f32,
+    f64::from,
+    value_grad_f32,
+    value_grad_subset_f32,
+    step_f32
+);
 
 /// A parameter-sized vector in either precision, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq)]
