@@ -20,6 +20,17 @@ pub const SHARPNESS_LIMIT: f64 = 1.001;
 /// Smallest correlation of the `X` eigenvalues with the smoothed squared displacements.
 pub const CORRELATION_LIMIT: f64 = 0.5;
 
+/// Largest distance from 1 of the scalar RMSProp effective step size (smoothed) over the
+/// central flow's `2/S` that counts as "settles at 2/S".
+pub const EDGE_LR_TOLERANCE: f64 = 0.1;
+/// Largest median relative error of the central flow's effective step size against the
+/// smoothed optimizer's (scalar RMSProp) that counts as a prediction.
+pub const EFFECTIVE_LR_ERROR_LIMIT: f64 = 0.1;
+/// Largest median relative error of the central flow's `ν` against the smoothed optimizer's
+/// at the recorded coordinates (RMSProp) that counts as a prediction: `ν` is a per-coordinate
+/// squared gradient, far noisier than the loss.
+pub const NU_ERROR_LIMIT: f64 = 0.25;
+
 /// `y` convolved with a Gaussian of standard deviation `sigma` (in samples), truncated at
 /// `4σ`, the edges padded with the nearest value (SciPy's `gaussian_filter1d(mode="nearest")`).
 /// Non-finite samples are left out and the weights renormalized; `sigma = 0` copies.
@@ -100,6 +111,20 @@ pub struct CentralFlowSummary {
     pub sdcp_max_residual: Option<f64>,
     /// SDCP solves that missed their tolerance (their best point was used).
     pub sdcp_not_converged: u64,
+    /// Scalar RMSProp: median after the onset of the smoothed effective step size `η/√ν`
+    /// over the central flow's `2/S` (1: GD's step size sits at the edge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_lr_edge_ratio: Option<f64>,
+    /// Scalar RMSProp: median after the onset of `|smoothed η/√ν − central η/√ν| / central`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_lr_median_rel_error: Option<f64>,
+    /// RMSProp: median after the onset, pooled over the recorded coordinates `i`, of
+    /// `|smoothed ν_i − central ν_i| / central ν_i`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nu_median_rel_error: Option<f64>,
+    /// RMSProp: the same against the stable flow's `ν_i`, for contrast.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nu_stable_median_rel_error: Option<f64>,
     /// The claims, checked.
     pub claims: Vec<Claim>,
     /// Whether every measurable claim holds.
@@ -179,6 +204,43 @@ impl CentralFlowSummary {
                 })
                 .flatten()
         };
+        // Median over the window of |smoothed optimizer column / reference − 1|.
+        let smoothed_error = |optimizer: &str, reference: &str| {
+            let (Some(v), Some(r)) = (t.f64_column(optimizer), t.f64_column(reference)) else {
+                return None;
+            };
+            let v = gaussian_smooth(v, smoothing);
+            median(window.iter().map(|&i| (v[i] / r[i] - 1.0).abs()).collect())
+        };
+        let effective_lr_edge_ratio = t.f64_column("central.edge_lr").and_then(|edge| {
+            let v = gaussian_smooth(t.f64_column("effective_lr")?, smoothing);
+            median(window.iter().map(|&i| v[i] / edge[i]).collect())
+        });
+        let nu_columns: Vec<&str> = t
+            .names()
+            .filter(|n| n.starts_with("nu[") && n.ends_with(']'))
+            .collect();
+        let pooled_nu_error = |flow: &str| {
+            let errors: Vec<f64> = nu_columns
+                .iter()
+                .filter_map(|c| {
+                    let (Some(v), Some(r)) =
+                        (t.f64_column(c), t.f64_column(&format!("{flow}.{c}")))
+                    else {
+                        return None;
+                    };
+                    let v = gaussian_smooth(v, smoothing);
+                    Some(
+                        window
+                            .iter()
+                            .map(move |&i| (v[i] / r[i] - 1.0).abs())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .flatten()
+                .collect();
+            (!errors.is_empty()).then(|| median(errors)).flatten()
+        };
         let to_central = last_finite(col(t, "distance.central-discrete"));
         let to_stable = last_finite(col(t, "distance.discrete-stable"));
         let (sharp, thr) = (col(t, "central.sharpness"), col(t, "central.threshold"));
@@ -251,6 +313,10 @@ impl CentralFlowSummary {
                 .iter()
                 .filter(|c| c.is_finite())
                 .sum::<f64>() as u64,
+            effective_lr_edge_ratio,
+            effective_lr_median_rel_error: smoothed_error("effective_lr", "central.effective_lr"),
+            nu_median_rel_error: pooled_nu_error("central"),
+            nu_stable_median_rel_error: pooled_nu_error("stable"),
             claims: Vec::new(),
             all_claims_hold: false,
         };
@@ -332,6 +398,45 @@ impl CentralFlowSummary {
                 fmt(self.central_loss_max_rise)
             ),
         });
+        if self.effective_lr_edge_ratio.is_some() || self.effective_lr_median_rel_error.is_some() {
+            out.push(Claim {
+                claim: "η/√ν settles at 2/S",
+                holds: self
+                    .effective_lr_edge_ratio
+                    .map(|r| (r - 1.0).abs() <= EDGE_LR_TOLERANCE),
+                detail: format!(
+                    "median smoothed effective_lr / central.edge_lr after the onset: {} (within \
+                     {EDGE_LR_TOLERANCE} of 1)",
+                    fmt(self.effective_lr_edge_ratio)
+                ),
+            });
+            out.push(Claim {
+                claim: "the central flow predicts η/√ν",
+                holds: self
+                    .effective_lr_median_rel_error
+                    .map(|e| e <= EFFECTIVE_LR_ERROR_LIMIT),
+                detail: format!(
+                    "median relative error of central.effective_lr against the smoothed \
+                     effective_lr after the onset: {} (limit {EFFECTIVE_LR_ERROR_LIMIT})",
+                    fmt(self.effective_lr_median_rel_error)
+                ),
+            });
+        }
+        if self.nu_median_rel_error.is_some() {
+            out.push(Claim {
+                claim: "the central flow predicts ν",
+                holds: self.nu_median_rel_error.map(|e| {
+                    e <= NU_ERROR_LIMIT && self.nu_stable_median_rel_error.is_none_or(|s| e < s)
+                }),
+                detail: format!(
+                    "median relative error of central.nu[i] against the smoothed nu[i] after the \
+                     onset, pooled over the recorded coordinates: {} (limit {NU_ERROR_LIMIT}, and \
+                     below the stable flow's: {})",
+                    fmt(self.nu_median_rel_error),
+                    fmt(self.nu_stable_median_rel_error)
+                ),
+            });
+        }
         out.push(Claim {
             claim: "every SDCP solve converged",
             holds: Some(self.sdcp_not_converged == 0),
@@ -441,6 +546,88 @@ mod tests {
         assert_eq!(s.central_loss_increases, 0);
         assert!(s.all_claims_hold, "{:#?}", s.claims);
         assert!(CentralFlowSummary::from_table(&table(&[("loss", vec![1.0; 5])]), 1.0).is_none());
+    }
+
+    /// The adaptive verdicts on constructed runs: a scalar RMSProp step size oscillating around
+    /// the central flow's `2/S`, and RMSProp `ν` oscillating around the central flow's, away
+    /// from the stable flow's; then the same runs with the prediction off.
+    #[test]
+    fn adaptive_verdicts_on_constructed_runs() {
+        let n = 120;
+        let onset = 20;
+        let k: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i >= onset))).collect();
+        let around = |c: f64, a: f64| -> Vec<f64> {
+            (0..n)
+                .map(|i| c + if i % 2 == 0 { a } else { -a })
+                .collect()
+        };
+        let base = |extra: Vec<(&str, Vec<f64>)>| {
+            let mut cols = vec![
+                ("loss", vec![1.0; n]),
+                ("central.loss", vec![1.0; n]),
+                ("central.critical_k", k.clone()),
+            ];
+            cols.extend(extra);
+            table(&cols)
+        };
+        let scalar = |central: f64| {
+            base(vec![
+                ("effective_lr", around(0.2, 0.02)),
+                ("central.effective_lr", vec![central; n]),
+                ("central.edge_lr", vec![central; n]),
+            ])
+        };
+        let s = CentralFlowSummary::from_table(&scalar(0.2), 3.0).unwrap();
+        assert!(
+            (s.effective_lr_edge_ratio.unwrap() - 1.0).abs() < 1e-3,
+            "{s:#?}"
+        );
+        assert!(s.effective_lr_median_rel_error.unwrap() < 1e-3);
+        let names: Vec<_> = s.claims.iter().map(|c| (c.claim, c.holds)).collect();
+        assert!(
+            names.contains(&("η/√ν settles at 2/S", Some(true))),
+            "{names:?}"
+        );
+        assert!(names.contains(&("the central flow predicts η/√ν", Some(true))));
+        assert!(s.nu_median_rel_error.is_none());
+        let off = CentralFlowSummary::from_table(&scalar(0.3), 3.0).unwrap();
+        assert!((off.effective_lr_edge_ratio.unwrap() - 2.0 / 3.0).abs() < 1e-3);
+        assert!(off
+            .claims
+            .iter()
+            .filter(|c| c.claim.contains("η/√ν"))
+            .all(|c| c.holds == Some(false)));
+
+        let rms = |central: f64| {
+            base(vec![
+                ("nu[3]", around(1e-4, 2e-5)),
+                ("central.nu[3]", vec![central; n]),
+                ("stable.nu[3]", vec![5e-5; n]),
+            ])
+        };
+        let s = CentralFlowSummary::from_table(&rms(1e-4), 3.0).unwrap();
+        assert!(s.nu_median_rel_error.unwrap() < 1e-3, "{s:#?}");
+        assert!((s.nu_stable_median_rel_error.unwrap() - 1.0).abs() < 1e-3);
+        assert!(s.effective_lr_edge_ratio.is_none());
+        let claim = |s: &CentralFlowSummary| {
+            s.claims
+                .iter()
+                .find(|c| c.claim == "the central flow predicts ν")
+                .unwrap()
+                .holds
+        };
+        assert_eq!(claim(&s), Some(true));
+        // 40 % off: above the limit.
+        assert_eq!(
+            claim(&CentralFlowSummary::from_table(&rms(1.4e-4), 3.0).unwrap()),
+            Some(false)
+        );
+        // GD runs have none of these claims.
+        let gd = CentralFlowSummary::from_table(&base(Vec::new()), 3.0).unwrap();
+        assert!(gd
+            .claims
+            .iter()
+            .all(|c| !c.claim.contains('ν') && !c.claim.contains("η/√ν")));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! - `central_nu` (RMSProp): `ν` at chosen coordinates, optimizer against the flows.
 
 use gdscope_io::Table;
-use gdscope_plot::{Figure, LinePlot, RefLine, Series, SeriesKind};
+use gdscope_plot::{Figure, LinePlot, Series, SeriesKind};
 
 use crate::central::gaussian_smooth;
 
@@ -81,6 +81,20 @@ fn name(process: &str, metric: &str) -> String {
         },
         metric,
     )
+}
+
+/// The eigenvalue axis ends at this multiple of the final threshold.
+const EIG_CAP: f64 = 6.0;
+/// The step-size axis ends at this multiple of the largest optimizer or central-flow value.
+const STEP_SIZE_CAP: f64 = 1.5;
+
+/// `Some((lo, cap))` when some value of `series` exceeds `cap` (`lo` the smallest value or 0),
+/// `None` (fit the data) otherwise or when `cap` is not a positive number.
+fn cap_range(series: &[Series], cap: f64) -> Option<(f64, f64)> {
+    let values = || series.iter().flat_map(|s| s.y.iter().copied());
+    let hi = values().fold(f64::NEG_INFINITY, f64::max);
+    let lo = values().fold(0.0, f64::min);
+    (cap > 0.0 && cap.is_finite() && hi > cap).then_some((lo, cap))
 }
 
 fn plot(title: &str, y_label: &str, series: Vec<Series>) -> LinePlot {
@@ -159,11 +173,12 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
             eigs.series.push(c.of(&label, y, kind, i - 1));
         }
     }
-    if let Some(&thr) = t.f64_column("threshold").and_then(|v| v.first()) {
-        eigs.hlines.push(RefLine {
-            value: thr,
-            label: format!("2/η = {thr:.4}"),
-        });
+    crate::figures::add_threshold(&mut eigs, t, &c.steps);
+    // A stable flow that sharpens without bound, or the threshold 2/η of a warm-up's first
+    // steps, would flatten everything else: cap the axis at `EIG_CAP` times the final
+    // threshold (the curves run off the top).
+    if let Some(&thr) = t.f64_column("threshold").and_then(|v| v.last()) {
+        eigs.y_range = cap_range(&eigs.series, EIG_CAP * thr);
     }
     if !eigs.series.is_empty() {
         out.push(("central_eigenvalues", eigs.into()));
@@ -289,15 +304,20 @@ pub fn central_plots(t: &Table, smoothing: f64) -> Vec<(&'static str, Figure)> {
         1,
     ));
     if !lr.is_empty() {
-        out.push((
-            "central_step_size",
-            plot(
-                "Scalar RMSProp: effective step size against 2/sharpness",
-                "step size",
-                lr,
-            )
-            .into(),
-        ));
+        // The stable flow's η/√ν grows without bound once it sharpens past the edge: cap the
+        // axis at `STEP_SIZE_CAP` times the largest of the other curves.
+        let others = lr
+            .iter()
+            .filter(|s| !s.label.starts_with("stable"))
+            .flat_map(|s| s.y.iter().copied())
+            .fold(0.0, f64::max);
+        let mut figure = plot(
+            "Scalar RMSProp: effective step size against 2/sharpness",
+            "step size",
+            lr,
+        );
+        figure.y_range = cap_range(&figure.series, STEP_SIZE_CAP * others);
+        out.push(("central_step_size", figure.into()));
     }
 
     let nu: Vec<Figure> =
@@ -342,5 +362,68 @@ fn kind_index(kind: SeriesKind) -> usize {
         SeriesKind::Points => 0,
         SeriesKind::Dashed => 1,
         _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(label: &str, y: &[f64]) -> Series {
+        Series {
+            label: label.into(),
+            x: (0..y.len()).map(|i| i as f64).collect(),
+            y: y.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_axis_is_capped_only_when_a_curve_runs_past_the_cap() {
+        let s = [series("a", &[-1.0, 2.0]), series("b", &[0.5, 40.0])];
+        assert_eq!(cap_range(&s, 10.0), Some((-1.0, 10.0)));
+        assert_eq!(cap_range(&s, 50.0), None);
+        assert_eq!(cap_range(&s, f64::NAN), None);
+        assert_eq!(
+            cap_range(&[series("c", &[1.0, 3.0])], 2.0),
+            Some((0.0, 2.0))
+        );
+    }
+
+    /// A warm-up schedule: the threshold is drawn as a curve, and its huge first values (and a
+    /// stable flow past the edge) do not set the eigenvalue axis; a scalar RMSProp stable flow
+    /// running away does not set the step-size axis.
+    #[test]
+    fn runaway_curves_do_not_set_the_axes() {
+        let n = 50;
+        let mut t = Table::new();
+        t.push_i64("step", (0..n as i64).collect()).unwrap();
+        let col = |f: &dyn Fn(f64) -> f64| (0..n).map(|i| f(i as f64)).collect::<Vec<f64>>();
+        for (name, v) in [
+            ("loss", col(&|_| 1.0)),
+            ("central.loss", col(&|_| 1.0)),
+            ("threshold", col(&|i| 2.0 / (0.1 * (i + 1.0) / n as f64))),
+            ("eig_1", col(&|_| 20.0)),
+            ("central.eig_1", col(&|_| 20.0)),
+            ("stable.eig_1", col(&|i| 20.0 + 10.0 * i)),
+            ("effective_lr", col(&|_| 0.1)),
+            ("central.effective_lr", col(&|_| 0.1)),
+            ("central.edge_lr", col(&|_| 0.1)),
+            ("stable.effective_lr", col(&|i| 0.1 * (1.0 + i))),
+        ] {
+            t.push_f64(name, v).unwrap();
+        }
+        let plots = central_plots(&t, 2.0);
+        let line = |stem: &str| match &plots.iter().find(|(s, _)| *s == stem).unwrap().1 {
+            Figure::Line(p) => p.clone(),
+            _ => panic!("{stem} is not a line plot"),
+        };
+        let eigs = line("central_eigenvalues");
+        assert!(eigs.series.iter().any(|s| s.label == "threshold"));
+        assert_eq!(eigs.y_range, Some((0.0, EIG_CAP * 20.0)));
+        let lr = line("central_step_size");
+        let (lo, hi) = lr.y_range.unwrap();
+        assert_eq!(lo, 0.0);
+        assert!((hi - STEP_SIZE_CAP * 0.1).abs() < 1e-15, "{hi}");
     }
 }

@@ -297,8 +297,8 @@ fn momentum_lines(metrics: &Table, optimizer: &OptimizerConfig) -> Vec<RefLine> 
     }]
 }
 
-/// A dashed line when the threshold is constant, else a curve.
-fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
+/// A dashed line when the threshold is constant, else a curve (a learning-rate schedule).
+pub(crate) fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
     let thr = metrics.f64_column("threshold").unwrap_or(&[]);
     match thr.first() {
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
