@@ -11,6 +11,7 @@
 pub mod linalg;
 pub mod objective;
 pub mod optimizer;
+pub mod real;
 pub mod rules;
 pub mod run;
 pub mod schedule;
@@ -18,3 +19,4 @@ pub mod seeds;
 pub mod simd;
 
 pub use objective::{pair_index, Block, Derivatives, Objective, Request};
+pub use real::{Real, Values};

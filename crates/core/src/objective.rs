@@ -1,7 +1,11 @@
 //! The [`Objective`] trait: everything gdscope needs to know about a loss `f: ℝⁿ → ℝ`.
 //!
-//! All arguments and results are `f64`; implementations may compute internally in `f32`
-//! (networks with `--dtype f32`) and convert at the boundary.
+//! The methods take and return `f64`; implementations may compute internally in `f32`
+//! (networks with `--dtype f32`) and convert at the boundary. An objective that computes in
+//! `f32` says so ([`Objective::single_precision`]) and then also serves the `_f32` entry
+//! points natively, so a run that keeps its vectors in `f32` converts nothing
+//! (docs/engine.md "f32 / f64"; the defaults convert and call the `f64` methods, so analytic
+//! objectives need nothing).
 
 use nalgebra::DMatrix;
 
@@ -120,6 +124,41 @@ pub trait Objective: Send + Sync {
     fn hvp_subset(&self, x: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
         let _ = indices;
         self.hvp(x, v, out)
+    }
+
+    /// Whether the objective computes in single precision. A caller that can keep its
+    /// parameter-sized vectors in `f32` then does so and calls the `_f32` entry points below,
+    /// which such an objective serves without converting (a training run's weights, gradient
+    /// and optimizer state; [`crate::real`]). `false` by default.
+    fn single_precision(&self) -> bool {
+        false
+    }
+
+    /// [`value_grad`](Self::value_grad) with the point and the gradient in `f32`. The
+    /// default widens `x`, calls the `f64` method and rounds the gradient.
+    fn value_grad_f32(&self, x: &[f32], grad: &mut [f32]) -> f64 {
+        let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let mut g = vec![0.0; grad.len()];
+        let value = self.value_grad(&x, &mut g);
+        grad.iter_mut().zip(&g).for_each(|(o, &v)| *o = v as f32);
+        value
+    }
+
+    /// [`value_grad_subset`](Self::value_grad_subset) with the point and the gradient in
+    /// `f32` (default: widen, call the `f64` method, round).
+    fn value_grad_subset_f32(&self, x: &[f32], indices: &[usize], grad: &mut [f32]) -> f64 {
+        let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let mut g = vec![0.0; grad.len()];
+        let value = self.value_grad_subset(&x, indices, &mut g);
+        grad.iter_mut().zip(&g).for_each(|(o, &v)| *o = v as f32);
+        value
+    }
+
+    /// [`block_hvp`](Self::block_hvp) at a point given in `f32` (the directions and the
+    /// products stay `f64`: they are the eigen-solver's block). Default: widen `x`.
+    fn block_hvp_f32(&self, x: &[f32], vs: &Block) -> Block {
+        let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        self.block_hvp(&x, vs)
     }
 
     /// Dense Hessian `∇²f(x)` built column by column from HVPs (n HVPs; for small n and
@@ -253,6 +292,23 @@ mod tests {
         let mut g = [0.0; 3];
         let f = q.value_grad(&x, &mut g);
         assert!((f - 0.5 * 4.58).abs() < 1e-12, "{f}");
+    }
+
+    #[test]
+    fn f32_entry_points_default_to_the_f64_methods() {
+        let a = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 3.0]);
+        let q = DenseQuadratic::new(a.clone());
+        assert!(!q.single_precision());
+        let x32 = [0.5f32, -1.25];
+        let mut g32 = [0.0f32; 2];
+        let f = q.value_grad_f32(&x32, &mut g32);
+        let mut g = [0.0; 2];
+        assert_eq!(f, q.value_grad(&[0.5, -1.25], &mut g));
+        assert_eq!(g32, [g[0] as f32, g[1] as f32]);
+        let mut gs = [0.0f32; 2];
+        assert_eq!(q.value_grad_subset_f32(&x32, &[0], &mut gs), f);
+        assert_eq!(gs, g32);
+        assert_eq!(q.block_hvp_f32(&x32, &Block::identity(2, 2)), a);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! ε is added to the square root (outside it), as PyTorch does; buffers start at zero. Each
 //! rule's file (`crates/core/src/rules/<kind>.rs`) states its equations, threshold and flow.
 
+use crate::real::Real;
 use crate::rules::{FlowError, FlowRule, NoFlow, Preconditioning, UpdateRule};
 use crate::schedule::LrSchedule;
 
@@ -47,6 +48,12 @@ pub enum OptimizerError {
         grad: usize,
         /// Parameters the stored state is laid out for (0 before the first step).
         state: usize,
+    },
+    /// An `f32` step asked of a rule that has only an `f64` one.
+    #[error("optimizer `{rule}` has no f32 step; run it with dtype = \"f64\" (gd, polyak and adam have one)")]
+    NoSinglePrecision {
+        /// The rule's registry name.
+        rule: &'static str,
     },
 }
 
@@ -150,28 +157,68 @@ impl Rule {
         w: &mut [f64],
         update: &mut [f64],
     ) -> Result<(), OptimizerError> {
-        self.check_lengths(state, grad, w.len(), update.len())?;
-        self.rule()
-            .step(self.lr_at(state.t), state, grad, w, update);
-        for (wi, u) in w.iter_mut().zip(update.iter()) {
-            *wi += u;
+        let rule = self.rule();
+        self.apply(state, grad, w, update, |lr, s, g, w, u| {
+            rule.step(lr, s, g, w, u)
+        })
+    }
+
+    /// [`step`](Self::step) with weights, gradient, update and buffers in `f32` (the rule's
+    /// [`TypedStep<f32>`]); an error for a rule without one.
+    pub fn step_f32(
+        &self,
+        state: &mut RuleState<f32>,
+        grad: &[f32],
+        w: &mut [f32],
+        update: &mut [f32],
+    ) -> Result<(), OptimizerError> {
+        let single = self
+            .rule()
+            .f32_step()
+            .ok_or(OptimizerError::NoSinglePrecision {
+                rule: self.config.name(),
+            })?;
+        self.apply(state, grad, w, update, |lr, s, g, w, u| {
+            single.step_in(lr, s, g, w, u)
+        })
+    }
+
+    /// Whether the rule has an `f32` step ([`step_f32`](Self::step_f32)).
+    pub fn has_f32_step(&self) -> bool {
+        self.rule().f32_step().is_some()
+    }
+
+    /// The shared frame of a step in precision `T`: check lengths, let `rule_step` write
+    /// `Δw` at `η(t)`, add it to `w`, advance `t`.
+    fn apply<T: Real>(
+        &self,
+        state: &mut RuleState<T>,
+        grad: &[T],
+        w: &mut [T],
+        update: &mut [T],
+        rule_step: impl FnOnce(f64, &mut RuleState<T>, &[T], &[T], &mut [T]),
+    ) -> Result<(), OptimizerError> {
+        self.check_lengths(state, grad.len(), w.len(), update.len())?;
+        rule_step(self.lr_at(state.t), state, grad, w, update);
+        for (wi, &u) in w.iter_mut().zip(update.iter()) {
+            *wi = *wi + u;
         }
         state.t += 1.0;
         Ok(())
     }
 
     /// `Ok` when the gradient, the update and the state all have `n` entries.
-    fn check_lengths(
+    fn check_lengths<T: Real>(
         &self,
-        state: &RuleState,
-        grad: &[f64],
+        state: &RuleState<T>,
+        grad: usize,
         n: usize,
         update: usize,
     ) -> Result<(), OptimizerError> {
-        if grad.len() != n || update != n || state.dim != n || !state.fits(self.rule()) {
+        if grad != n || update != n || state.dim != n || !state.fits(self.rule()) {
             return Err(OptimizerError::LengthMismatch {
                 params: n,
-                grad: grad.len(),
+                grad,
                 state: state.dim,
             });
         }
@@ -187,7 +234,7 @@ impl Rule {
         w: &[f64],
         update: &mut [f64],
     ) -> Result<(), OptimizerError> {
-        self.check_lengths(state, grad, w.len(), update.len())?;
+        self.check_lengths(state, grad.len(), w.len(), update.len())?;
         self.rule()
             .virtual_step(self.lr_at(state.t), state, grad, w, update);
         Ok(())

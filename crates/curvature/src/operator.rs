@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gdscope_core::{Block, Objective};
+use gdscope_core::real::block_hvp_at;
+use gdscope_core::{Block, Objective, Values};
 use nalgebra::DMatrix;
 
 use crate::error::{ensure, CurvatureError, Result};
@@ -63,10 +64,13 @@ impl LinearOperator for Negated<'_> {
 ///   parameter subset `S` (a layer): a vector on `S` is embedded with zeros elsewhere,
 ///   multiplied, and restricted back to `S`. With both, the result is `(P^{-1/2} H P^{-1/2})[S, S]`.
 ///
+/// The point may be given in the run's precision ([`new_at`](Self::new_at)): an `f32` point
+/// reaches an `f32` objective as it is, so the products of a solve convert no parameters.
+///
 /// Every column applied is counted ([`hvps`](Self::hvps)).
 pub struct HessianOperator<'a> {
     obj: &'a dyn Objective,
-    x: &'a [f64],
+    x: Values<'a>,
     /// `p^{-1/2}` entrywise, precomputed from the preconditioner.
     inv_sqrt_p: Option<Vec<f64>>,
     subset: Option<&'a [usize]>,
@@ -76,6 +80,12 @@ pub struct HessianOperator<'a> {
 impl<'a> HessianOperator<'a> {
     /// The Hessian of `obj` at `x`. Errors if `x.len() != obj.dim()`.
     pub fn new(obj: &'a dyn Objective, x: &'a [f64]) -> Result<Self> {
+        Self::new_at(obj, Values::F64(x))
+    }
+
+    /// The Hessian of `obj` at `x` given in either precision ([`Objective::block_hvp_f32`]
+    /// for an `f32` point). Errors if `x.len() != obj.dim()`.
+    pub fn new_at(obj: &'a dyn Objective, x: Values<'a>) -> Result<Self> {
         ensure(x.len() == obj.dim(), || {
             format!(
                 "parameter vector has {} entries but the objective has {} parameters; \
@@ -166,7 +176,7 @@ impl LinearOperator for HessianOperator<'_> {
             }
         };
         self.scale_rows(&mut full);
-        let mut out = self.obj.block_hvp(self.x, &full);
+        let mut out = block_hvp_at(self.obj, self.x, &full);
         self.scale_rows(&mut out);
         match self.subset {
             None => out,

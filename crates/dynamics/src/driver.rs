@@ -199,6 +199,7 @@ impl Driver {
         );
         let rule = Rule::new(spec.optimizer.clone(), spec.schedule, spec.steps)?;
         let state0 = rule.zero_state(w0.len());
+        let single = single_precision(&spec, &rule, problem);
         let processes = spec
             .processes
             .iter()
@@ -211,6 +212,7 @@ impl Driver {
                     state0: &state0,
                     tracking: spec.process.tracking(name, &spec.tracking),
                     eigen_seed: derive(spec.seed, Stream::EigenStart, i as u64),
+                    single,
                 };
                 AnyProcess::build(name, &spec.process, &start)
             })
@@ -234,6 +236,10 @@ impl Driver {
     ) -> anyhow::Result<Self> {
         spec.validate()?;
         let rule = Rule::new(spec.optimizer.clone(), spec.schedule, spec.steps)?;
+        let single = single_precision(&spec, &rule, problem);
+        for p in &mut saved.processes {
+            p.get_mut().set_single(single);
+        }
         let names: Vec<ProcessName> = saved.processes.iter().map(AnyProcess::name).collect();
         anyhow::ensure!(
             names == spec.processes,
@@ -432,7 +438,8 @@ impl Driver {
         }
         observe(&mut self.observers, &mut seen, Phase::Applied)?;
         self.step += 1;
-        self.status = if !self.weights().iter().all(|x| x.is_finite()) {
+        let primary = self.processes[self.primary].get();
+        self.status = if !primary.values().all_finite() {
             Status::Diverged {
                 reason: format!("non-finite weights after step {t}"),
             }
@@ -459,6 +466,12 @@ impl Driver {
             .map(|p| p.get().curvature().total_hvps())
             .sum()
     }
+}
+
+/// Whether the run keeps its vectors in `f32` ([`Start::single`](crate::process::Start)):
+/// the objective computes in `f32`, the optimizer has an `f32` step, no gradient noise.
+fn single_precision(spec: &RunSpec, rule: &Rule, problem: Problem<'_>) -> bool {
+    problem.objective.single_precision() && rule.has_f32_step() && !spec.noise.is_on()
 }
 
 /// Runs the observers of `phase`, in order.

@@ -21,6 +21,7 @@ pub mod driver;
 pub mod montecarlo;
 pub mod noise;
 pub mod observers;
+pub mod precision;
 pub mod problem;
 pub mod process;
 pub mod record;
@@ -33,6 +34,8 @@ mod testing;
 mod tests;
 #[cfg(test)]
 mod tests_central;
+#[cfg(test)]
+mod tests_single;
 
 pub use config::{StepCurvatureConfig, StopConfig, TrackingConfig, TrackingOverride};
 pub use driver::{Driver, DriverState, RunSpec, Status};

@@ -220,3 +220,34 @@ impl Objective for LinearRegression {
         }
     }
 }
+
+/// `inner` presented as a single-precision objective (its `f32` entry points are the
+/// converting defaults of [`Objective`]): a run on it keeps its vectors in `f32`.
+pub struct SinglePrecision<O>(pub O);
+
+impl<O: Objective> Objective for SinglePrecision<O> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn value_grad(&self, w: &[f64], grad: &mut [f64]) -> f64 {
+        self.0.value_grad(w, grad)
+    }
+    fn hvp(&self, w: &[f64], v: &[f64], out: &mut [f64]) {
+        self.0.hvp(w, v, out)
+    }
+    fn hvp_subset(&self, w: &[f64], indices: &[usize], v: &[f64], out: &mut [f64]) {
+        self.0.hvp_subset(w, indices, v, out)
+    }
+    fn third_order(&self, w: &[f64], u: &[f64], v: &[f64], out: &mut [f64]) {
+        self.0.third_order(w, u, v, out)
+    }
+    fn num_examples(&self) -> Option<usize> {
+        self.0.num_examples()
+    }
+    fn value_grad_subset(&self, w: &[f64], indices: &[usize], grad: &mut [f64]) -> f64 {
+        self.0.value_grad_subset(w, indices, grad)
+    }
+    fn single_precision(&self) -> bool {
+        true
+    }
+}

@@ -8,11 +8,12 @@
 
 use gdscope_core::optimizer::{Rule, RuleState};
 use gdscope_core::rules::Preconditioning;
-use gdscope_core::Objective;
+use gdscope_core::{Objective, Values};
 use gdscope_curvature::{hutchinson, AdaptiveK, EigOptions, EigenTracker, HessianOperator};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrackingConfig;
+use crate::precision::State;
 
 /// One eigen-measurement.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,16 +72,17 @@ impl CurvatureTracker {
             .map(|b| b.column(0).iter().copied().collect())
     }
 
-    /// Measures the top eigenpairs at `w` (effective Hessian when `precond` is given).
+    /// Measures the top eigenpairs at `w` (effective Hessian when `precond` is given), the
+    /// point in its run's precision (an `f32` point goes to the objective as it is).
     /// `threshold` is the optimizer's stability threshold (it drives adaptive k).
     pub fn measure(
         &mut self,
         obj: &dyn Objective,
-        w: &[f64],
+        w: Values<'_>,
         precond: Option<&[f64]>,
         threshold: f64,
     ) -> anyhow::Result<Measurement> {
-        let mut op = HessianOperator::new(obj, w)?;
+        let mut op = HessianOperator::new_at(obj, w)?;
         if let Some(p) = precond {
             op = op.with_preconditioner(p)?;
         }
@@ -212,19 +214,31 @@ impl Curvature {
     }
 
     /// The top eigenpairs at `point` for step `step` (solved once per step; later calls in
-    /// the same step return the same measurement). `None` when not measurable yet.
+    /// the same step return the same measurement). `None` when not measurable yet. The
+    /// point and the state are in the process's precision; the state is widened only when
+    /// the measured operator needs its buffers (a preconditioner).
     pub fn measure(
         &mut self,
         step: u64,
         obj: &dyn Objective,
         rule: &Rule,
-        point: &[f64],
-        state: &RuleState,
+        point: Values<'_>,
+        state: State<'_>,
         kind: StateKind,
     ) -> anyhow::Result<Option<&Measurement>> {
         if self.measured(step).is_none() {
-            let threshold = rule.threshold_at(state.t);
-            let op = operator_for(self.effective_hessian, rule, state, kind, &mut self.precond);
+            let threshold = rule.threshold_at(state.t());
+            let op = if !self.effective_hessian && kind == StateKind::Discrete {
+                Operator::Hessian
+            } else {
+                operator_for(
+                    self.effective_hessian,
+                    rule,
+                    state.f64(),
+                    kind,
+                    &mut self.precond,
+                )
+            };
             let p = match op {
                 Operator::NotYet => return Ok(None),
                 op => op.preconditioner(),

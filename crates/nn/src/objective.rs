@@ -1,8 +1,11 @@
 //! [`NetworkObjective`]: a network, a dataset and a loss as a [`gdscope_core::Objective`].
 //!
-//! All methods take and return `f64`; with [`Dtype::F32`] the data are converted once at
-//! construction, parameters and directions once per call into reused buffers, and every pass
-//! runs in `f32` (docs/engine.md §"f32 / f64").
+//! The [`Objective`] methods take and return `f64`; with [`Dtype::F32`] the data are converted
+//! once at construction, parameters and directions once per call into reused buffers, and
+//! every pass runs in `f32` (docs/engine.md §"f32 / f64"). An `f32` objective reports
+//! [`Objective::single_precision`] and serves the `_f32` entry points natively: the point
+//! and the gradient are read and written in `f32` as they are, so a run that keeps its
+//! weights in `f32` converts nothing.
 //!
 //! | method | algebra | coefficients returned |
 //! |---|---|---|
@@ -27,7 +30,7 @@ use crate::loss::{accuracy, Loss};
 use crate::model::{Model, ParamView};
 use crate::par;
 use gdscope_core::objective::{pair_index, Derivatives, Request};
-use gdscope_core::{Block, Objective};
+use gdscope_core::{Block, Objective, Values};
 
 /// Floating-point type the network computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +90,52 @@ enum Dirs<'a> {
     Two(&'a [f64], &'a [f64]),
 }
 
+/// Where a pass writes the gradient: in the caller's precision.
+enum GradOut<'a> {
+    F64(&'a mut [f64]),
+    F32(&'a mut [f32]),
+}
+
+/// The engine types, with the boundary between the caller's vectors ([`Values`], [`GradOut`])
+/// and the compute type: borrowed when the precisions agree, converted into a reused buffer
+/// when they differ.
+trait Native: Float {
+    fn load_values<'a>(v: Values<'a>, buf: &'a mut Vec<Self>) -> &'a [Self];
+    fn store_grad(src: &[Self], dst: GradOut<'_>);
+}
+
+impl Native for f64 {
+    fn load_values<'a>(v: Values<'a>, buf: &'a mut Vec<Self>) -> &'a [Self] {
+        v.to_f64(buf)
+    }
+    fn store_grad(src: &[Self], dst: GradOut<'_>) {
+        match dst {
+            GradOut::F64(d) => d.copy_from_slice(src),
+            GradOut::F32(d) => d.iter_mut().zip(src).for_each(|(d, &s)| *d = s as f32),
+        }
+    }
+}
+
+impl Native for f32 {
+    fn load_values<'a>(v: Values<'a>, buf: &'a mut Vec<Self>) -> &'a [Self] {
+        match v {
+            Values::F32(v) => v,
+            Values::F64(v) => Self::load(v, buf),
+        }
+    }
+    fn store_grad(src: &[Self], dst: GradOut<'_>) {
+        match dst {
+            GradOut::F32(d) => d.copy_from_slice(src),
+            GradOut::F64(d) => Self::store(src, d),
+        }
+    }
+}
+
 /// Where the requested coefficients of a pass go, in request order: the gradient, then `H·uᵢ`
 /// for consecutive columns, then pair vectors (×2 on squares: the Taylor factor).
 #[derive(Default)]
 struct Dest<'a> {
-    grad: Option<&'a mut [f64]>,
+    grad: Option<GradOut<'a>>,
     /// Column-major `P × k` buffer and the number of HVP columns this pass writes.
     hvps: Option<(&'a mut [f64], usize)>,
     /// Column-major buffer and the pairs `(i, j)` whose vectors this pass writes, in order.
@@ -102,7 +146,7 @@ struct Dest<'a> {
 /// A pass to run: algebra, point, directions, requested monomials, optional minibatch rows.
 struct Spec<'a> {
     alg: &'a Algebra,
-    w: &'a [f64],
+    w: Values<'a>,
     dirs: Dirs<'a>,
     want: &'a [usize],
     rows: Option<&'a [usize]>,
@@ -125,7 +169,7 @@ struct Net<T> {
     pool: Mutex<Vec<Scratch<T>>>,
 }
 
-impl<T: Float> Net<T> {
+impl<T: Native> Net<T> {
     /// Runs `f` with a scratch set from the pool (a new one when every set is in use).
     fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch<T>) -> R) -> R {
         let lock = || self.pool.lock().unwrap_or_else(|e| e.into_inner());
@@ -145,7 +189,7 @@ impl<T: Float> Net<T> {
                 xb,
                 yb,
             } = s;
-            let w = T::load(spec.w, wbuf);
+            let w = T::load_values(spec.w, wbuf);
             let dirs: &[T] = match spec.dirs {
                 Dirs::Flat(d) => T::load(d, dbuf),
                 Dirs::Two(u, v) => {
@@ -207,10 +251,10 @@ impl<T: Float> Net<T> {
 }
 
 /// Writes the gradient coefficients of the last pass in `ws` into `dest` (request order).
-fn store<T: Float>(ws: &Workspace<T>, dest: Dest<'_>) {
+fn store<T: Native>(ws: &Workspace<T>, dest: Dest<'_>) {
     let mut slot = 0;
     if let Some(g) = dest.grad {
-        T::store(ws.grad(slot), g);
+        T::store_grad(ws.grad(slot), g);
         slot += 1;
     }
     if let Some((h, cols)) = dest.hvps {
@@ -372,7 +416,7 @@ impl NetworkObjective {
         let mut out = Vec::new();
         let spec = Spec {
             alg: &self.algebras.primal,
-            w,
+            w: Values::F64(w),
             dirs: Dirs::Flat(&[]),
             want: &[],
             rows: None,
@@ -431,7 +475,7 @@ impl NetworkObjective {
     /// columns of `hvps`, plus the gradient into `grad` when given; returns the loss value.
     fn tangent_pass(
         &self,
-        x: &[f64],
+        x: Values<'_>,
         us: &[f64],
         cols: std::ops::Range<usize>,
         hvps: &mut [f64],
@@ -452,11 +496,48 @@ impl NetworkObjective {
             rows: None,
         };
         let dest = Dest {
-            grad,
+            grad: grad.map(GradOut::F64),
             hvps: Some((&mut hvps[cols.start * p..cols.end * p], kk)),
             ..Dest::default()
         };
         self.pass(spec, dest)
+    }
+
+    /// Loss and gradient at `x` on every example or on `rows` (checked), the gradient written
+    /// in the caller's precision.
+    fn value_grad_at(&self, x: Values<'_>, rows: Option<&[usize]>, grad: GradOut<'_>) -> f64 {
+        if let Some(rows) = rows {
+            assert!(
+                rows.iter().all(|&i| i < self.n),
+                "example index out of range"
+            );
+        }
+        let spec = Spec {
+            alg: &self.algebras.primal,
+            w: x,
+            dirs: Dirs::Flat(&[]),
+            want: &[0],
+            rows,
+        };
+        self.pass(
+            spec,
+            Dest {
+                grad: Some(grad),
+                ..Dest::default()
+            },
+        )
+    }
+
+    /// `H·[v₁ … v_k]` at `x` in either precision, `MAX_BLOCK` directions per pass.
+    fn block_hvp_at(&self, x: Values<'_>, vs: &Block) -> Block {
+        let mut out = Block::zeros(self.num_params, vs.ncols());
+        let mut start = 0;
+        while start < vs.ncols() {
+            let end = (start + MAX_BLOCK).min(vs.ncols());
+            self.tangent_pass(x, vs.as_slice(), start..end, out.as_mut_slice(), None);
+            start = end;
+        }
+        out
     }
 }
 
@@ -484,7 +565,7 @@ impl Objective for NetworkObjective {
     fn value(&self, x: &[f64]) -> f64 {
         let spec = Spec {
             alg: &self.algebras.primal,
-            w: x,
+            w: Values::F64(x),
             dirs: Dirs::Flat(&[]),
             want: &[],
             rows: None,
@@ -493,35 +574,31 @@ impl Objective for NetworkObjective {
     }
 
     fn value_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let spec = Spec {
-            alg: &self.algebras.primal,
-            w: x,
-            dirs: Dirs::Flat(&[]),
-            want: &[0],
-            rows: None,
-        };
-        self.pass(
-            spec,
-            Dest {
-                grad: Some(grad),
-                ..Dest::default()
-            },
-        )
+        self.value_grad_at(Values::F64(x), None, GradOut::F64(grad))
+    }
+
+    fn single_precision(&self) -> bool {
+        self.dtype == Dtype::F32
+    }
+
+    fn value_grad_f32(&self, x: &[f32], grad: &mut [f32]) -> f64 {
+        self.value_grad_at(Values::F32(x), None, GradOut::F32(grad))
+    }
+
+    fn value_grad_subset_f32(&self, x: &[f32], indices: &[usize], grad: &mut [f32]) -> f64 {
+        self.value_grad_at(Values::F32(x), Some(indices), GradOut::F32(grad))
+    }
+
+    fn block_hvp_f32(&self, x: &[f32], vs: &Block) -> Block {
+        self.block_hvp_at(Values::F32(x), vs)
     }
 
     fn hvp(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
-        self.tangent_pass(x, v, 0..1, out, None);
+        self.tangent_pass(Values::F64(x), v, 0..1, out, None);
     }
 
     fn block_hvp(&self, x: &[f64], vs: &Block) -> Block {
-        let mut out = Block::zeros(self.num_params, vs.ncols());
-        let mut start = 0;
-        while start < vs.ncols() {
-            let end = (start + MAX_BLOCK).min(vs.ncols());
-            self.tangent_pass(x, vs.as_slice(), start..end, out.as_mut_slice(), None);
-            start = end;
-        }
-        out
+        self.block_hvp_at(Values::F64(x), vs)
     }
 
     fn third_order(&self, x: &[f64], u: &[f64], v: &[f64], out: &mut [f64]) {
@@ -529,7 +606,7 @@ impl Objective for NetworkObjective {
         let m = alg.pair(0, 1).expect("hyper-dual has ε₀ε₁");
         let spec = Spec {
             alg,
-            w: x,
+            w: Values::F64(x),
             dirs: Dirs::Two(u, v),
             want: &[m],
             rows: None,
@@ -579,13 +656,15 @@ impl Objective for NetworkObjective {
             (0..npairs).for_each(|c| push(1 + k + c));
             let spec = Spec {
                 alg,
-                w: x,
+                w: Values::F64(x),
                 dirs: Dirs::Flat(us.as_slice()),
                 want: &want[..len],
                 rows: None,
             };
             let dest = Dest {
-                grad: request.value_grad.then_some(out.grad.as_mut_slice()),
+                grad: request
+                    .value_grad
+                    .then_some(GradOut::F64(out.grad.as_mut_slice())),
                 hvps: hvps.then(|| (out.hvps.as_mut_slice(), k)),
                 pairs: Some((out.pairs.as_mut_slice(), alg.pairs())),
                 outputs: None,
@@ -601,8 +680,13 @@ impl Objective for NetworkObjective {
             while start < k {
                 let end = (start + MAX_BLOCK).min(k);
                 let grad = (request.value_grad && start == 0).then_some(out.grad.as_mut_slice());
-                let value =
-                    self.tangent_pass(x, us.as_slice(), start..end, out.hvps.as_mut_slice(), grad);
+                let value = self.tangent_pass(
+                    Values::F64(x),
+                    us.as_slice(),
+                    start..end,
+                    out.hvps.as_mut_slice(),
+                    grad,
+                );
                 if request.value_grad && start == 0 {
                     out.value = value;
                 }
@@ -632,24 +716,7 @@ impl Objective for NetworkObjective {
     }
 
     fn value_grad_subset(&self, x: &[f64], indices: &[usize], grad: &mut [f64]) -> f64 {
-        assert!(
-            indices.iter().all(|&i| i < self.n),
-            "example index out of range"
-        );
-        let spec = Spec {
-            alg: &self.algebras.primal,
-            w: x,
-            dirs: Dirs::Flat(&[]),
-            want: &[0],
-            rows: Some(indices),
-        };
-        self.pass(
-            spec,
-            Dest {
-                grad: Some(grad),
-                ..Dest::default()
-            },
-        )
+        self.value_grad_at(Values::F64(x), Some(indices), GradOut::F64(grad))
     }
 
     fn value_subset(&self, x: &[f64], indices: &[usize]) -> f64 {
@@ -659,7 +726,7 @@ impl Objective for NetworkObjective {
         );
         let spec = Spec {
             alg: &self.algebras.primal,
-            w: x,
+            w: Values::F64(x),
             dirs: Dirs::Flat(&[]),
             want: &[],
             rows: Some(indices),
@@ -675,7 +742,7 @@ impl Objective for NetworkObjective {
         let alg = &self.algebras.tangents[0];
         let spec = Spec {
             alg,
-            w: x,
+            w: Values::F64(x),
             dirs: Dirs::Flat(v),
             want: &[alg.dir(0)],
             rows: Some(indices),
@@ -685,5 +752,40 @@ impl Objective for NetworkObjective {
             ..Dest::default()
         };
         self.pass(spec, dest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objective(dtype: Dtype) -> NetworkObjective {
+        let (n, d, k) = (5, 3, 2);
+        let x: Vec<f64> = (0..n * d).map(|i| (i as f64 * 0.7).sin()).collect();
+        let y: Vec<f64> = (0..n * k).map(|i| (i as f64 * 1.3).cos()).collect();
+        NetworkObjective::new("mlp:3-4-2:tanh", &x, &y, n, Loss::Mse, dtype).unwrap()
+    }
+
+    /// The f32 entry points of an f32 network read the point as it is: the same pass as the
+    /// f64 entry points at the widened point, so the same bits.
+    #[test]
+    fn f32_entry_points_are_the_f64_ones_without_conversion() {
+        assert!(!objective(Dtype::F64).single_precision());
+        let obj = objective(Dtype::F32);
+        assert!(obj.single_precision());
+        let w32: Vec<f32> = obj.init(Init::LeCun, 3).iter().map(|&v| v as f32).collect();
+        let w: Vec<f64> = w32.iter().map(|&v| f64::from(v)).collect();
+        let wide = |g: &[f32]| g.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+        let (mut g, mut g32) = (vec![0.0; w.len()], vec![0.0f32; w.len()]);
+        let f = obj.value_grad(&w, &mut g);
+        assert_eq!(obj.value_grad_f32(&w32, &mut g32).to_bits(), f.to_bits());
+        assert_eq!(wide(&g32), g);
+        let rows = [4, 1];
+        let f = obj.value_grad_subset(&w, &rows, &mut g);
+        let f32_value = obj.value_grad_subset_f32(&w32, &rows, &mut g32);
+        assert_eq!(f32_value.to_bits(), f.to_bits());
+        assert_eq!(wide(&g32), g);
+        let vs = Block::from_fn(w.len(), 3, |i, j| ((i * 3 + j) as f64 * 0.11).sin());
+        assert_eq!(obj.block_hvp_f32(&w32, &vs), obj.block_hvp(&w, &vs));
     }
 }

@@ -3,7 +3,7 @@
 //! projection reference), step, status, initial loss — plus the length of the metrics log at
 //! that step. No metrics: the size does not grow with the number of steps.
 //!
-//! Format (`checkpoint.bin`): the magic bytes `GDSCKPT2`, a [postcard](https://docs.rs/postcard)
+//! Format (`checkpoint.bin`): the magic bytes `GDSCKPT3`, a [postcard](https://docs.rs/postcard)
 //! body `(config TOML text, driver state, metrics log length)`, and the CRC-32 (IEEE) of the
 //! body, little-endian. Every `f64` is stored as its 8 IEEE bytes, so a resumed run continues
 //! from bit-identical numbers; a damaged file fails the checksum and is refused. The config
@@ -28,8 +28,16 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// Directory of the retained (kept) checkpoints inside a run directory.
 pub const RETAINED_DIR: &str = "checkpoints";
 
-const MAGIC: &[u8; 8] = b"GDSCKPT2";
-const OLD_MAGIC: &[u8; 8] = b"GDSCKPT1";
+const MAGIC: &[u8; 8] = b"GDSCKPT3";
+/// Earlier formats, refused with what changed: 1 stored every metrics row; 2 had no run
+/// precision (the `discrete` process's `f32` vectors, docs/ARCHITECTURE.md "Run precision").
+const OLD_MAGICS: [(&[u8; 8], &str); 2] = [
+    (b"GDSCKPT1", "format 1, which stored every metrics row"),
+    (
+        b"GDSCKPT2",
+        "format 2, before runs kept their vectors in their own precision",
+    ),
+];
 
 /// A resumable snapshot of a run.
 #[derive(Debug, Clone)]
@@ -53,10 +61,10 @@ impl Checkpoint {
 
     /// Decodes bytes written by [`to_bytes`](Self::to_bytes), verifying the checksum.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
-        if bytes.starts_with(OLD_MAGIC) {
+        if let Some((_, what)) = OLD_MAGICS.iter().find(|(m, _)| bytes.starts_with(*m)) {
             anyhow::bail!(
-                "this checkpoint was written by an older gdscope (format 1, which stored every \
-                 metrics row); it cannot be resumed by this version — start the run again"
+                "this checkpoint was written by an older gdscope ({what}); it cannot be resumed \
+                 by this version — start the run again"
             );
         }
         let rest = bytes.strip_prefix(MAGIC.as_slice()).context(
@@ -166,4 +174,17 @@ pub fn retain(dir: &Path, step: u64, policy: &CheckpointConfig) -> anyhow::Resul
             .with_context(|| format!("cannot remove the old checkpoint {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earlier_formats_are_refused_with_a_reason() {
+        for (magic, what) in OLD_MAGICS {
+            let e = Checkpoint::from_bytes(&[magic.as_slice(), &[0u8; 16]].concat()).unwrap_err();
+            assert!(e.to_string().contains(what), "{e}");
+        }
+    }
 }

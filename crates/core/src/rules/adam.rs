@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     bias_correction, check_decay, check_non_negative, default_beta, default_beta2_adam,
-    default_eps, Buffer, Preconditioning, RuleState, UpdateRule,
+    default_eps, Buffer, Preconditioning, RuleState, TypedStep, UpdateRule,
 };
 use crate::optimizer::OptimizerError;
+use crate::real::Real;
 
 /// Adam (PyTorch defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,18 +46,11 @@ impl UpdateRule for Adam {
     fn stability_threshold(&self, lr: f64) -> f64 {
         (2.0 + 2.0 * self.beta1) / ((1.0 - self.beta1) * lr)
     }
-    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
-        let Self {
-            beta1, beta2, eps, ..
-        } = *self;
-        let k = state.t + 1.0;
-        let (bc1, bc2) = (bias_correction(beta1, k), bias_correction(beta2, k));
-        let (m, nu) = state.buffers.split_at_mut(grad.len());
-        for (((u, m), nu), g) in update.iter_mut().zip(m).zip(nu).zip(grad) {
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            *nu = beta2 * *nu + (1.0 - beta2) * g * g;
-            *u = -lr * (*m / bc1) / ((*nu / bc2).sqrt() + eps);
-        }
+    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
+        self.step_in(lr, state, grad, w, update);
+    }
+    fn f32_step(&self) -> Option<&dyn TypedStep<f32>> {
+        Some(self)
     }
     fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
         let Self {
@@ -81,6 +75,22 @@ impl UpdateRule for Adam {
         out.clear();
         out.extend(nu.iter().map(|v| (v / bc2).sqrt() + self.eps));
         Preconditioning::Diagonal
+    }
+}
+
+impl<T: Real> TypedStep<T> for Adam {
+    fn step_in(&self, lr: f64, state: &mut RuleState<T>, grad: &[T], _w: &[T], update: &mut [T]) {
+        let k = state.t + 1.0;
+        let c = T::of_f64;
+        let (bc1, bc2) = (c(bias_correction(self.beta1, k)), c(bias_correction(self.beta2, k)));
+        let (beta1, beta2, eps, lr) = (c(self.beta1), c(self.beta2), c(self.eps), c(lr));
+        let (one_minus_beta1, one_minus_beta2) = (c(1.0 - self.beta1), c(1.0 - self.beta2));
+        let (m, nu) = state.buffers.split_at_mut(grad.len());
+        for (((u, m), nu), &g) in update.iter_mut().zip(m).zip(nu).zip(grad) {
+            *m = beta1 * *m + one_minus_beta1 * g;
+            *nu = beta2 * *nu + one_minus_beta2 * g * g;
+            *u = -lr * (*m / bc1) / ((*nu / bc2).sqrt() + eps);
+        }
     }
 }
 
@@ -111,6 +121,11 @@ mod tests {
     #[test]
     fn virtual_step_is_the_step_from_a_frozen_state() {
         testing::virtual_step_contract(&adam(1e-8), 4);
+    }
+
+    #[test]
+    fn f32_step_is_the_f64_step_in_f32() {
+        testing::f32_step_contract(&adam(1e-8), 5);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FlowError, FlowRule, RuleState, UpdateRule};
+use super::{FlowError, FlowRule, RuleState, TypedStep, UpdateRule};
+use crate::real::Real;
 
 /// Plain gradient descent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,15 +19,27 @@ impl UpdateRule for Gd {
         2.0 / lr
     }
     fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
-        self.virtual_step(lr, state, grad, w, update);
+        self.step_in(lr, state, grad, w, update);
     }
     fn virtual_step(&self, lr: f64, _state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
         for (u, g) in update.iter_mut().zip(grad) {
             *u = -lr * g;
         }
     }
+    fn f32_step(&self) -> Option<&dyn TypedStep<f32>> {
+        Some(self)
+    }
     fn flow(&self) -> Result<&dyn FlowRule, &'static str> {
         Ok(self)
+    }
+}
+
+impl<T: Real> TypedStep<T> for Gd {
+    fn step_in(&self, lr: f64, _state: &mut RuleState<T>, grad: &[T], _w: &[T], update: &mut [T]) {
+        let lr = T::of_f64(lr);
+        for (u, &g) in update.iter_mut().zip(grad) {
+            *u = -lr * g;
+        }
     }
 }
 
@@ -57,6 +70,11 @@ mod tests {
     #[test]
     fn virtual_step_is_the_step_from_a_frozen_state() {
         testing::virtual_step_contract(&Gd { lr: 0.1 }, 4);
+    }
+
+    #[test]
+    fn f32_step_is_the_f64_step_in_f32() {
+        testing::f32_step_contract(&Gd { lr: 0.1 }, 5);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! A rule holds hyper-parameters only. Its **state** `s = (t, b)` is a [`RuleState`]: a step
 //! counter `t` (the number of updates applied; in a flow it is the flow time and advances
-//! continuously) and flat `f64` buffers `b` laid out as [`UpdateRule::layout`] says. The
+//! continuously) and flat buffers `b` laid out as [`UpdateRule::layout`] says (`f64`; `f32` in
+//! a single-precision run, for the rules with a [`TypedStep<f32>`]). The
 //! learning rate is `η(t) = η · schedule(t)`; the schedule lives beside the rule
 //! ([`crate::optimizer::Rule`]) and the rule receives the rate of the current step, so a
 //! scheduled change never rebuilds anything.
@@ -53,6 +54,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::optimizer::OptimizerError;
+use crate::real::Real;
 
 #[cfg(test)]
 mod testing;
@@ -165,26 +167,51 @@ pub fn buffers_len(layout: &[Buffer], n: usize) -> usize {
         .sum()
 }
 
-/// An optimizer's state: the step counter and the flat buffers (see the module docs).
-/// Serializable, so a checkpoint restores it bit for bit.
+/// An optimizer's state: the step counter and the flat buffers (see the module docs), the
+/// buffers in the run's precision `T` (`f64`, or `f32` for the rules with a
+/// [`TypedStep<f32>`]; the counter is always `f64`). Serializable, so a checkpoint restores
+/// it bit for bit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RuleState {
+pub struct RuleState<T = f64> {
     /// Number of parameters the buffers are laid out for (0 before allocation).
     pub dim: usize,
     /// Step counter: updates applied so far (continuous flow time inside a flow).
     pub t: f64,
     /// The buffers of [`UpdateRule::layout`], concatenated in order.
-    pub buffers: Vec<f64>,
+    pub buffers: Vec<T>,
 }
 
 impl RuleState {
     /// A fresh state (`t = 0`, zero buffers) for `n` parameters.
     pub fn zeros(rule: &dyn UpdateRule, n: usize) -> Self {
+        Self::zeroed(rule, n)
+    }
+}
+
+impl<T: Real> RuleState<T> {
+    /// A fresh state in precision `T` (`t = 0`, zero buffers) for `n` parameters.
+    pub fn zeroed(rule: &dyn UpdateRule, n: usize) -> Self {
         Self {
             dim: n,
             t: 0.0,
-            buffers: vec![0.0; buffers_len(rule.layout(), n)],
+            buffers: vec![T::zero(); buffers_len(rule.layout(), n)],
         }
+    }
+
+    /// The same state in precision `U` (buffers rounded or widened).
+    pub fn convert<U: Real>(&self) -> RuleState<U> {
+        let mut out = RuleState::default();
+        self.convert_into(&mut out);
+        out
+    }
+
+    /// [`convert`](Self::convert) into `out`, reusing its buffer.
+    pub fn convert_into<U: Real>(&self, out: &mut RuleState<U>) {
+        out.dim = self.dim;
+        out.t = self.t;
+        out.buffers.clear();
+        out.buffers
+            .extend(self.buffers.iter().map(|&b| U::of_f64(b.as_f64())));
     }
 
     /// Whether the buffers have the lengths `rule` uses for [`dim`](Self::dim) parameters.
@@ -196,6 +223,16 @@ impl RuleState {
         };
         self.buffers.len() == want
     }
+}
+
+/// The discrete step of a rule in precision `T`: the same contract as
+/// [`UpdateRule::step`], every parameter-sized quantity in `T` (hyper-parameters and the
+/// learning rate rounded to `T`, bias corrections computed in `f64` and rounded), so an
+/// `f32` run accumulates in `f32` as a JAX `float32` run does. The rules that implement it
+/// generically run their `f64` [`UpdateRule::step`] through it too (one body per rule).
+pub trait TypedStep<T: Real> {
+    /// One step at rate `lr`: updates `state.buffers` (not `state.t`), writes `Δw`.
+    fn step_in(&self, lr: f64, state: &mut RuleState<T>, grad: &[T], w: &[T], update: &mut [T]);
 }
 
 /// How the tracked Hessian is preconditioned (the operator whose top eigenvalue is compared
@@ -285,6 +322,12 @@ pub trait UpdateRule: LearningRate + std::fmt::Debug + Send + Sync {
     fn tracking_preconditioner(&self, state: &RuleState, out: &mut Vec<f64>) -> Preconditioning {
         let _ = (state, out);
         Preconditioning::Identity
+    }
+
+    /// The rule's step in single precision, for runs that keep their vectors in `f32`;
+    /// `None` (the default) for rules without one: such a run keeps an `f64` state.
+    fn f32_step(&self) -> Option<&dyn TypedStep<f32>> {
+        None
     }
 
     /// The rule as preconditioned GD with a state ODE, or why it is not one (by default:

@@ -4,11 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    check_decay, default_beta, Buffer, RuleState,
-    UpdateRule,
-};
+use super::{check_decay, default_beta, Buffer, RuleState, TypedStep, UpdateRule};
 use crate::optimizer::OptimizerError;
+use crate::real::Real;
 
 /// Polyak heavy-ball momentum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,17 +32,26 @@ impl UpdateRule for Polyak {
     fn stability_threshold(&self, lr: f64) -> f64 {
         (2.0 + 2.0 * self.beta) / lr
     }
-    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
-        let beta = self.beta;
-        for ((u, v), g) in update.iter_mut().zip(&mut state.buffers).zip(grad) {
-            *v = beta * *v + g;
-            *u = -lr * *v;
-        }
+    fn step(&self, lr: f64, state: &mut RuleState, grad: &[f64], w: &[f64], update: &mut [f64]) {
+        self.step_in(lr, state, grad, w, update);
+    }
+    fn f32_step(&self) -> Option<&dyn TypedStep<f32>> {
+        Some(self)
     }
     fn virtual_step(&self, lr: f64, state: &RuleState, grad: &[f64], _w: &[f64], update: &mut [f64]) {
         let beta = self.beta;
         for ((u, v), g) in update.iter_mut().zip(&state.buffers).zip(grad) {
             *u = -lr * (beta * v + g);
+        }
+    }
+}
+
+impl<T: Real> TypedStep<T> for Polyak {
+    fn step_in(&self, lr: f64, state: &mut RuleState<T>, grad: &[T], _w: &[T], update: &mut [T]) {
+        let (lr, beta) = (T::of_f64(lr), T::of_f64(self.beta));
+        for ((u, v), &g) in update.iter_mut().zip(&mut state.buffers).zip(grad) {
+            *v = beta * *v + g;
+            *u = -lr * *v;
         }
     }
 }
@@ -66,6 +73,11 @@ mod tests {
     #[test]
     fn virtual_step_is_the_step_from_a_frozen_state() {
         testing::virtual_step_contract(&Polyak { lr: 0.1, beta: 0.9 }, 4);
+    }
+
+    #[test]
+    fn f32_step_is_the_f64_step_in_f32() {
+        testing::f32_step_contract(&Polyak { lr: 0.1, beta: 0.9 }, 5);
     }
 
     #[test]

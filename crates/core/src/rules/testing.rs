@@ -275,3 +275,27 @@ pub fn ode_is_first_order_in_the_step<R: UpdateRule>(rule_at: impl Fn(f64) -> R,
     assert!(coarse < 0.2, "relative error {coarse} at s = 0.1");
     assert!(fine < 0.15 * coarse, "not first order: {coarse} → {fine}");
 }
+
+/// The rule's `f32` step follows its `f64` step to single-precision rounding over several
+/// steps from the same start (weights, buffers and updates in `f32`).
+pub fn f32_step_contract(rule: &dyn UpdateRule, steps: usize) {
+    let n = 6;
+    let single = rule.f32_step().expect("the rule has an f32 step");
+    let (mut s64, mut w64) = (RuleState::zeros(rule, n), pattern(n, 0.3));
+    let mut s32: RuleState<f32> = s64.convert();
+    let mut w32: Vec<f32> = w64.iter().map(|&v| v as f32).collect();
+    for k in 0..steps {
+        let g64 = pattern(n, 2.5 + k as f64);
+        let g32: Vec<f32> = g64.iter().map(|&v| v as f32).collect();
+        let u64 = apply(rule, &mut s64, &g64, &mut w64);
+        let mut u32 = vec![0.0f32; n];
+        single.step_in(rule.lr(), &mut s32, &g32, &w32, &mut u32);
+        w32.iter_mut().zip(&u32).for_each(|(w, u)| *w += u);
+        s32.t += 1.0;
+        let wide: Vec<f64> = u32.iter().map(|&v| f64::from(v)).collect();
+        assert!(
+            max_rel_diff(&wide, &u64) < 1e-5,
+            "{rule:?}: f32 update {wide:?} vs f64 {u64:?} at step {k}"
+        );
+    }
+}

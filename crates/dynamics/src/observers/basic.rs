@@ -1,8 +1,6 @@
 //! Every step, every process: `loss`, `lr`, `threshold`, `grad_norm` (on the examples of the
 //! step) and the process's own metrics (for `stable`: `substeps`, `effective_sharpness`).
 
-use gdscope_core::linalg::norm;
-
 use super::{Columns, Observation, Observer};
 use crate::process::ProcessName;
 
@@ -37,14 +35,14 @@ impl Basic {
 impl Observer for Basic {
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
         let p = o.processes[self.process].get();
-        let t = p.state().t;
+        let t = p.t();
         o.record.set(self.lr, o.ctx.rule.lr_at(t));
         o.record.set(self.threshold, o.ctx.rule.threshold_at(t));
         let Some((p, out)) = o.process(self.process, 1) else {
             return Ok(());
         };
         out.record.set(self.loss, p.loss());
-        out.record.set(self.grad_norm, norm(p.grad()));
+        out.record.set(self.grad_norm, p.grad_values().norm());
         p.metrics(&mut self.values);
         for (&col, &v) in self.metrics.iter().zip(&self.values) {
             out.record.set(col, v);

@@ -34,8 +34,8 @@ impl Observer for Cosine {
 
     fn observe(&mut self, o: &mut Observation<'_, '_>) -> anyhow::Result<()> {
         if let Some((p, out)) = o.process(self.process, 1) {
-            if let Some(update) = p.update() {
-                let c = self.memory.observe(update).unwrap_or(f64::NAN);
+            if let Some(update) = p.update_values() {
+                let c = self.memory.observe_values(update).unwrap_or(f64::NAN);
                 out.record.set(self.column, c);
             }
         }

@@ -43,7 +43,7 @@ impl Observer for Eigen {
             ctx.step,
             ctx.problem.objective,
             ctx.rule,
-            parts.point,
+            parts.point.values(),
             parts.state,
             parts.kind,
         )?;

@@ -33,18 +33,20 @@ impl Observer for ProjectionObserver {
         let Some((p, out)) = o.process(self.process, 1) else {
             return Ok(());
         };
-        let threshold = out.ctx.rule.threshold_at(p.state().t);
+        let threshold = out.ctx.rule.threshold_at(p.t());
         let parts = p.parts();
         if self.reference.is_none() {
             if let Some(m) = parts.curvature.measured(out.ctx.step) {
                 let at_edge = m.values[0] >= CROSSING_FRACTION * threshold;
                 if self.step.map_or(at_edge, |s| s == out.ctx.step) {
-                    self.reference = Projection::new(out.ctx.step, parts.point, &m.top_vector);
+                    self.reference =
+                        Projection::new(out.ctx.step, parts.point.f64(), &m.top_vector);
                 }
             }
         }
         if let Some(r) = &self.reference {
-            out.record.set(self.column, r.value(parts.point));
+            out.record
+                .set(self.column, r.value_at(parts.point.values()));
         }
         Ok(())
     }

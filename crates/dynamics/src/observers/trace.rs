@@ -37,15 +37,20 @@ impl Observer for Trace {
         let parts = p.parts();
         let op = parts
             .curvature
-            .operator(out.ctx.rule, parts.state, parts.kind);
+            .operator(out.ctx.rule, parts.state.f64(), parts.kind);
         if op == Operator::NotYet {
             return Ok(());
         }
         let seed = derive(out.ctx.seed, Stream::TraceProbes, out.ctx.step);
         let objective = out.ctx.problem.objective;
         let probes = self.probes;
-        let (value, se) =
-            trace_estimate(objective, parts.point, op.preconditioner(), probes, seed)?;
+        let (value, se) = trace_estimate(
+            objective,
+            parts.point.f64(),
+            op.preconditioner(),
+            probes,
+            seed,
+        )?;
         out.timings.eigen_s += clock.elapsed().as_secs_f64();
         out.record.set(self.trace, value);
         out.record.set(self.std_error, se);

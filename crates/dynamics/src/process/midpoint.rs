@@ -13,6 +13,7 @@ use super::{
     TrackingOnly,
 };
 use crate::noise::NoiseSource;
+use crate::precision::{Point, State};
 use crate::tracker::StateKind;
 use crate::Timings;
 
@@ -89,8 +90,8 @@ impl Process for Midpoint {
 
     fn parts(&mut self) -> Parts<'_> {
         Parts {
-            point: &self.point,
-            state: &self.core.state,
+            point: Point::F64(&self.point),
+            state: State::F64(&self.core.state),
             curvature: &mut self.core.curvature,
             kind: StateKind::Discrete,
         }

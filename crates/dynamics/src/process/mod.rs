@@ -19,10 +19,12 @@
 //! [`ProcessKind`]) and one line in the [`processes!`] invocation below.
 
 use gdscope_core::optimizer::{Rule, RuleState};
+use gdscope_core::{Real, Values};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{TrackingConfig, TrackingOverride};
 use crate::noise::{GradientNoise, NoiseSource};
+use crate::precision::{Point, State};
 use crate::problem::Problem;
 use crate::tracker::{Curvature, StateKind};
 use crate::Timings;
@@ -45,12 +47,9 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
-    /// Loss and gradient at `w` on this step's examples.
-    pub fn value_grad(&self, w: &[f64], grad: &mut [f64]) -> f64 {
-        match self.batch {
-            Some(b) => self.problem.objective.value_grad_subset(w, b, grad),
-            None => self.problem.objective.value_grad(w, grad),
-        }
+    /// Loss and gradient at `w` on this step's examples, in the precision of `w`.
+    pub fn value_grad<T: Real>(&self, w: &[T], grad: &mut [T]) -> f64 {
+        T::value_grad(self.problem.objective, w, self.batch, grad)
     }
 
     /// The gradient the optimizer steps with at `w`: `grad` (this step's gradient there),
@@ -88,14 +87,18 @@ pub struct Start<'a> {
     pub tracking: TrackingConfig,
     /// Seed of this process's eigen-solver starts.
     pub eigen_seed: u64,
+    /// Whether the run keeps its vectors in `f32` (the objective computes in `f32`, the
+    /// optimizer has an `f32` step and no gradient-noise control is on): processes that
+    /// support it (`discrete`) then hold weights, gradient and optimizer state in `f32`.
+    pub single: bool,
 }
 
 /// A process's borrowed parts, for observers that measure at its point.
 pub struct Parts<'a> {
-    /// The measured point of the current step.
-    pub point: &'a [f64],
-    /// The optimizer state in effect at that point.
-    pub state: &'a RuleState,
+    /// The measured point of the current step, in the process's precision.
+    pub point: Point<'a>,
+    /// The optimizer state in effect at that point, in the process's precision.
+    pub state: State<'a>,
     /// The process's curvature tracker.
     pub curvature: &'a mut Curvature,
     /// Whether `state` is a discrete optimizer state or a flow state.
@@ -160,7 +163,8 @@ pub trait Process {
     /// Makes the staged state current.
     fn commit(&mut self);
 
-    /// Weights, state, curvature, loss and gradient.
+    /// Weights, state, curvature, loss and gradient (a single-precision `discrete` process
+    /// keeps its vectors elsewhere, so read them through the accessors below, never here).
     fn core(&self) -> &Core;
 
     /// The same, mutably.
@@ -184,11 +188,39 @@ pub trait Process {
         let kind = self.kind();
         let c = self.core_mut();
         Parts {
-            point: &c.w,
-            state: &c.state,
+            point: Point::F64(&c.w),
+            state: State::F64(&c.state),
             curvature: &mut c.curvature,
             kind,
         }
+    }
+
+    /// The measured point as stored (`f32` for a single-precision process): for readers
+    /// that need no `f64` copy.
+    fn values(&self) -> Values<'_> {
+        Values::F64(self.point())
+    }
+
+    /// The gradient as stored.
+    fn grad_values(&self) -> Values<'_> {
+        Values::F64(self.grad())
+    }
+
+    /// The staged update as stored.
+    fn update_values(&self) -> Option<Values<'_>> {
+        self.update().map(Values::F64)
+    }
+
+    /// The step counter (or flow time) of the state in effect at the measured point.
+    fn t(&self) -> f64 {
+        self.state().t
+    }
+
+    /// Puts the process in the run's precision ([`Start::single`]) between steps: a process
+    /// that supports `f32` vectors converts them once (a run resumed, or forked, with another
+    /// `dtype` or an optimizer without an `f32` step); the others stay `f64` (the default).
+    fn set_single(&mut self, single: bool) {
+        let _ = single;
     }
 
     /// Loss at the measured point (on this step's examples).
@@ -390,34 +422,34 @@ pub struct TrackingOnly {
 
 /// `buffer` resized to `n` (allocates only when the length changes: once per run, or after
 /// a restore, since scratch buffers are not checkpointed).
-pub(crate) fn scratch(buffer: &mut Vec<f64>, n: usize) -> &mut [f64] {
-    buffer.resize(n, 0.0);
+pub(crate) fn scratch<T: Real>(buffer: &mut Vec<T>, n: usize) -> &mut [T] {
+    buffer.resize(n, T::zero());
     buffer
 }
 
 /// The optimizer step shared by the discrete-type processes: from `(w, state)` and `grad`,
 /// stage `next_w = w + Δw`, `next_state` and `update = Δw` (no allocation after the first
-/// step).
-pub(crate) fn stage_step(
+/// step), in the precision `T` of the process.
+pub(crate) fn stage_step<T: Real>(
     rule: &Rule,
-    w: &[f64],
-    state: &RuleState,
-    grad: &[f64],
-    next: &mut Staged,
+    w: &[T],
+    state: &RuleState<T>,
+    grad: &[T],
+    next: &mut Staged<T>,
 ) -> anyhow::Result<()> {
     let n = w.len();
     next.w.clear();
     next.w.extend_from_slice(w);
     next.state.clone_from(state);
     let update = scratch(&mut next.update, n);
-    rule.step(&mut next.state, grad, &mut next.w, update)
+    T::step(rule, &mut next.state, grad, &mut next.w, update)
         .map_err(|e| anyhow::anyhow!("optimizer step: {e}"))
 }
 
 /// The staged result of an optimizer step (scratch, not checkpointed).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Staged {
-    pub w: Vec<f64>,
-    pub state: RuleState,
-    pub update: Vec<f64>,
+pub(crate) struct Staged<T = f64> {
+    pub w: Vec<T>,
+    pub state: RuleState<T>,
+    pub update: Vec<T>,
 }

@@ -25,10 +25,12 @@
 //! its columns are `NaN` from that step on and the run summary says when and why.
 
 use gdscope_core::linalg::dot;
+use gdscope_core::Values;
 use serde::{Deserialize, Serialize};
 
 use super::{scratch, Core, Process, ProcessKind, Settings, Start, StepContext};
 use crate::config::TrackingOverride;
+use crate::precision::State;
 use crate::tracker::{Operator, StateKind};
 use crate::Timings;
 
@@ -156,7 +158,14 @@ impl Stable {
         if solve {
             let m = c
                 .curvature
-                .measure(ctx.step, obj, ctx.rule, &c.w, &c.state, StateKind::Flow)
+                .measure(
+                    ctx.step,
+                    obj,
+                    ctx.rule,
+                    Values::F64(&c.w),
+                    State::F64(&c.state),
+                    StateKind::Flow,
+                )
                 .map_err(|e| format!("its eigen-solve failed: {e:#}"))?
                 .ok_or("its preconditioner P(s) is not invertible")?;
             self.sharpness = lr * m.values[0];
