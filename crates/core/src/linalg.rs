@@ -2,22 +2,11 @@
 
 use nalgebra::DMatrix;
 
-/// `xᵀy`, summed in eight interleaved partial sums (element `i` goes to sum `i mod 8`, the
-/// sums are added pairwise, then the tail): vectorisable, and a fixed order, so the result
-/// does not depend on the CPU. A single running sum would be bound by the latency of one
-/// addition per element (≈ 4× slower on parameter-sized vectors).
+/// `xᵀy`, summed in eight interleaved partial sums in a fixed order (vectorisable and
+/// independent of the CPU): [`crate::real::dot_in`] for `f64`.
 #[inline(always)]
 pub fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let (xr, yr) = (xc.remainder(), yc.remainder());
-    for (a, b) in xc.zip(yc) {
-        for l in 0..8 {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    let tail: f64 = xr.iter().zip(yr).map(|(a, b)| a * b).sum();
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    crate::real::dot_in(x, y)
 }
 
 /// Euclidean norm `‖x‖₂`.

@@ -133,12 +133,12 @@ impl<'a> Values<'a> {
     }
 
     /// `Σ xᵢ yᵢ` accumulated in `f64` (entries widened one by one, no buffer); `None` when
-    /// the precisions differ or the lengths do. `f64` vectors sum in order, as
-    /// [`crate::linalg::dot`] (the same bits); `f32` vectors in [`dot_f32`]'s eight lanes.
+    /// the precisions differ or the lengths do. Both precisions sum in [`dot_in`]'s eight
+    /// lanes (for `f64` the same bits as [`crate::linalg::dot`]).
     pub fn dot(self, other: Values<'_>) -> Option<f64> {
         match (self, other) {
             (Values::F64(x), Values::F64(y)) if x.len() == y.len() => Some(dot_in(x, y)),
-            (Values::F32(x), Values::F32(y)) if x.len() == y.len() => Some(dot_f32(x, y)),
+            (Values::F32(x), Values::F32(y)) if x.len() == y.len() => Some(dot_in(x, y)),
             _ => None,
         }
     }
@@ -147,7 +147,7 @@ impl<'a> Values<'a> {
     pub fn norm(self) -> f64 {
         match self {
             Values::F64(x) => dot_in(x, x).sqrt(),
-            Values::F32(x) => dot_f32(x, x).sqrt(),
+            Values::F32(x) => dot_in(x, x).sqrt(),
         }
     }
 
@@ -165,34 +165,29 @@ impl<'a> Values<'a> {
     }
 }
 
-/// `Σ xᵢ yᵢ` in `f64`, entries widened one by one; for `f64` the same operations in the
-/// same order as [`crate::linalg::dot`] (so the same bits).
+/// `Σ xᵢ yᵢ` accumulated in `f64`, entries widened one by one (no buffer), in eight
+/// interleaved partial sums (element `i` goes to sum `i mod 8`; the sums are added pairwise,
+/// then the tail in order). Deterministic, independent of the CPU, and it vectorises: a single
+/// running sum is a chain of dependent additions (≈ 4× slower on parameter-sized vectors; the
+/// per-step norms and cosines of a training run cost ≈ 1 % of it that way). For `f64` this is
+/// [`crate::linalg::dot`].
+#[inline(always)]
 pub fn dot_in<T: Real>(x: &[T], y: &[T]) -> f64 {
-    x.iter().zip(y).map(|(a, b)| a.as_f64() * b.as_f64()).sum()
-}
-
-/// `Σ xᵢ yᵢ` of `f32` vectors in `f64`: eight interleaved partial sums (lane `i mod 8`),
-/// added pairwise at the end, then the tail in order. Deterministic, and it vectorises (a
-/// single running sum is a chain of dependent additions: the per-step norms and cosines of a
-/// training run cost ≈ 1 % of it that way).
-pub fn dot_f32(x: &[f32], y: &[f32]) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0f64; LANES];
     let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     let (xt, yt) = (xc.remainder(), yc.remainder());
     for (a, b) in xc.zip(yc) {
         for l in 0..LANES {
-            acc[l] += f64::from(a[l]) * f64::from(b[l]);
+            acc[l] += a[l].as_f64() * b[l].as_f64();
         }
     }
-    let pairs = [
-        acc[0] + acc[4],
-        acc[1] + acc[5],
-        acc[2] + acc[6],
-        acc[3] + acc[7],
-    ];
-    let head = (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
-    head + dot_in(xt, yt)
+    let tail: f64 = xt
+        .iter()
+        .zip(yt)
+        .map(|(a, b)| a.as_f64() * b.as_f64())
+        .sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// `H(x)·[v₁ … v_k]` at a point of either precision (the point is passed to the objective in
@@ -209,16 +204,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dot_in_f64_is_linalg_dot_bit_for_bit() {
-        let x: Vec<f64> = (0..37).map(|i| (i as f64 * 0.37).sin()).collect();
-        let y: Vec<f64> = (0..37).map(|i| (i as f64 * 1.3).cos()).collect();
-        assert_eq!(
-            dot_in(&x, &y).to_bits(),
-            crate::linalg::dot(&x, &y).to_bits()
-        );
-    }
-
-    #[test]
     fn values_widen_exactly_and_refuse_mixed_dots() {
         let x32 = [0.1f32, -2.5, 3.0e-8];
         let mut buf = Vec::new();
@@ -231,15 +216,36 @@ mod tests {
     }
 
     #[test]
-    fn eight_lane_f32_dot_agrees_with_the_sum_in_order() {
+    fn eight_lane_dot_agrees_with_the_sum_in_order() {
+        fn in_order<T: Real>(x: &[T], y: &[T]) -> f64 {
+            x.iter().zip(y).map(|(a, b)| a.as_f64() * b.as_f64()).sum()
+        }
         for n in [0, 1, 7, 8, 9, 100, 1003] {
-            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-            let y: Vec<f32> = (0..n).map(|i| (i as f32 * 1.3).cos()).collect();
-            let exact = dot_in(&x, &y);
-            let lanes = Values::F32(&x).dot(Values::F32(&y)).unwrap();
-            assert!(
-                (lanes - exact).abs() <= 1e-12 * (1.0 + exact.abs()),
-                "n = {n}"
+            let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let y: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos()).collect();
+            let (x32, y32): (Vec<f32>, Vec<f32>) = x
+                .iter()
+                .zip(&y)
+                .map(|(&a, &b)| (a as f32, b as f32))
+                .unzip();
+            for (lanes, exact) in [
+                (
+                    Values::F64(&x).dot(Values::F64(&y)).unwrap(),
+                    in_order(&x, &y),
+                ),
+                (
+                    Values::F32(&x32).dot(Values::F32(&y32)).unwrap(),
+                    in_order(&x32, &y32),
+                ),
+            ] {
+                assert!(
+                    (lanes - exact).abs() <= 1e-12 * (1.0 + exact.abs()),
+                    "n = {n}"
+                );
+            }
+            assert_eq!(
+                dot_in(&x, &y).to_bits(),
+                crate::linalg::dot(&x, &y).to_bits()
             );
         }
     }

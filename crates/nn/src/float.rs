@@ -1,7 +1,9 @@
 //! The scalar types the engine computes in: `f32` and `f64` behind one small trait.
 //!
-//! Every public entry point takes and returns `f64`; a network built with `Dtype::F32`
-//! converts parameters and directions once per call at the boundary (docs/engine.md, "f32/f64").
+//! A network built with `Dtype::F32` computes every pass in `f32`. Its `f64` entry points
+//! convert the parameters and directions once per call at the boundary; the `f32` entry
+//! points of `Objective` (used by single-precision runs) take the point as stored, with no
+//! conversion (docs/engine.md, "f32 / f64").
 
 use std::borrow::Cow;
 use std::fmt::Debug;
