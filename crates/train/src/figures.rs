@@ -297,6 +297,16 @@ fn momentum_lines(metrics: &Table, optimizer: &OptimizerConfig) -> Vec<RefLine> 
     }]
 }
 
+/// `v` rounded to four significant digits (a legend entry such as `2/η` for η = 0.67 reads
+/// 2.985, not 2.98507…).
+fn four_significant(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
 /// A dashed line when the threshold is constant, else a curve (a learning-rate schedule).
 pub(crate) fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64]) {
     let thr = metrics.f64_column("threshold").unwrap_or(&[]);
@@ -304,7 +314,10 @@ pub(crate) fn add_threshold(plot: &mut LinePlot, metrics: &Table, steps: &[f64])
         Some(&t0) if thr.iter().all(|&t| t == t0) => {
             plot.hlines.push(RefLine {
                 value: t0,
-                label: format!("threshold = {}", gdscope_plot::short_number(t0)),
+                label: format!(
+                    "threshold = {}",
+                    gdscope_plot::short_number(four_significant(t0))
+                ),
             });
         }
         Some(_) => plot.series.push(Series {
@@ -387,5 +400,14 @@ mod tests {
         assert!(t.starts_with("Top Hessian"), "{t}");
         // The threshold as logged, without trailing zeros or rounding residue.
         assert_eq!(thresholds[0].label, "threshold = 40");
+    }
+
+    #[test]
+    fn threshold_labels_keep_four_significant_digits() {
+        let label = |v: f64| gdscope_plot::short_number(four_significant(v));
+        assert_eq!(label(2.0 / 0.67), "2.985");
+        assert_eq!(label(40.0), "40");
+        assert_eq!(label(2.0 / 3e-5), "66670");
+        assert_eq!(label(0.0012345678), "0.001235");
     }
 }
